@@ -77,8 +77,8 @@ fn verdict(report: &CheckReport) -> String {
     let s = &report.summary;
     if report.passed {
         let mut v = format!(
-            "check passed: {} hold over {}",
-            plural(s.rules - s.rules_unmatched, "rule", "rules"),
+            "check passed: {} over {}",
+            plural(s.rules - s.rules_unmatched, "rule holds", "rules hold"),
             plural(s.pods, "pod", "pods")
         );
         if s.rules_unmatched > 0 {
