@@ -7,6 +7,8 @@
 //! been (`scheduler`, `node`, `mutatedBy`, `boundWithin`, `readyWithin`) do not apply to it; those
 //! about the request (`createdBy`, `notMutatedBy`) and every `forbid` do.
 
+use std::collections::BTreeSet;
+
 use serde::Serialize;
 
 use super::rules::{Rule, Rules};
@@ -40,7 +42,7 @@ pub struct CheckSummary {
     pub pods: usize,
     /// (rule, pod) pairs evaluated.
     pub pods_checked: usize,
-    /// (rule, pod) pairs with at least one violation.
+    /// Pods that break at least one rule.
     pub pods_failed: usize,
     pub violations: usize,
 }
@@ -79,6 +81,9 @@ impl RuleResult {
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PodResult {
+    /// The pod's position in the report, to count distinct pods across rules.
+    #[serde(skip)]
+    pub index: usize,
     pub namespace: String,
     pub name: String,
     pub uid: Option<String>,
@@ -141,8 +146,10 @@ pub fn evaluate(rules: &Rules, report: &Report, require_match: bool) -> CheckRep
         let pods: Vec<PodResult> = report
             .pods
             .iter()
-            .filter(|p| rule.pods.matches(&p.namespace, &p.name))
-            .map(|p| PodResult {
+            .enumerate()
+            .filter(|(_, p)| rule.pods.matches(&p.namespace, &p.name))
+            .map(|(index, p)| PodResult {
+                index,
                 namespace: p.namespace.clone(),
                 name: p.name.clone(),
                 uid: p.uid.clone(),
@@ -172,7 +179,13 @@ pub fn evaluate(rules: &Rules, report: &Report, require_match: bool) -> CheckRep
             .count(),
         pods: report.pods.len(),
         pods_checked: results.iter().map(|r| r.pods.len()).sum(),
-        pods_failed: results.iter().map(RuleResult::failed_pods).sum(),
+        pods_failed: results
+            .iter()
+            .flat_map(|r| &r.pods)
+            .filter(|p| !p.violations.is_empty())
+            .map(|p| p.index)
+            .collect::<BTreeSet<usize>>()
+            .len(),
         violations: results.iter().map(RuleResult::violations).sum(),
     };
     let passed = summary.rules_failed == 0 && (!require_match || summary.rules_unmatched == 0);
@@ -238,7 +251,17 @@ fn took(secs: f64) -> String {
 }
 
 fn missing_create() -> String {
-    "the create is not in the log (the pod was created before it begins)".into()
+    "the create is not in the log (the pod was created before the log begins)".into()
+}
+
+/// `mutation.gatekeeper.sh (round 1 index 0)`: a webhook reinvoked in round 1 is told apart.
+fn call_name(call: &WebhookCall) -> String {
+    format!(
+        "{} (round {} index {})",
+        call.name(),
+        call.round,
+        call.index
+    )
 }
 
 /// All violations of one rule by one pod (or denied create).
@@ -412,7 +435,7 @@ pub fn check_pod(rule: &Rule, pod: &Pod) -> Vec<Violation> {
                     format!("{name} does not mutate the pod"),
                     format!(
                         "{} mutated it {}: {}",
-                        call.name(),
+                        call_name(call),
                         on_request(ev),
                         what_patched(call)
                     ),
@@ -520,7 +543,7 @@ pub fn check_pod(rule: &Rule, pod: &Pod) -> Vec<Violation> {
                         expected.clone(),
                         format!(
                             "{} patched {} {}",
-                            call.name(),
+                            call_name(call),
                             hits.join(", "),
                             on_request(ev)
                         ),

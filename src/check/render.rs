@@ -263,7 +263,11 @@ fn failure(pod: &PodResult) -> (String, String, String) {
 pub fn junit(report: &CheckReport, w: &mut dyn Write) -> io::Result<()> {
     let unmatched_fails = report.require_match;
     let tests: usize = report.rules.iter().map(|r| r.pods.len().max(1)).sum();
-    let failures = report.summary.pods_failed
+    let failures = report
+        .rules
+        .iter()
+        .map(RuleResult::failed_pods)
+        .sum::<usize>()
         + if unmatched_fails {
             report.summary.rules_unmatched
         } else {
