@@ -394,7 +394,14 @@ fn derive(inc: Incarnation<'_>) -> Pod {
                             "patched"
                         },
                         &ev.changes[..user_paths.min(ev.changes.len())],
-                        ev.kind == "update" && state.is_none(),
+                        if req.is_none() {
+                            // Metadata level, or a body too deep or too damaged to read.
+                            Some("request body not in the log")
+                        } else if ev.kind == "update" && state.is_none() {
+                            Some("earlier state not in the log")
+                        } else {
+                            None
+                        },
                     );
                     append_webhook_summary(&mut ev.summary, &calls, &ev.changes);
                     if let Some(s) =
@@ -681,12 +688,12 @@ fn append_webhook_summary(s: &mut String, calls: &[WebhookCall], changes: &[Chan
     }
 }
 
-fn summarize_write(verb: &str, changes: &[Change], state_unknown: bool) -> String {
+/// `unknown` says why the changes cannot be told, when they cannot.
+fn summarize_write(verb: &str, changes: &[Change], unknown: Option<&str>) -> String {
     if changes.is_empty() {
-        return if state_unknown {
-            format!("{verb} (earlier state not in the log)")
-        } else {
-            format!("{verb} (no field changed)")
+        return match unknown {
+            Some(why) => format!("{verb} ({why})"),
+            None => format!("{verb} (no field changed)"),
         };
     }
     format!("{verb} {}", describe_changes(changes.iter()))
