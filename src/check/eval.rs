@@ -11,7 +11,7 @@ use std::collections::BTreeSet;
 
 use serde::Serialize;
 
-use super::rules::{Rule, Rules};
+use super::rules::{ForbidMutation, Glob, MutatedBy, NodeRegex, Rule, Rules, Within};
 use crate::admission::WebhookCall;
 use crate::render::offset;
 use crate::timeline::{Pod, PodEvent, Report};
@@ -264,308 +264,340 @@ fn call_name(call: &WebhookCall) -> String {
     )
 }
 
-/// All violations of one rule by one pod (or denied create).
-pub fn check_pod(rule: &Rule, pod: &Pod) -> Vec<Violation> {
-    let mut out = Vec::new();
-    let mut violation = |check: &str, expected: String, found: String, event: Option<EventRef>| {
-        out.push(Violation {
+/// The violations found so far for one pod under one rule.
+struct Findings(Vec<Violation>);
+
+impl Findings {
+    fn add(&mut self, check: &str, expected: String, found: String, event: Option<EventRef>) {
+        self.0.push(Violation {
             check: check.to_owned(),
             expected,
             found,
             event,
-        })
-    };
-    let e = &rule.expect;
+        });
+    }
+}
+
+/// All violations of one rule by one pod (or denied create).
+pub fn check_pod(rule: &Rule, pod: &Pod) -> Vec<Violation> {
+    let mut out = Findings(Vec::new());
+    let (e, f) = (&rule.expect, &rule.forbid);
+    // A denied create never became a pod: only what the request shows is held against it.
     let exists = !pod.denied;
-
-    if let (Some(want), true) = (&e.scheduler, exists) {
-        if pod.scheduler.as_deref() != Some(want.as_str()) {
-            let found = match &pod.scheduler {
-                Some(s) => format!("scheduler {s}"),
-                None if pod.created_at.is_none() => missing_create(),
-                None => "no schedulerName in the log".into(),
-            };
-            violation(
-                "expect.scheduler",
-                format!("scheduler {want}"),
-                found,
-                anchor(pod),
-            );
+    if exists {
+        if let Some(want) = &e.scheduler {
+            expect_scheduler(want.as_str(), pod, &mut out);
+        }
+        if let Some(re) = &e.node {
+            expect_node(re, pod, &mut out);
         }
     }
-
-    if let (Some(re), true) = (&e.node, exists) {
-        if !pod.node.as_deref().is_some_and(|n| re.0.is_match(n)) {
-            let binding = pod
-                .events
-                .iter()
-                .find(|ev| ev.kind == "binding" && ok(ev))
-                .map(EventRef::of);
-            let found = match &pod.node {
-                Some(n) => format!("node {n}"),
-                None => "no node in the log (never bound)".into(),
-            };
-            violation(
-                "expect.node",
-                format!("node matching /{}/", re.as_str()),
-                found,
-                binding.or_else(|| anchor(pod)),
-            );
-        }
-    }
-
     if let Some(want) = &e.created_by {
-        if pod.created_by.as_deref() != Some(want.as_str()) {
-            let found = match &pod.created_by {
-                Some(u) if pod.denied => format!("create requested by {u}"),
-                Some(u) => format!("created by {u}"),
-                None => missing_create(),
-            };
-            violation(
-                "expect.createdBy",
-                format!("created by {want}"),
-                found,
-                anchor(pod),
-            );
-        }
+        expect_created_by(want.as_str(), pod, &mut out);
     }
-
     if exists {
         for m in &e.mutated_by {
-            let name = m.webhook.as_str();
-            let expected = if m.paths.is_empty() {
-                format!("{name} mutates the create")
-            } else {
-                format!(
-                    "{name} patches {} on the create",
-                    m.paths
-                        .iter()
-                        .map(|p| p.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                )
-            };
-            let Some(create) = create_event(pod) else {
-                violation("expect.mutatedBy", expected, missing_create(), anchor(pod));
-                continue;
-            };
-            let calls: Vec<&WebhookCall> = pod
-                .webhooks
-                .iter()
-                .filter(|c| c.kind == "mutating" && is_webhook(c, name))
-                .collect();
-            let found = if calls.is_empty() {
-                let called: Vec<&str> = pod
-                    .webhooks
-                    .iter()
-                    .filter(|c| c.kind == "mutating")
-                    .map(|c| c.name())
-                    .collect();
-                Some(if called.is_empty() {
-                    format!("{name} was not called (no mutating webhook was)")
-                } else {
-                    format!(
-                        "{name} was not called (mutating webhooks called: {})",
-                        called.join(", ")
-                    )
-                })
-            } else if !calls.iter().any(|c| c.mutated == Some(true)) {
-                Some(if calls.iter().any(|c| c.failed_open) {
-                    format!("{name} failed open and did not mutate")
-                } else {
-                    format!("{name} was called but did not mutate")
-                })
-            } else {
-                let patched: Vec<&str> = calls
-                    .iter()
-                    .filter_map(|c| c.paths.as_ref())
-                    .flatten()
-                    .map(String::as_str)
-                    .collect();
-                let missing: Vec<&str> = m
-                    .paths
-                    .iter()
-                    .map(|p| p.as_str())
-                    .filter(|p| !patched.contains(p))
-                    .collect();
-                if missing.is_empty() {
-                    None
-                } else if calls.iter().all(|c| c.paths.is_none()) {
-                    Some(format!(
-                        "{name} mutated, but the audit level did not record its patch"
-                    ))
-                } else {
-                    let mut s = format!(
-                        "{name} patched {}; not {}",
-                        if patched.is_empty() {
-                            "nothing".to_owned()
-                        } else {
-                            patched.join(", ")
-                        },
-                        missing.join(", ")
-                    );
-                    if calls
-                        .iter()
-                        .any(|c| c.paths.is_none() && c.mutated == Some(true))
-                    {
-                        s.push_str(" (one of its calls was not recorded at this audit level)");
-                    }
-                    Some(s)
-                }
-            };
-            if let Some(found) = found {
-                violation(
-                    "expect.mutatedBy",
-                    expected,
-                    found,
-                    Some(EventRef::of(create)),
-                );
-            }
+            expect_mutated_by(m, pod, &mut out);
         }
     }
-
     for name in &e.not_mutated_by {
-        for (calls, ev) in requests_with_calls(pod) {
-            for call in calls
-                .iter()
-                .filter(|c| c.mutated == Some(true) && is_webhook(c, name.as_str()))
-            {
-                violation(
-                    "expect.notMutatedBy",
-                    format!("{name} does not mutate the pod"),
-                    format!(
-                        "{} mutated it {}: {}",
-                        call_name(call),
-                        on_request(ev),
-                        what_patched(call)
-                    ),
-                    ev.map(EventRef::of).or_else(|| anchor(pod)),
-                );
-            }
-        }
+        expect_not_mutated_by(name.as_str(), pod, &mut out);
     }
-
     if exists {
-        for (within, what, key, secs, at, kind) in [
-            (
-                &e.bound_within,
-                "bound",
-                "expect.boundWithin",
-                pod.latencies.created_to_bound,
-                &pod.bound_at,
-                "binding",
-            ),
-            (
-                &e.ready_within,
-                "Ready",
-                "expect.readyWithin",
-                pod.latencies.created_to_ready,
-                &pod.ready_at,
-                "status",
-            ),
-        ] {
-            let Some(within) = within else { continue };
-            let expected = format!("{what} within {} of creation", within.text);
-            if pod.created_at.is_none() {
-                violation(key, expected, missing_create(), anchor(pod));
-                continue;
-            }
-            match (secs, at) {
-                (Some(s), Some(at)) => {
-                    if s > within.seconds() {
-                        let ev = pod
-                            .events
-                            .iter()
-                            .find(|ev| ev.kind == kind && &ev.time == at)
-                            .map(EventRef::of);
-                        violation(
-                            key,
-                            expected,
-                            format!("{what} {} after creation", took(s)),
-                            ev.or_else(|| anchor(pod)),
-                        );
-                    }
-                }
-                _ => {
-                    let mut found = format!("never {what} in the log");
-                    if let Some(d) = &pod.deleted_at {
-                        found.push_str(&format!(
-                            "; {} at {d}",
-                            if pod.deleted_via.as_deref() == Some("eviction") {
-                                "evicted"
-                            } else {
-                                "deleted"
-                            }
-                        ));
-                    } else if let Some(last) = pod.events.last() {
-                        found.push_str(&format!("; its last event is at {}", last.time));
-                    }
-                    violation(key, expected, found, anchor(pod));
-                }
-            }
+        if let Some(w) = &e.bound_within {
+            let l = pod.latencies.created_to_bound;
+            expect_within(w, Milestone::Bound, l, &pod.bound_at, pod, &mut out);
+        }
+        if let Some(w) = &e.ready_within {
+            let l = pod.latencies.created_to_ready;
+            expect_within(w, Milestone::Ready, l, &pod.ready_at, pod, &mut out);
         }
     }
-
-    let f = &rule.forbid;
     for m in &f.mutations {
-        let globs: Vec<&str> = m.paths.iter().map(|g| g.as_str()).collect();
-        let expected = if m.unless_webhook.is_empty() {
-            format!("no webhook patches {}", globs.join(", "))
+        forbid_mutations(m, pod, &mut out);
+    }
+    if f.failed_open {
+        forbid_failed_open(pod, &mut out);
+    }
+    if f.denied && pod.denied {
+        forbid_denied(pod, &mut out);
+    }
+    for g in &f.builtin_changes {
+        forbid_builtin_changes(g, pod, &mut out);
+    }
+    out.0
+}
+
+fn expect_scheduler(want: &str, pod: &Pod, out: &mut Findings) {
+    if pod.scheduler.as_deref() == Some(want) {
+        return;
+    }
+    let found = match &pod.scheduler {
+        Some(s) => format!("scheduler {s}"),
+        None if pod.created_at.is_none() => missing_create(),
+        None => "no schedulerName in the log".into(),
+    };
+    out.add(
+        "expect.scheduler",
+        format!("scheduler {want}"),
+        found,
+        anchor(pod),
+    );
+}
+
+fn expect_node(re: &NodeRegex, pod: &Pod, out: &mut Findings) {
+    if pod.node.as_deref().is_some_and(|n| re.0.is_match(n)) {
+        return;
+    }
+    let binding = pod
+        .events
+        .iter()
+        .find(|ev| ev.kind == "binding" && ok(ev))
+        .map(EventRef::of);
+    let found = match &pod.node {
+        Some(n) => format!("node {n}"),
+        None => "no node in the log (never bound)".into(),
+    };
+    out.add(
+        "expect.node",
+        format!("node matching /{}/", re.as_str()),
+        found,
+        binding.or_else(|| anchor(pod)),
+    );
+}
+
+fn expect_created_by(want: &str, pod: &Pod, out: &mut Findings) {
+    if pod.created_by.as_deref() == Some(want) {
+        return;
+    }
+    let found = match &pod.created_by {
+        Some(u) if pod.denied => format!("create requested by {u}"),
+        Some(u) => format!("created by {u}"),
+        None => missing_create(),
+    };
+    out.add(
+        "expect.createdBy",
+        format!("created by {want}"),
+        found,
+        anchor(pod),
+    );
+}
+
+/// The webhook (all its calls on the create, every round) mutated, and patched every listed path.
+fn expect_mutated_by(m: &MutatedBy, pod: &Pod, out: &mut Findings) {
+    let name = m.webhook.as_str();
+    let want: Vec<&str> = m.paths.iter().map(|p| p.as_str()).collect();
+    let expected = if want.is_empty() {
+        format!("{name} mutates the create")
+    } else {
+        format!("{name} patches {} on the create", want.join(", "))
+    };
+    let Some(create) = create_event(pod) else {
+        out.add("expect.mutatedBy", expected, missing_create(), anchor(pod));
+        return;
+    };
+    let calls: Vec<&WebhookCall> = pod
+        .webhooks
+        .iter()
+        .filter(|c| c.kind == "mutating" && is_webhook(c, name))
+        .collect();
+    let found = if calls.is_empty() {
+        let called: Vec<&str> = pod
+            .webhooks
+            .iter()
+            .filter(|c| c.kind == "mutating")
+            .map(|c| c.name())
+            .collect();
+        if called.is_empty() {
+            format!("{name} was not called (no mutating webhook was)")
         } else {
             format!(
-                "only {} patch {}",
-                m.unless_webhook
-                    .iter()
-                    .map(|w| w.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", "),
-                globs.join(", ")
+                "{name} was not called (mutating webhooks called: {})",
+                called.join(", ")
             )
-        };
-        for (calls, ev) in requests_with_calls(pod) {
-            for call in calls {
-                if m.unless_webhook
-                    .iter()
-                    .any(|w| is_webhook(call, w.as_str()))
-                {
-                    continue;
-                }
-                let hits: Vec<&str> = call
-                    .paths
-                    .iter()
-                    .flatten()
-                    .filter(|p| m.paths.iter().any(|g| g.is_match(p)))
-                    .map(String::as_str)
-                    .collect();
-                if !hits.is_empty() {
-                    violation(
-                        "forbid.mutations",
-                        expected.clone(),
-                        format!(
-                            "{} patched {} {}",
-                            call_name(call),
-                            hits.join(", "),
-                            on_request(ev)
-                        ),
-                        ev.map(EventRef::of).or_else(|| anchor(pod)),
-                    );
-                }
+        }
+    } else if !calls.iter().any(|c| c.mutated == Some(true)) {
+        if calls.iter().any(|c| c.failed_open) {
+            format!("{name} failed open and did not mutate")
+        } else {
+            format!("{name} was called but did not mutate")
+        }
+    } else {
+        let patched: Vec<&str> = calls
+            .iter()
+            .filter_map(|c| c.paths.as_ref())
+            .flatten()
+            .map(String::as_str)
+            .collect();
+        let missing: Vec<&str> = want
+            .iter()
+            .copied()
+            .filter(|p| !patched.contains(p))
+            .collect();
+        if missing.is_empty() {
+            return;
+        }
+        if calls.iter().all(|c| c.paths.is_none()) {
+            format!("{name} mutated, but the audit level did not record its patch")
+        } else {
+            let mut s = format!(
+                "{name} patched {}; not {}",
+                if patched.is_empty() {
+                    "nothing".to_owned()
+                } else {
+                    patched.join(", ")
+                },
+                missing.join(", ")
+            );
+            if calls
+                .iter()
+                .any(|c| c.paths.is_none() && c.mutated == Some(true))
+            {
+                s.push_str(" (one of its calls was not recorded at this audit level)");
             }
+            s
+        }
+    };
+    out.add(
+        "expect.mutatedBy",
+        expected,
+        found,
+        Some(EventRef::of(create)),
+    );
+}
+
+/// No call of the webhook, on any request of the pod, mutated it.
+fn expect_not_mutated_by(name: &str, pod: &Pod, out: &mut Findings) {
+    for (calls, ev) in requests_with_calls(pod) {
+        for call in calls
+            .iter()
+            .filter(|c| c.mutated == Some(true) && is_webhook(c, name))
+        {
+            out.add(
+                "expect.notMutatedBy",
+                format!("{name} does not mutate the pod"),
+                format!(
+                    "{} mutated it {}: {}",
+                    call_name(call),
+                    on_request(ev),
+                    what_patched(call)
+                ),
+                ev.map(EventRef::of).or_else(|| anchor(pod)),
+            );
+        }
+    }
+}
+
+#[derive(Clone, Copy)]
+enum Milestone {
+    Bound,
+    Ready,
+}
+
+impl Milestone {
+    fn key(self) -> &'static str {
+        match self {
+            Milestone::Bound => "expect.boundWithin",
+            Milestone::Ready => "expect.readyWithin",
         }
     }
 
-    if f.failed_open {
-        for (calls, ev) in requests_with_calls(pod) {
-            for call in calls.iter().filter(|c| c.failed_open) {
-                violation(
-                    "forbid.failedOpen",
-                    "no webhook fails open".into(),
+    fn word(self) -> &'static str {
+        match self {
+            Milestone::Bound => "bound",
+            Milestone::Ready => "Ready",
+        }
+    }
+
+    /// The event kind that reaches the milestone.
+    fn kind(self) -> &'static str {
+        match self {
+            Milestone::Bound => "binding",
+            Milestone::Ready => "status",
+        }
+    }
+}
+
+/// Created → milestone within the limit; a milestone the log never shows is a violation.
+fn expect_within(
+    within: &Within,
+    m: Milestone,
+    secs: Option<f64>,
+    at: &Option<String>,
+    pod: &Pod,
+    out: &mut Findings,
+) {
+    let (key, what) = (m.key(), m.word());
+    let expected = format!("{what} within {} of creation", within.text);
+    if pod.created_at.is_none() {
+        out.add(key, expected, missing_create(), anchor(pod));
+        return;
+    }
+    match (secs, at) {
+        (Some(s), Some(at)) => {
+            if s > within.seconds() {
+                let ev = pod
+                    .events
+                    .iter()
+                    .find(|ev| ev.kind == m.kind() && &ev.time == at)
+                    .map(EventRef::of);
+                out.add(
+                    key,
+                    expected,
+                    format!("{what} {} after creation", took(s)),
+                    ev.or_else(|| anchor(pod)),
+                );
+            }
+        }
+        _ => {
+            let mut found = format!("never {what} in the log");
+            if let Some(d) = &pod.deleted_at {
+                let how = if pod.deleted_via.as_deref() == Some("eviction") {
+                    "evicted"
+                } else {
+                    "deleted"
+                };
+                found.push_str(&format!("; {how} at {d}"));
+            } else if let Some(last) = pod.events.last() {
+                found.push_str(&format!("; its last event is at {}", last.time));
+            }
+            out.add(key, expected, found, anchor(pod));
+        }
+    }
+}
+
+/// Webhook patches (create and later writes) of matching paths by webhooks not excepted.
+fn forbid_mutations(m: &ForbidMutation, pod: &Pod, out: &mut Findings) {
+    let globs: Vec<&str> = m.paths.iter().map(|g| g.as_str()).collect();
+    let expected = if m.unless_webhook.is_empty() {
+        format!("no webhook patches {}", globs.join(", "))
+    } else {
+        let allowed: Vec<&str> = m.unless_webhook.iter().map(|w| w.as_str()).collect();
+        format!("only {} patch {}", allowed.join(", "), globs.join(", "))
+    };
+    for (calls, ev) in requests_with_calls(pod) {
+        for call in calls {
+            if m.unless_webhook
+                .iter()
+                .any(|w| is_webhook(call, w.as_str()))
+            {
+                continue;
+            }
+            let hits: Vec<&str> = call
+                .paths
+                .iter()
+                .flatten()
+                .filter(|p| m.paths.iter().any(|g| g.is_match(p)))
+                .map(String::as_str)
+                .collect();
+            if !hits.is_empty() {
+                out.add(
+                    "forbid.mutations",
+                    expected.clone(),
                     format!(
-                        "{} ({} webhook, round {} index {}) failed open {}",
-                        call.name(),
-                        call.kind,
-                        call.round,
-                        call.index,
+                        "{} patched {} {}",
+                        call_name(call),
+                        hits.join(", "),
                         on_request(ev)
                     ),
                     ev.map(EventRef::of).or_else(|| anchor(pod)),
@@ -573,36 +605,55 @@ pub fn check_pod(rule: &Rule, pod: &Pod) -> Vec<Violation> {
             }
         }
     }
+}
 
-    if f.denied && pod.denied {
-        let by = pod.denied_by.as_deref().unwrap_or("the API server");
-        let found = match &pod.message {
-            Some(m) => format!("create denied by {by}: {m}"),
-            None => format!("create denied by {by}"),
-        };
-        violation(
-            "forbid.denied",
-            "the create is admitted".into(),
-            found,
-            anchor(pod),
-        );
-    }
-
-    for g in &f.builtin_changes {
-        let hits: Vec<&str> = pod
-            .builtin_changes
-            .iter()
-            .filter(|p| g.is_match(p))
-            .map(String::as_str)
-            .collect();
-        if !hits.is_empty() {
-            violation(
-                "forbid.builtinChanges",
-                format!("built-in admission does not change {}", g.as_str()),
-                format!("built-in admission changed {}", hits.join(", ")),
-                anchor(pod),
+fn forbid_failed_open(pod: &Pod, out: &mut Findings) {
+    for (calls, ev) in requests_with_calls(pod) {
+        for call in calls.iter().filter(|c| c.failed_open) {
+            out.add(
+                "forbid.failedOpen",
+                "no webhook fails open".into(),
+                format!(
+                    "{} ({} webhook, round {} index {}) failed open {}",
+                    call.name(),
+                    call.kind,
+                    call.round,
+                    call.index,
+                    on_request(ev)
+                ),
+                ev.map(EventRef::of).or_else(|| anchor(pod)),
             );
         }
     }
-    out
+}
+
+fn forbid_denied(pod: &Pod, out: &mut Findings) {
+    let by = pod.denied_by.as_deref().unwrap_or("the API server");
+    let found = match &pod.message {
+        Some(m) => format!("create denied by {by}: {m}"),
+        None => format!("create denied by {by}"),
+    };
+    out.add(
+        "forbid.denied",
+        "the create is admitted".into(),
+        found,
+        anchor(pod),
+    );
+}
+
+fn forbid_builtin_changes(g: &Glob, pod: &Pod, out: &mut Findings) {
+    let hits: Vec<&str> = pod
+        .builtin_changes
+        .iter()
+        .filter(|p| g.is_match(p))
+        .map(String::as_str)
+        .collect();
+    if !hits.is_empty() {
+        out.add(
+            "forbid.builtinChanges",
+            format!("built-in admission does not change {}", g.as_str()),
+            format!("built-in admission changed {}", hits.join(", ")),
+            anchor(pod),
+        );
+    }
 }
