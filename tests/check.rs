@@ -722,3 +722,64 @@ fn violating_rules_exit_1_and_name_exactly_the_violating_pods() {
         assert_eq!(j.cases.len(), cases, "{name}: a testcase per matched pod");
     }
 }
+
+/// A real capture from a public project, when the shared folder is next to the project.
+#[test]
+fn realworld_capture() {
+    let falco = root().join("../shared/realworld/falco_k8s_audit_minikube_2018.jsonl");
+    if !falco.exists() {
+        eprintln!("skipped: {} is absent", falco.display());
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let rules = write(
+        dir.path(),
+        "r.yaml",
+        r#"
+rules:
+  - name: deployments create their pods, and admission sets no security context
+    pods: {name: "nginx-deployment-*"}
+    expect:
+      createdBy: "system:serviceaccount:kube-system:replicaset-controller"
+    forbid:
+      builtinChanges: ["/spec/containers/*/securityContext*", "/spec/securityContext*"]
+"#,
+    );
+    let falco = falco.to_str().unwrap();
+    let (code, json, err) = check(&["--rules", &rules, "-f", falco, "-o", "json", "--strict"]);
+    assert_eq!(code, 1, "{err}");
+    let v: Value = serde_json::from_str(&json).unwrap();
+    let pods = v["rules"][0]["pods"].as_array().unwrap();
+    assert_eq!(pods.len(), 10);
+    let bad: Vec<(String, Vec<&str>)> = pods
+        .iter()
+        .filter(|p| !p["violations"].as_array().unwrap().is_empty())
+        .map(|p| {
+            let checks = p["violations"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|x| x["check"].as_str().unwrap())
+                .collect();
+            (title(p), checks)
+        })
+        .collect();
+    assert_eq!(
+        bad,
+        [
+            // Built-in admission (a PodSecurityPolicy) set a container's securityContext.
+            (
+                "default/nginx-deployment-544b59f8b8-ffkxm (uid d40dfcd7-d87e-11e8-a473-080027728ac4)".to_owned(),
+                vec!["forbid.builtinChanges"]
+            ),
+            // Only exec'd into: its create is not in the capture.
+            (
+                "default/nginx-deployment-7998647bdf-phvq7 (uid not in the log)".to_owned(),
+                vec!["expect.createdBy"]
+            ),
+        ]
+    );
+    let (_, xml, _) = check(&["--rules", &rules, "-f", falco, "-o", "junit"]);
+    let j = parse_junit(&xml);
+    assert_eq!((j.cases.len(), j.failures.len()), (10, 2));
+}
