@@ -372,3 +372,43 @@ fn pods_with_no_match_exit_1() {
     assert_eq!(code, 1);
     assert!(err.contains("no pod matched"), "{err}");
 }
+
+#[test]
+fn a_webhook_name_two_configurations_claim_stays_unattributed() {
+    let config = |id: &str, name: &str| {
+        json!({"kind": "Event", "apiVersion": "audit.k8s.io/v1", "level": "Request", "auditID": id,
+               "stage": "ResponseComplete", "verb": "create", "user": {"username": "ops"},
+               "objectRef": {"resource": "mutatingwebhookconfigurations", "name": name,
+                             "apiGroup": "admissionregistration.k8s.io"},
+               "responseStatus": {"code": 201},
+               "requestObject": {"metadata": {"name": name}, "webhooks": [{"name": "dup.example.com"}]},
+               "stageTimestamp": at(0)})
+        .to_string()
+    };
+    let create = json!({"kind": "Event", "apiVersion": "audit.k8s.io/v1", "level": "Metadata",
+        "auditID": "p", "stage": "ResponseComplete", "verb": "create", "user": {"username": "u"},
+        "objectRef": {"resource": "pods", "namespace": "ns", "name": "p", "apiVersion": "v1"},
+        "responseStatus": {"code": 201}, "stageTimestamp": at(1_000),
+        "annotations": {"failed-open.mutation.webhook.admission.k8s.io/round_0_index_0": "dup.example.com"}})
+    .to_string();
+    let mut f = tempfile::NamedTempFile::new().unwrap();
+    writeln!(
+        f,
+        "{}\n{}\n{create}",
+        config("a", "conf-a"),
+        config("b", "conf-b")
+    )
+    .unwrap();
+    let rep = json_of(&["webhooks", "-f", f.path().to_str().unwrap(), "-o", "json"]);
+    let called = row(&rep, "mutating", None, Some("dup.example.com"));
+    assert_eq!(
+        (called["calls"].as_u64(), called["failedOpen"].as_u64()),
+        (Some(1), Some(1))
+    );
+    // Both configurations are listed as installed but never seen called.
+    for conf in ["conf-a", "conf-b"] {
+        let r = row(&rep, "mutating", Some(conf), Some("dup.example.com"));
+        assert_eq!(r["calls"], 0);
+        assert_eq!(installs(r), [pair("create", "ops")]);
+    }
+}
