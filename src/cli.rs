@@ -34,6 +34,8 @@ pub enum Command {
     /// Every pod incarnation on one line: creator, scheduler, node, latencies, mutating webhooks,
     /// how it ended; then latency percentiles per scheduler.
     Pods(Box<PodsArgs>),
+    /// Hold recorded pod stories to a rules file (a CI gate): exit 1 when a rule is broken.
+    Check(Box<crate::check::CheckArgs>),
     /// List the recorded samples built into the binary.
     Samples,
     /// Print shell completions.
