@@ -80,7 +80,13 @@ fn recording() -> String {
         .enumerate()
     {
         let t = 10 * i as u32;
-        let mut c = ev(&format!("create-{i}"), "create", t, "alice", obj(ns, name, None));
+        let mut c = ev(
+            &format!("create-{i}"),
+            "create",
+            t,
+            "alice",
+            obj(ns, name, None),
+        );
         c["requestObject"] = pod(ns, name, None);
         c["responseObject"] = pod(ns, name, Some(uid));
         c["annotations"] = json!({
@@ -91,11 +97,23 @@ fn recording() -> String {
         });
         c["responseObject"]["metadata"]["labels"] = json!({"a": "b"});
         lines.push(c);
-        let mut b = ev(&format!("bind-{i}"), "create", t + 1 + 100 * i as u32, "system:kube-scheduler", obj(ns, name, Some("binding")));
+        let mut b = ev(
+            &format!("bind-{i}"),
+            "create",
+            t + 1 + 100 * i as u32,
+            "system:kube-scheduler",
+            obj(ns, name, Some("binding")),
+        );
         b["requestObject"] = json!({"kind": "Binding", "metadata": {"name": name, "namespace": ns, "uid": uid}, "target": {"kind": "Node", "name": format!("node-{i}")}});
         lines.push(b);
     }
-    let mut d = ev("denied-1", "create", 30, "mallory", obj("apps", "web-3", None));
+    let mut d = ev(
+        "denied-1",
+        "create",
+        30,
+        "mallory",
+        obj("apps", "web-3", None),
+    );
     d["responseStatus"] = json!({"metadata": {}, "status": "Failure", "code": 403,
         "message": format!("admission webhook \"policy.example.com\" denied the request: {HOSTILE}")});
     d["requestObject"] = pod("apps", "web-3", None);
@@ -148,7 +166,9 @@ fn parse_junit(xml: &str) -> Junit {
     let (mut suite, mut case) = (String::new(), String::new());
     let mut in_failure = false;
     loop {
-        let e = r.read_event().unwrap_or_else(|e| panic!("not XML: {e}\n{xml}"));
+        let e = r
+            .read_event()
+            .unwrap_or_else(|e| panic!("not XML: {e}\n{xml}"));
         let (start, empty) = match &e {
             Event::Start(s) => (Some(s.clone()), false),
             Event::Empty(s) => (Some(s.clone()), true),
@@ -176,7 +196,8 @@ fn parse_junit(xml: &str) -> Junit {
                 }
                 "failure" => {
                     assert_eq!(stack.last().map(String::as_str), Some("testcase"));
-                    j.failures.push((suite.clone(), case.clone(), String::new()));
+                    j.failures
+                        .push((suite.clone(), case.clone(), String::new()));
                     in_failure = !empty;
                 }
                 "skipped" => j.skipped += 1,
@@ -218,7 +239,10 @@ fn a_compliant_recording_exits_0() {
     let (code, out, err) = check(&["--rules", &rules, "-f", &log, "--require-match"]);
     assert_eq!(code, 0, "{out}{err}");
     assert!(out.starts_with("PASS  web-1 is fine  1 pod\n"), "{out}");
-    assert!(out.ends_with("check passed: 1 rule holds over 3 pods\n"), "{out}");
+    assert!(
+        out.ends_with("check passed: 1 rule holds over 3 pods\n"),
+        "{out}"
+    );
 }
 
 #[test]
@@ -233,10 +257,17 @@ fn a_violating_recording_exits_1_and_names_exactly_the_violating_pods() {
         .lines()
         .filter_map(|l| l.strip_prefix("  pod:       "))
         .collect();
-    assert_eq!(named, ["apps/web-2 (uid u-2)", "apps/web-3 (denied create)"], "{out}");
+    assert_eq!(
+        named,
+        ["apps/web-2 (uid u-2)", "apps/web-3 (denied create)"],
+        "{out}"
+    );
     assert!(out.contains("  log shows: bound 1m41.000s after creation\n  event:     binding at 2024-05-01T10:01:51.000000Z, auditID bind-1\n"), "{out}");
     assert!(!out.contains('\u{1b}') && !out.contains('\u{0}'), "{out}");
-    assert!(err.contains("warning: rule \"nothing in kube-system\" matched no pod"), "{err}");
+    assert!(
+        err.contains("warning: rule \"nothing in kube-system\" matched no pod"),
+        "{err}"
+    );
 
     let (code, json, _) = check(&["--rules", &rules, "-f", &log, "-o", "json"]);
     assert_eq!(code, 1);
@@ -253,7 +284,10 @@ fn a_violating_recording_exits_1_and_names_exactly_the_violating_pods() {
     assert_eq!(denied["name"], "web-3");
     assert_eq!(denied["denied"], true);
     let found = denied["violations"][0]["found"].as_str().unwrap();
-    assert!(found.ends_with(HOSTILE), "JSON keeps the text as logged: {found:?}");
+    assert!(
+        found.ends_with(HOSTILE),
+        "JSON keeps the text as logged: {found:?}"
+    );
     assert_eq!(denied["violations"][0]["event"]["auditID"], "denied-1");
 }
 
@@ -267,7 +301,11 @@ fn junit_parses_and_holds_one_failure_per_violating_pod() {
     let j = parse_junit(&xml);
     assert_eq!(
         j.suites,
-        ["apps bind fast", "no denials <here> & \"there\"", "nothing in kube-system"]
+        [
+            "apps bind fast",
+            "no denials <here> & \"there\"",
+            "nothing in kube-system"
+        ]
     );
     assert_eq!(j.cases.len(), 3 + 3 + 1);
     let failed: Vec<(&str, &str)> = j
@@ -279,17 +317,34 @@ fn junit_parses_and_holds_one_failure_per_violating_pod() {
         failed,
         [
             ("apps bind fast", "apps/web-2 (uid u-2)"),
-            ("no denials <here> & \"there\"", "apps/web-3 (denied create)"),
+            (
+                "no denials <here> & \"there\"",
+                "apps/web-3 (denied create)"
+            ),
         ]
     );
     assert_eq!(j.skipped, 1);
     let text = &j.failures[1].2;
     assert!(text.contains("check: forbid.denied"), "{text}");
-    assert!(text.contains("\\u{0}\\u{1b}[2J\\u{7}\\u{b}\\u{fffe} <script>&amp; ]]>"), "{text}");
-    assert!(text.contains("event: create at 2024-05-01T10:00:30.000000Z, auditID denied-1"), "{text}");
+    assert!(
+        text.contains("\\u{0}\\u{1b}[2J\\u{7}\\u{b}\\u{fffe} <script>&amp; ]]>"),
+        "{text}"
+    );
+    assert!(
+        text.contains("event: create at 2024-05-01T10:00:30.000000Z, auditID denied-1"),
+        "{text}"
+    );
 
     // With --require-match the rule that matched nothing is a failure too.
-    let (code, xml, _) = check(&["--rules", &rules, "-f", &log, "-o", "junit", "--require-match"]);
+    let (code, xml, _) = check(&[
+        "--rules",
+        &rules,
+        "-f",
+        &log,
+        "-o",
+        "junit",
+        "--require-match",
+    ]);
     assert_eq!(code, 1);
     let j = parse_junit(&xml);
     assert_eq!(j.failures.len(), 3);
@@ -304,7 +359,10 @@ fn markdown_is_a_pull_request_comment() {
     let (code, md, _) = check(&["--rules", &rules, "-f", &log, "-o", "markdown"]);
     assert_eq!(code, 1);
     assert!(md.starts_with("### ktrail check failed\n"), "{md}");
-    assert!(md.contains("| no denials &lt;here&gt; & \"there\" | ❌ fail | 3 | 1 |"), "{md}");
+    assert!(
+        md.contains("| no denials &lt;here&gt; & \"there\" | ❌ fail | 3 | 1 |"),
+        "{md}"
+    );
     assert!(!md.contains("<script>") && !md.contains('\u{1b}'), "{md}");
 }
 
@@ -320,11 +378,17 @@ fn require_match_turns_an_unmatched_rule_into_a_failure() {
     let (code, out, err) = check(&["--rules", &rules, "-f", &log]);
     assert_eq!(code, 0, "{out}{err}");
     assert!(out.starts_with("WARN  ghost  no pod matched\n"), "{out}");
-    assert!(err.contains("ktrail: warning: rule \"ghost\" matched no pod"), "{err}");
+    assert!(
+        err.contains("ktrail: warning: rule \"ghost\" matched no pod"),
+        "{err}"
+    );
     let (code, out, err) = check(&["--rules", &rules, "-f", &log, "--require-match"]);
     assert_eq!(code, 1, "{out}{err}");
     assert!(out.starts_with("FAIL  ghost  no pod matched\n"), "{out}");
-    assert!(err.contains("ktrail: error: rule \"ghost\" matched no pod"), "{err}");
+    assert!(
+        err.contains("ktrail: error: rule \"ghost\" matched no pod"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -371,7 +435,10 @@ fn usage_and_input_errors_exit_2() {
     assert!(err.contains("--rules"), "{err}");
     let (code, _, err) = check(&["--rules", "/no/such/rules.yaml", "-f", "x"]);
     assert_eq!(code, 2);
-    assert!(err.contains("cannot read the rules file /no/such/rules.yaml"), "{err}");
+    assert!(
+        err.contains("cannot read the rules file /no/such/rules.yaml"),
+        "{err}"
+    );
     let (code, _, err) = check(&["--rules", &rules, "-f", "/no/such/audit.log"]);
     assert_eq!(code, 2);
     assert!(err.contains("/no/such/audit.log"), "{err}");
@@ -381,7 +448,11 @@ fn usage_and_input_errors_exit_2() {
     let (code, _, _) = check(&["--rules", &rules, "-f", "x", "-o", "xml"]);
     assert_eq!(code, 2);
     // A bad line is skipped with a diagnostic; with --strict it stops the check.
-    let log = write(dir.path(), "bad.jsonl", &format!("{}not json\n", recording()));
+    let log = write(
+        dir.path(),
+        "bad.jsonl",
+        &format!("{}not json\n", recording()),
+    );
     let (code, _, err) = check(&["--rules", &rules, "-f", &log]);
     assert_eq!(code, 1, "{err}");
     assert!(err.contains(":6: not JSON"), "{err}");
@@ -391,5 +462,7 @@ fn usage_and_input_errors_exit_2() {
         .args(["check", "--help"])
         .assert()
         .success()
-        .stdout(predicate::str::contains("--require-match").and(predicate::str::contains("--cluster")));
+        .stdout(
+            predicate::str::contains("--require-match").and(predicate::str::contains("--cluster")),
+        );
 }

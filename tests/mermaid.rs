@@ -28,17 +28,28 @@ fn checker_dir() -> PathBuf {
 /// Runs the parser over `text` (a diagram, or Markdown with ```mermaid fences); returns whether
 /// it accepted every diagram, and what it said.
 fn mermaid_parse(text: &str) -> (bool, String) {
+    mermaid_parse_all(&[text])
+}
+
+/// The same over several texts in one run (the parser takes seconds to load).
+fn mermaid_parse_all(texts: &[&str]) -> (bool, String) {
     let dir = checker_dir();
     assert!(
         dir.join("node_modules/mermaid").is_dir() && dir.join("node_modules/jsdom").is_dir(),
         "KTRAIL_TEST_MERMAID=1 but the packages are not installed: run `npm ci` in {}",
         dir.display()
     );
-    let mut f = tempfile::Builder::new().suffix(".md").tempfile().unwrap();
-    f.write_all(text.as_bytes()).unwrap();
+    let files: Vec<tempfile::NamedTempFile> = texts
+        .iter()
+        .map(|t| {
+            let mut f = tempfile::Builder::new().suffix(".md").tempfile().unwrap();
+            f.write_all(t.as_bytes()).unwrap();
+            f
+        })
+        .collect();
     let out = Process::new("node")
         .arg(dir.join("parse.mjs"))
-        .arg(f.path())
+        .args(files.iter().map(|f| f.path()))
         .current_dir(&dir)
         .output()
         .expect("KTRAIL_TEST_MERMAID=1 but `node` cannot be run");
@@ -101,6 +112,32 @@ fn seed_story_parses() {
     assert_parses(&one, 1);
     let all = mermaid_of(&["--sample", "eks-fargate"]);
     assert_parses(&all, all.matches("```mermaid").count());
+}
+
+#[test]
+fn every_sample_parses() {
+    if !enabled("every_sample_parses") {
+        return;
+    }
+    let out = Command::cargo_bin("ktrail")
+        .unwrap()
+        .arg("samples")
+        .output()
+        .unwrap();
+    let names: Vec<String> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .filter_map(|l| l.split_whitespace().next().map(str::to_owned))
+        .collect();
+    assert!(names.len() > 1, "{names:?}");
+    let texts: Vec<String> = names.iter().map(|n| mermaid_of(&["--sample", n])).collect();
+    let diagrams: usize = texts
+        .iter()
+        .map(|t| t.matches("```mermaid").count().max(1))
+        .sum();
+    let (ok, said) = mermaid_parse_all(&texts.iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(ok, "{said}");
+    assert_eq!(said.matches(": ok (sequence)").count(), diagrams, "{said}");
 }
 
 #[test]

@@ -412,3 +412,89 @@ fn a_webhook_name_two_configurations_claim_stays_unattributed() {
         assert_eq!(installs(r), [pair("create", "ops")]);
     }
 }
+
+fn sample_names() -> Vec<String> {
+    let (code, out, err) = ktrail(&["samples"]);
+    assert_eq!(code, 0, "{err}");
+    out.lines()
+        .filter_map(|l| l.split_whitespace().next())
+        .map(str::to_owned)
+        .collect()
+}
+
+#[test]
+fn seed_story_names_the_fargate_webhook_installer() {
+    let rep = json_of(&["webhooks", "--sample", "eks-fargate", "-o", "json"]);
+    let conf = "0500-amazon-eks-fargate-mutation.amazonaws.com";
+    let fargate = row(&rep, "mutating", Some(conf), Some(conf));
+    assert_eq!(installs(fargate), [pair("create", "eks:cluster-bootstrap")]);
+    let install = &fargate["installed"][0];
+    assert_eq!(install["time"], "2022-09-20T20:09:59.446214Z");
+    assert!(
+        install["userAgent"]
+            .as_str()
+            .unwrap()
+            .starts_with("kubectl/"),
+        "{install}"
+    );
+    // It mutated the Fargate pod only, and set its scheduler.
+    assert_eq!(fargate["mutatedPods"], 1);
+    assert_eq!(fargate["calls"], 2);
+    assert_eq!(fargate["paths"]["/spec/schedulerName"], 1);
+    // The other webhooks of the story were installed before the log began.
+    let irsa = row(
+        &rep,
+        "mutating",
+        Some("pod-identity-webhook"),
+        Some("iam-for-pods.amazonaws.com"),
+    );
+    assert_eq!(irsa["installed"], json!([]));
+    assert_eq!(irsa["mutatedPods"], 0);
+
+    let (code, table, _) = ktrail(&["webhooks", "--sample", "eks-fargate"]);
+    assert_eq!(code, 0);
+    assert!(table.contains("create by eks:cluster-bootstrap"), "{table}");
+}
+
+#[test]
+fn pods_match_the_timeline_on_every_sample() {
+    let names = sample_names();
+    assert!(names.iter().any(|n| n == "eks-fargate"), "{names:?}");
+    for name in &names {
+        let tl = json_of(&["timeline", "--sample", name, "-o", "json"]);
+        let view = json_of(&["pods", "--sample", name, "-o", "json"]);
+        let (tp, vp) = (
+            tl["pods"].as_array().unwrap(),
+            view["pods"].as_array().unwrap(),
+        );
+        assert_eq!(vp.len(), tp.len(), "{name}");
+        for (v, t) in vp.iter().zip(tp) {
+            for k in ["namespace", "name", "uid", "createdAt", "latencies"] {
+                assert_eq!(v[k], t[k], "{name}: {k}");
+            }
+        }
+        let (_, csv, _) = ktrail(&["pods", "--sample", name, "-o", "csv"]);
+        assert_eq!(csv.matches("\r\n").count(), 1 + tp.len(), "{name}: {csv}");
+    }
+}
+
+#[test]
+fn seed_story_latency_shows_fargate_is_slow_to_bind() {
+    let view = json_of(&[
+        "pods",
+        "--sample",
+        "eks-fargate",
+        "-o",
+        "json",
+        "--sort",
+        "created-to-bound",
+    ]);
+    assert_eq!(view["pods"][0]["namespace"], "fargate-ns");
+    let fargate = view["latency"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["scheduler"] == "fargate-scheduler")
+        .unwrap();
+    assert_eq!(fargate["createdToBound"]["max"], 58.704597);
+}
