@@ -6,6 +6,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::record::Selection;
 use crate::render::Format;
+use crate::views::{PodSort, PodsFormat, ViewFormat};
 
 /// Who changed this pod? ktrail reads Kubernetes API-server audit logs (files or AWS CloudWatch
 /// Logs), rebuilds each pod's story and attributes every field change to the admission webhook or
@@ -27,6 +28,12 @@ pub enum Command {
     /// Rebuild the story of one pod or of every pod: who created, changed, scheduled, readied and
     /// deleted it, and which webhook mutated which field.
     Timeline(Box<TimelineArgs>),
+    /// What each admission webhook did to pods (calls, pods mutated, paths patched, failures) and
+    /// who installed its configuration.
+    Webhooks(Box<WebhooksArgs>),
+    /// Every pod incarnation on one line: creator, scheduler, node, latencies, mutating webhooks,
+    /// how it ended; then latency percentiles per scheduler.
+    Pods(Box<PodsArgs>),
     /// Hold recorded pod stories to a rules file (a CI gate): exit 1 when a rule is broken.
     Check(Box<crate::check::CheckArgs>),
     /// List the recorded samples built into the binary.
@@ -50,6 +57,31 @@ pub struct TimelineArgs {
     /// Keep watching CloudWatch and print the pod's new events as they arrive (Ctrl-C ends).
     #[arg(long)]
     pub follow: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct WebhooksArgs {
+    #[command(flatten)]
+    pub pod: PodArgs,
+    #[command(flatten)]
+    pub input: InputArgs,
+    /// Output format.
+    #[arg(short, long, value_enum, default_value_t = ViewFormat::Table)]
+    pub output: ViewFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct PodsArgs {
+    #[command(flatten)]
+    pub pod: PodArgs,
+    #[command(flatten)]
+    pub input: InputArgs,
+    /// Order of the rows (latencies: slowest first). Default: by namespace, name and creation.
+    #[arg(long, value_enum)]
+    pub sort: Option<PodSort>,
+    /// Output format.
+    #[arg(short, long, value_enum, default_value_t = PodsFormat::Table)]
+    pub output: PodsFormat,
 }
 
 /// Which pods and which events.

@@ -17,6 +17,7 @@ pub mod sanitize;
 pub mod scan;
 pub mod source;
 pub mod timeline;
+pub mod views;
 
 use std::io::{self, IsTerminal, Write};
 
@@ -59,6 +60,8 @@ impl DiagnosticPrinter {
 pub fn run(cli: Cli) -> Result<u8> {
     match cli.command {
         Command::Timeline(args) => timeline_cmd(*args),
+        Command::Webhooks(args) => views::webhooks_cmd(*args),
+        Command::Pods(args) => views::pods_cmd(*args),
         Command::Check(args) => check::run(*args),
         Command::Samples => {
             let mut out = io::stdout().lock();

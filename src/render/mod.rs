@@ -2,6 +2,7 @@
 //! Table and Markdown escape log text (see `sanitize`); JSON is the versioned contract.
 
 pub mod markdown;
+pub mod mermaid;
 pub mod table;
 
 use std::io::{self, IsTerminal, Write};
@@ -68,6 +69,7 @@ pub fn timeline(
         Format::Table => table::timeline(report, style, w),
         Format::Json => json(report, w),
         Format::Markdown => markdown::timeline(report, w),
+        Format::Mermaid => mermaid::timeline(report, w),
     }
 }
 
@@ -77,6 +79,8 @@ pub enum Format {
     Table,
     Json,
     Markdown,
+    /// A Mermaid sequence diagram per pod (several pods: Markdown with one diagram each).
+    Mermaid,
 }
 
 /// `+1m02.5s` style offsets from a pod's creation.
