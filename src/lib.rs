@@ -1,1 +1,140 @@
+//! ktrail: who changed this pod? The library behind the `ktrail` command.
+//!
+//! The data's way through the program: `source` (files, stdin, samples, CloudWatch) → `scan`
+//! (lines, prefilter) → `decode` (wrappers to audit events) → `record` (the pod events kept) →
+//! `engine` (stage collapse, duplicates) → `timeline` (incarnations, attribution, facts) → `render`.
+
+pub mod admission;
+pub mod audit;
+pub mod cli;
 pub mod cloudwatch;
+pub mod decode;
+pub mod engine;
+pub mod record;
+pub mod render;
+pub mod samples;
+pub mod sanitize;
+pub mod scan;
+pub mod source;
+pub mod timeline;
+
+use std::io::{self, IsTerminal, Write};
+
+use anyhow::{bail, Context, Result};
+
+use cli::{Cli, Command, InputArgs, TimelineArgs};
+use engine::Engine;
+use record::Selection;
+use scan::{Diagnostic, ScanOptions};
+use timeline::Report;
+
+/// Exit codes: 0 ok, 1 "found a problem" (a check failed, nothing matched), 2 usage or input error.
+pub mod exit {
+    pub const OK: u8 = 0;
+    pub const PROBLEM: u8 = 1;
+    pub const USAGE: u8 = 2;
+}
+
+/// At most this many bad-line diagnostics are printed; the summary counts them all.
+const MAX_DIAGNOSTICS: u64 = 1000;
+
+/// Prints diagnostics to stderr, escaped, up to a limit.
+#[derive(Default)]
+pub struct DiagnosticPrinter {
+    pub count: u64,
+}
+
+impl DiagnosticPrinter {
+    pub fn print(&mut self, d: &Diagnostic) {
+        self.count += 1;
+        if self.count <= MAX_DIAGNOSTICS {
+            eprintln!("{d}");
+        } else if self.count == MAX_DIAGNOSTICS + 1 {
+            eprintln!("ktrail: more bad lines follow; only the first {MAX_DIAGNOSTICS} are shown");
+        }
+    }
+}
+
+/// Runs a parsed command line and returns the exit code.
+pub fn run(cli: Cli) -> Result<u8> {
+    match cli.command {
+        Command::Timeline(args) => timeline_cmd(*args),
+        Command::Samples => {
+            let mut out = io::stdout().lock();
+            for s in samples::SAMPLES {
+                writeln!(out, "{:<24} {}", s.name, s.about)?;
+            }
+            Ok(exit::OK)
+        }
+        Command::Completions { shell } => {
+            use clap::CommandFactory;
+            clap_complete::generate(shell, &mut Cli::command(), "ktrail", &mut io::stdout());
+            Ok(exit::OK)
+        }
+    }
+}
+
+/// Reads every input of `input` for `sel` and builds the report. Bad lines are printed to stderr;
+/// with `--strict` the first one is an error.
+pub fn load(input: &InputArgs, sel: Selection) -> Result<Report> {
+    if input.cloudwatch.is_set() {
+        bail!(cli::UsageError(
+            "reading from CloudWatch Logs is not available in this build".into()
+        ));
+    }
+    if input.files.is_empty() && input.samples.is_empty() {
+        bail!(cli::UsageError(
+            "no input: give -f FILE (or -f - for standard input), --sample NAME, or --cluster NAME"
+                .into()
+        ));
+    }
+    let inputs = source::expand(&input.files, &input.samples)?;
+    let mut engine = Engine::new(sel);
+    let mut printer = DiagnosticPrinter::default();
+    let opts = ScanOptions {
+        strict: input.strict,
+        ..Default::default()
+    };
+    scan::scan_inputs(&inputs, &mut engine, &opts, &mut |d| printer.print(d))?;
+    let report = engine.finish();
+    if report.summary.lines_skipped > 0 {
+        eprintln!(
+            "ktrail: skipped {} of {} lines",
+            report.summary.lines_skipped, report.summary.lines_read
+        );
+    }
+    Ok(report)
+}
+
+fn timeline_cmd(args: TimelineArgs) -> Result<u8> {
+    let sel = args.pod.selection()?;
+    if args.follow {
+        bail!(cli::UsageError(
+            "--follow needs a CloudWatch source (--cluster or --log-group)".into()
+        ));
+    }
+    let report = load(&args.input, sel)?;
+    let stdout = io::stdout();
+    let mut out = io::BufWriter::new(stdout.lock());
+    render::timeline(&report, args.output, render::Style::detect(), &mut out)
+        .and_then(|_| out.flush())
+        .context("writing the timeline")?;
+    if report.pods.is_empty() {
+        eprintln!("ktrail: no pod matched");
+        return Ok(exit::PROBLEM);
+    }
+    Ok(exit::OK)
+}
+
+/// Whether an error is a closed pipe (e.g. `ktrail … | head`), which is not a failure.
+pub fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<io::Error>()
+            .is_some_and(|io| io.kind() == io::ErrorKind::BrokenPipe)
+    })
+}
+
+/// True when standard error is a terminal (progress bars and colours go there only then).
+pub fn stderr_is_terminal() -> bool {
+    io::stderr().is_terminal()
+}

@@ -1,0 +1,269 @@
+//! The command line: clap derive types whose doc comments are the help text, validated once into
+//! library types (`Selection`, inputs). Nothing past this module needs clap.
+
+use chrono::{DateTime, Duration, Utc};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::record::Selection;
+use crate::render::Format;
+
+/// Who changed this pod? ktrail reads Kubernetes API-server audit logs (files or AWS CloudWatch
+/// Logs), rebuilds each pod's story and attributes every field change to the admission webhook or
+/// user that made it.
+#[derive(Debug, Parser)]
+#[command(
+    name = "ktrail",
+    version,
+    propagate_version = true,
+    max_term_width = 100
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Rebuild the story of one pod or of every pod: who created, changed, scheduled, readied and
+    /// deleted it, and which webhook mutated which field.
+    Timeline(Box<TimelineArgs>),
+    /// List the recorded samples built into the binary.
+    Samples,
+    /// Print shell completions.
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct TimelineArgs {
+    #[command(flatten)]
+    pub pod: PodArgs,
+    #[command(flatten)]
+    pub input: InputArgs,
+    /// Output format.
+    #[arg(short, long, value_enum, default_value_t = Format::Table)]
+    pub output: Format,
+    /// Keep watching CloudWatch and print the pod's new events as they arrive (Ctrl-C ends).
+    #[arg(long)]
+    pub follow: bool,
+}
+
+/// Which pods and which events.
+#[derive(Debug, Args, Clone, Default)]
+pub struct PodArgs {
+    /// The pod: `namespace/name`, or `name` with --namespace. Without it, every pod.
+    #[arg(value_name = "POD")]
+    pub pod: Option<String>,
+    /// The pod's namespace (with a bare POD name, or alone for every pod in it).
+    #[arg(short, long)]
+    pub namespace: Option<String>,
+    /// Only the incarnation with this uid.
+    #[arg(long)]
+    pub uid: Option<String>,
+    /// Only events at or after this time: RFC 3339 (2022-09-20T20:00:00Z) or a duration ago (2h, 30m, 1d).
+    #[arg(long, value_parser = parse_when)]
+    pub since: Option<DateTime<Utc>>,
+    /// Only events at or before this time: RFC 3339 or a duration ago.
+    #[arg(long, value_parser = parse_when)]
+    pub until: Option<DateTime<Utc>>,
+    /// Also show reads (get, list, watch) of the pods.
+    #[arg(long)]
+    pub reads: bool,
+}
+
+/// Where the audit events come from.
+#[derive(Debug, Args, Clone, Default)]
+pub struct InputArgs {
+    /// An audit log file (plain, gzip or zstd), a directory of them, or `-` for standard input.
+    /// Repeatable.
+    #[arg(short = 'f', long = "file", value_name = "SOURCE")]
+    pub files: Vec<String>,
+    /// A recorded story built into the binary (see `ktrail samples`). Repeatable.
+    #[arg(long = "sample", value_name = "NAME")]
+    pub samples: Vec<String>,
+    /// Stop with exit code 2 at the first bad input line instead of skipping it.
+    #[arg(long)]
+    pub strict: bool,
+    #[command(flatten)]
+    pub cloudwatch: CloudWatchArgs,
+}
+
+/// Reading straight from CloudWatch Logs instead of files.
+#[derive(Debug, Args, Clone, Default)]
+pub struct CloudWatchArgs {
+    /// EKS cluster name: reads log group /aws/eks/NAME/cluster.
+    #[arg(long, help_heading = "CloudWatch Logs")]
+    pub cluster: Option<String>,
+    /// Log group to read instead of the cluster's.
+    #[arg(long, help_heading = "CloudWatch Logs")]
+    pub log_group: Option<String>,
+    /// AWS region (default: the standard AWS configuration).
+    #[arg(long, help_heading = "CloudWatch Logs")]
+    pub region: Option<String>,
+    /// AWS profile (default: AWS_PROFILE or the default profile).
+    #[arg(long, help_heading = "CloudWatch Logs")]
+    pub profile: Option<String>,
+    /// CloudWatch Logs endpoint URL (default: AWS_ENDPOINT_URL_CLOUDWATCH_LOGS or AWS's).
+    #[arg(long, help_heading = "CloudWatch Logs")]
+    pub endpoint_url: Option<String>,
+    /// How to read: Logs Insights queries, or FilterLogEvents.
+    #[arg(long, value_enum, default_value_t = Engine::Insights, help_heading = "CloudWatch Logs")]
+    pub engine: Engine,
+    /// Logs Insights queries run at once.
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=30), help_heading = "CloudWatch Logs")]
+    pub concurrency: u16,
+}
+
+impl CloudWatchArgs {
+    pub fn is_set(&self) -> bool {
+        self.cluster.is_some() || self.log_group.is_some()
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum Engine {
+    #[default]
+    Insights,
+    Filter,
+}
+
+/// A usage error found after parsing (exit code 2).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct UsageError(pub String);
+
+impl PodArgs {
+    /// The validated selection.
+    pub fn selection(&self) -> Result<Selection, UsageError> {
+        let (namespace, name) = match self.pod.as_deref() {
+            None => (self.namespace.clone(), None),
+            Some(p) => match p.split_once('/') {
+                Some((ns, n)) => {
+                    if let Some(other) = &self.namespace {
+                        if other != ns {
+                            return Err(UsageError(format!(
+                                "POD {p:?} names namespace {ns:?} but --namespace is {other:?}"
+                            )));
+                        }
+                    }
+                    (Some(ns.to_owned()), Some(n.to_owned()))
+                }
+                None => (self.namespace.clone(), Some(p.to_owned())),
+            },
+        };
+        for (what, v) in [("namespace", &namespace), ("pod name", &name)] {
+            if let Some(v) = v {
+                if v.is_empty() || v.contains('/') {
+                    return Err(UsageError(format!("invalid {what} {v:?}")));
+                }
+            }
+        }
+        if let (Some(s), Some(u)) = (self.since, self.until) {
+            if s > u {
+                return Err(UsageError("--since is after --until".into()));
+            }
+        }
+        Ok(Selection {
+            namespace,
+            name,
+            uid: self.uid.clone(),
+            since: self.since,
+            until: self.until,
+            reads: self.reads,
+        })
+    }
+}
+
+/// Parses `--since`/`--until`: an RFC 3339 time, or a duration before now (`90s`, `15m`, `2h`, `1d`,
+/// `1h30m`).
+pub fn parse_when(s: &str) -> Result<DateTime<Utc>, String> {
+    if let Ok(t) = DateTime::parse_from_rfc3339(s) {
+        return Ok(t.with_timezone(&Utc));
+    }
+    parse_duration(s)
+        .map(|d| Utc::now() - d)
+        .ok_or_else(|| format!("{s:?} is neither an RFC 3339 time nor a duration like 2h or 30m"))
+}
+
+/// `1h30m`, `90s`, `2d`, `500ms`.
+pub fn parse_duration(s: &str) -> Option<Duration> {
+    let mut total = Duration::zero();
+    let mut rest = s.trim();
+    if rest.is_empty() {
+        return None;
+    }
+    while !rest.is_empty() {
+        let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+        if digits == 0 || digits > 12 {
+            return None;
+        }
+        let n: i64 = rest[..digits].parse().ok()?;
+        rest = &rest[digits..];
+        let unit = rest.bytes().take_while(u8::is_ascii_alphabetic).count();
+        let d = match &rest[..unit] {
+            "ms" => Duration::milliseconds(n),
+            "s" => Duration::seconds(n),
+            "m" => Duration::minutes(n),
+            "h" => Duration::hours(n),
+            "d" => Duration::days(n),
+            _ => return None,
+        };
+        total = total.checked_add(&d)?;
+        rest = &rest[unit..];
+    }
+    Some(total)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("2h"), Some(Duration::hours(2)));
+        assert_eq!(parse_duration("1h30m"), Some(Duration::minutes(90)));
+        assert_eq!(parse_duration("500ms"), Some(Duration::milliseconds(500)));
+        assert_eq!(parse_duration("2x"), None);
+        assert_eq!(parse_duration("h"), None);
+        assert_eq!(parse_duration(""), None);
+        assert_eq!(parse_duration("99999999999999999d"), None);
+    }
+
+    #[test]
+    fn pod_argument_forms() {
+        let a = PodArgs {
+            pod: Some("fargate-ns/nginx".into()),
+            ..Default::default()
+        };
+        let s = a.selection().unwrap();
+        assert_eq!(
+            (s.namespace.as_deref(), s.name.as_deref()),
+            (Some("fargate-ns"), Some("nginx"))
+        );
+        let a = PodArgs {
+            pod: Some("nginx".into()),
+            namespace: Some("x".into()),
+            ..Default::default()
+        };
+        assert_eq!(a.selection().unwrap().namespace.as_deref(), Some("x"));
+        let a = PodArgs {
+            pod: Some("a/b".into()),
+            namespace: Some("x".into()),
+            ..Default::default()
+        };
+        assert!(a.selection().is_err());
+        let a = PodArgs {
+            pod: Some("a/b/c".into()),
+            ..Default::default()
+        };
+        assert!(a.selection().is_err());
+    }
+
+    #[test]
+    fn cli_is_well_formed() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
+}
