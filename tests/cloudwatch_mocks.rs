@@ -275,7 +275,7 @@ async fn throttling_forever_gives_up_with_a_clear_error() {
     let throttle = mock!(Client::start_query).then_error(|| {
         StartQueryError::generic(ErrorMetadata::builder().code("ThrottlingException").build())
     });
-    let c = client(&[throttle.clone()]);
+    let c = client(std::slice::from_ref(&throttle));
     let mut src = source(3);
     src.concurrency = 1;
     let (r, _) = run(&c, &src, &everything()).await;

@@ -231,6 +231,10 @@ impl Emitter {
     }
 
     /// Sorts one window's events and hands on the new ones.
+    ///
+    /// A message of an audit stream that is not a readable audit event (CloudWatch truncates
+    /// events over 256 KB) is handed on as well, so the reader reports it instead of it
+    /// vanishing; it is deduplicated when its auditID and stage can still be read.
     pub fn emit(
         &mut self,
         mut events: Vec<CwEvent>,
@@ -251,17 +255,26 @@ impl Emitter {
                 continue;
             }
             let key = match AuditHead::parse(&e.message) {
-                Some(h) if h.matches(&self.sel) => h.key(),
-                _ => {
+                Some(h) if h.matches(&self.sel) => Some(h.key()),
+                Some(_) => {
                     stats.skipped += 1;
                     continue;
                 }
+                None => {
+                    stats.unreadable += 1;
+                    crate::audit::peek(e.message.as_bytes()).map(|p| EventKey {
+                        audit_id: p.audit_id,
+                        stage: p.stage,
+                    })
+                }
             };
-            if self.seen.contains_key(&key) {
-                stats.duplicates += 1;
-                continue;
+            if let Some(key) = key {
+                if self.seen.contains_key(&key) {
+                    stats.duplicates += 1;
+                    continue;
+                }
+                self.seen.insert(key, e.timestamp_ms);
             }
-            self.seen.insert(key, e.timestamp_ms);
             stats.events += 1;
             on_event(e);
         }
@@ -404,6 +417,7 @@ async fn run_windows(
                     s.events += stats.events;
                     s.duplicates += stats.duplicates;
                     s.skipped += stats.skipped;
+                    s.unreadable += stats.unreadable;
                 });
                 ctx.refresh_progress();
             }
@@ -447,12 +461,14 @@ async fn run_windows(
         s.events += stats.events;
         s.duplicates += stats.duplicates;
         s.skipped += stats.skipped;
+        s.unreadable += stats.unreadable;
     });
     Ok(())
 }
 
-/// Stops on Ctrl-C: sets `cancel` when SIGINT arrives.
-fn listen_ctrl_c(cancel: &Cancel) -> tokio::task::JoinHandle<()> {
+/// Sets `cancel` when Ctrl-C (SIGINT) arrives; abort the returned task to stop listening.
+/// Must be called inside a Tokio runtime.
+pub fn cancel_on_ctrl_c(cancel: &Cancel) -> tokio::task::JoinHandle<()> {
     let c = cancel.clone();
     tokio::spawn(async move {
         if tokio::signal::ctrl_c().await.is_ok() {
@@ -530,7 +546,7 @@ pub async fn collect(
     sel.validate()?;
     let client = src.client().await?;
     let cancel = Cancel::new();
-    let listener = src.handle_ctrl_c.then(|| listen_ctrl_c(&cancel));
+    let listener = src.handle_ctrl_c.then(|| cancel_on_ctrl_c(&cancel));
     let r = collect_with(&client, src, sel, &cancel, on_event).await;
     if let Some(l) = listener {
         l.abort();
@@ -575,19 +591,20 @@ impl Default for FollowOptions {
 }
 
 /// Reads the window from `src.since` to now, then keeps polling for new events until Ctrl-C
-/// (with `src.handle_ctrl_c`), `cancel`, or `max_polls`; each event is handed on once. Ends
-/// cleanly (Ok) when interrupted.
+/// (with `src.handle_ctrl_c`), `cancel`, or `max_polls`. Each poll's new events (each
+/// (auditID, stage) once over the whole run, in time order) are handed on as one batch, possibly
+/// empty. Ends cleanly (Ok) when interrupted.
 pub async fn follow(
     client: &Client,
     src: &CwSource,
     sel: &Selection,
     opts: &FollowOptions,
     cancel: &Cancel,
-    mut on_event: impl FnMut(CwEvent),
+    mut on_batch: impl FnMut(Vec<CwEvent>),
 ) -> Result<Stats, CwError> {
     sel.validate()?;
     src.log_group_name()?;
-    let listener = src.handle_ctrl_c.then(|| listen_ctrl_c(cancel));
+    let listener = src.handle_ctrl_c.then(|| cancel_on_ctrl_c(cancel));
     let mut emitter = Emitter::new(sel.clone());
     let mut total = Stats::default();
     let overlap_ms = opts.overlap.as_millis() as i64;
@@ -603,7 +620,8 @@ pub async fn follow(
             };
             // Only the first poll checks the group; an empty window is no error when following.
             let pre = (first && src.preflight).then_some(false);
-            match collect_inner(
+            let mut batch = Vec::new();
+            let r = collect_inner(
                 client,
                 src,
                 sel,
@@ -611,14 +629,15 @@ pub async fn follow(
                 &mut emitter,
                 range,
                 pre,
-                &mut on_event,
+                &mut |e| batch.push(e),
             )
-            .await
-            {
+            .await;
+            match r {
                 Ok(s) => merge(&mut total, &s),
                 Err(CwError::Interrupted) => break Ok(total),
                 Err(e) => break Err(e),
             }
+            on_batch(batch);
             first = false;
             from = (now - overlap_ms).max(to_ms(src.since));
             emitter.prune(from - overlap_ms);
@@ -649,6 +668,7 @@ fn merge(total: &mut Stats, s: &Stats) {
     total.events += s.events;
     total.duplicates += s.duplicates;
     total.skipped += s.skipped;
+    total.unreadable += s.unreadable;
     if let Some(b) = s.bytes_scanned {
         total.add_scanned(b, s.records_scanned.unwrap_or(0.0));
     }
@@ -713,23 +733,27 @@ mod tests {
             &mut stats,
             &mut |e| out.push(e),
         );
-        assert_eq!(out.len(), 2);
+        // The klog line of an audit stream is handed on for the reader to report.
+        assert_eq!(out.len(), 3);
         assert_eq!(out[0].timestamp_ms, 1);
         assert_eq!(out[1].timestamp_ms, 2);
+        assert_eq!(out[2].timestamp_ms, 2);
+        assert!(out.iter().any(|e| e.message == "E0920 klog"));
         assert_eq!(stats.duplicates, 1);
-        assert_eq!(stats.skipped, 2);
-        em.emit(
-            vec![ev(9, "kube-apiserver-audit-a", "x", "ResponseComplete")],
-            &mut stats,
-            &mut |e| out.push(e),
-        );
-        assert_eq!(out.len(), 2);
-        em.prune(100);
+        assert_eq!(stats.skipped, 1);
+        assert_eq!(stats.unreadable, 1);
         em.emit(
             vec![ev(9, "kube-apiserver-audit-a", "x", "ResponseComplete")],
             &mut stats,
             &mut |e| out.push(e),
         );
         assert_eq!(out.len(), 3);
+        em.prune(100);
+        em.emit(
+            vec![ev(9, "kube-apiserver-audit-a", "x", "ResponseComplete")],
+            &mut stats,
+            &mut |e| out.push(e),
+        );
+        assert_eq!(out.len(), 4);
     }
 }

@@ -42,8 +42,10 @@ pub struct FetchStats {
     pub written: u64,
     /// Events dropped as repeats of an (auditID, stage) already written.
     pub duplicates: u64,
-    /// Messages dropped because they are not audit events.
+    /// Blank messages dropped.
     pub skipped: u64,
+    /// Messages written that are not readable audit events (e.g. truncated by CloudWatch).
+    pub unreadable: u64,
     /// Uncompressed bytes written.
     pub bytes: u64,
 }
@@ -88,14 +90,26 @@ impl FetchWriter {
     }
 
     /// Writes one event unless its (auditID, stage) was written already; returns whether it was.
+    /// A blank message is skipped; a message that is not a readable audit event (e.g. truncated
+    /// by CloudWatch) is recorded as logged, so the offline reader reports it too.
     pub fn write(&mut self, e: &CwEvent) -> Result<bool, CwError> {
-        let Some(key) = peek(&e.message) else {
+        if e.message.trim().is_empty() {
             self.stats.skipped += 1;
             return Ok(false);
-        };
-        if !self.seen.insert(key) {
-            self.stats.duplicates += 1;
-            return Ok(false);
+        }
+        let key = peek(&e.message).or_else(|| {
+            crate::audit::peek(e.message.as_bytes()).map(|p| EventKey {
+                audit_id: p.audit_id,
+                stage: p.stage,
+            })
+        });
+        if let Some(key) = key {
+            if !self.seen.insert(key) {
+                self.stats.duplicates += 1;
+                return Ok(false);
+            }
+        } else {
+            self.stats.unreadable += 1;
         }
         let line = one_line(&e.message);
         let w = self.sink.writer();
@@ -205,6 +219,7 @@ mod tests {
             r#"{"kind":"Event","auditID":"a","stage":"RequestReceived","verb":"get"}"#,
             r#"{"kind":"Event","auditID":"a","stage":"ResponseComplete","verb":"get"}"#,
             r#"{"kind":"Event","auditID":"b","stage":"ResponseComplete","verb":"get"}"#,
+            "I0920 klog line",
         ]
         .iter()
         .map(|l| format!("{l}\n"))
@@ -218,9 +233,9 @@ mod tests {
             let p = dir.path().join(name);
             let path = p.to_str().expect("utf-8 path");
             let st = write_fetch(sample(), path).expect("write");
-            assert_eq!(st.written, 3, "{name}");
+            assert_eq!(st.written, 4, "{name}");
             assert_eq!(st.duplicates, 1, "{name}");
-            assert_eq!(st.skipped, 1, "{name}");
+            assert_eq!(st.unreadable, 1, "{name}");
             let raw = std::fs::read(&p).expect("read");
             let text = if name.ends_with(".gz") {
                 assert_eq!(&raw[..2], &[0x1f, 0x8b]);

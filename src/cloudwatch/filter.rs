@@ -59,6 +59,7 @@ pub(crate) async fn read(ctx: &Ctx, w: Window) -> Result<Vec<CwEvent>, CwError> 
                     .end_time(w.end_ms - 1)
                     .set_filter_pattern(ctx.pattern.clone())
                     .set_next_token(t.clone())
+                    .set_limit(ctx.tuning.filter_page_size)
                     .send()
             })
             .await?;

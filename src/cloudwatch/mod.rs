@@ -16,6 +16,7 @@
 //! client ([`peek`]) and kept only if it is an audit event of the selection from an audit stream.
 
 mod collect;
+pub mod commands;
 pub mod error;
 pub mod fetch;
 mod filter;
@@ -31,7 +32,9 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use tokio::sync::watch;
 
-pub use collect::{collect, collect_blocking, collect_with, follow, FollowOptions};
+pub use collect::{
+    cancel_on_ctrl_c, collect, collect_blocking, collect_with, follow, FollowOptions,
+};
 pub use error::{CwError, IAM_ACTIONS};
 pub use fetch::{write_fetch, FetchStats, FetchWriter};
 pub use peek::{peek, EventKey};
@@ -92,6 +95,8 @@ pub struct Tuning {
     pub filter_interval: Duration,
     /// Pages of DescribeLogStreams read when looking for audit streams before assuming some.
     pub max_stream_pages: u32,
+    /// Events per FilterLogEvents page (`None`: the service's default, up to 10,000).
+    pub filter_page_size: Option<i32>,
 }
 
 impl Default for Tuning {
@@ -105,6 +110,7 @@ impl Default for Tuning {
             failed_query_retries: 2,
             filter_interval: Duration::from_millis(200),
             max_stream_pages: 20,
+            filter_page_size: None,
         }
     }
 }
@@ -121,6 +127,7 @@ impl Tuning {
             failed_query_retries: 1,
             filter_interval: Duration::from_millis(1),
             max_stream_pages: 20,
+            filter_page_size: None,
         }
     }
 }
@@ -308,6 +315,9 @@ pub struct Selection {
     pub all_resources: bool,
     /// Also get, list and watch.
     pub reads: bool,
+    /// Also writes to mutating and validating webhook configurations (any name), which the
+    /// timeline keeps for provenance.
+    pub configs: bool,
 }
 
 impl Selection {
@@ -329,6 +339,12 @@ impl Selection {
             reads: true,
             ..Selection::default()
         }
+    }
+
+    /// The same selection without webhook configurations (for the query people paste).
+    pub fn without_configs(mut self) -> Self {
+        self.configs = false;
+        self
     }
 
     /// Validates every value that goes into a query.
@@ -378,8 +394,11 @@ pub struct Stats {
     pub events: u64,
     /// Events dropped as repeats of an (auditID, stage) already handed on.
     pub duplicates: u64,
-    /// Events dropped: not from an audit stream, not an audit event, or outside the selection.
+    /// Events dropped: not from an audit stream, or audit events outside the selection.
     pub skipped: u64,
+    /// Messages of audit streams that are not readable audit events (e.g. truncated by
+    /// CloudWatch), handed on for the reader to report.
+    pub unreadable: u64,
     /// Bytes Logs Insights scanned, when it reported statistics.
     pub bytes_scanned: Option<f64>,
     /// Records Logs Insights scanned, when it reported statistics.

@@ -16,6 +16,12 @@ use super::Selection;
 /// Subresources whose requests are reads by HTTP method but actions on the pod.
 const ACTION_SUBRESOURCES: [&str; 3] = ["exec", "attach", "portforward"];
 
+/// Webhook configuration resources, kept (writes only) when the selection asks for them.
+const CONFIG_RESOURCES: [&str; 2] = [
+    "mutatingwebhookconfigurations",
+    "validatingwebhookconfigurations",
+];
+
 /// The identity of one audit record: its auditID and stage.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct EventKey {
@@ -29,6 +35,8 @@ pub struct EventKey {
 struct ObjectRef<'a> {
     #[serde(borrow, default)]
     resource: Option<Cow<'a, str>>,
+    #[serde(rename = "apiGroup", borrow, default)]
+    api_group: Option<Cow<'a, str>>,
     #[serde(borrow, default)]
     namespace: Option<Cow<'a, str>>,
     #[serde(borrow, default)]
@@ -113,19 +121,24 @@ impl<'a> AuditHead<'a> {
     pub fn matches(&self, sel: &Selection) -> bool {
         let empty = ObjectRef::default();
         let obj = self.object_ref.as_ref().unwrap_or(&empty);
-        if !sel.all_resources && obj.resource.as_deref() != Some("pods") {
-            return false;
-        }
-        if !sel.reads {
-            let verb = self.verb.as_deref().unwrap_or_default();
-            let read = matches!(verb, "get" | "list" | "watch");
-            let action = obj
+        let verb = self.verb.as_deref().unwrap_or_default();
+        let read = matches!(verb, "get" | "list" | "watch")
+            && !obj
                 .subresource
                 .as_deref()
                 .is_some_and(|s| ACTION_SUBRESOURCES.contains(&s));
-            if read && !action {
+        let resource = obj.resource.as_deref().unwrap_or_default();
+        if !sel.all_resources {
+            if sel.configs && CONFIG_RESOURCES.contains(&resource) {
+                return !read;
+            }
+            // Core pods only (metrics.k8s.io also has a `pods` resource).
+            if resource != "pods" || obj.api_group.as_deref().is_some_and(|g| !g.is_empty()) {
                 return false;
             }
+        }
+        if read && !sel.reads {
+            return false;
         }
         if let Some(ns) = &sel.namespace {
             if obj.namespace.as_deref() != Some(ns.as_str()) {
@@ -259,6 +272,20 @@ mod tests {
         for m in [get, exec, cm] {
             assert!(AuditHead::parse(m).expect("h").matches(&all));
         }
+    }
+
+    #[test]
+    fn webhook_configuration_writes_ride_along() {
+        let create = r#"{"kind":"Event","auditID":"w","stage":"ResponseComplete","verb":"create","objectRef":{"resource":"mutatingwebhookconfigurations","name":"0500-amazon-eks-fargate-mutation.amazonaws.com","apiGroup":"admissionregistration.k8s.io"}}"#;
+        let get = create.replace("\"create\"", "\"get\"");
+        let metrics = r#"{"kind":"Event","auditID":"m","stage":"ResponseComplete","verb":"create","objectRef":{"resource":"pods","namespace":"d","name":"p","apiGroup":"metrics.k8s.io"}}"#;
+        let mut s = sel(Some("d"), Some("p"), None);
+        assert!(!AuditHead::parse(create).expect("h").matches(&s));
+        s.configs = true;
+        s.reads = true;
+        assert!(AuditHead::parse(create).expect("h").matches(&s));
+        assert!(!AuditHead::parse(&get).expect("h").matches(&s));
+        assert!(!AuditHead::parse(metrics).expect("h").matches(&s));
     }
 
     #[test]

@@ -44,34 +44,64 @@ fn regex_literal(name: &str) -> String {
     name.replace('.', "\\.")
 }
 
+/// The resources of webhook configurations, kept (writes only) for provenance.
+const CONFIG_RESOURCES: [&str; 2] = [
+    "mutatingwebhookconfigurations",
+    "validatingwebhookconfigurations",
+];
+
 /// The Logs Insights conditions of a selection, one per `| filter` line.
 pub fn insights_conditions(sel: &Selection) -> Result<Vec<String>, CwError> {
     sel.validate()?;
-    let mut conds = Vec::new();
+    let mut object = Vec::new();
     if !sel.all_resources {
-        conds.push("objectRef.resource == 'pods'".to_string());
+        object.push("objectRef.resource == 'pods'".to_string());
     }
     if let Some(ns) = &sel.namespace {
-        conds.push(format!("objectRef.namespace == '{ns}'"));
+        object.push(format!("objectRef.namespace == '{ns}'"));
     }
     if let Some(name) = &sel.name {
         // A pod created with generateName has no objectRef.name on its create: its name is only
         // in the response body, which field discovery may not reach, so match the raw text too.
-        conds.push(format!(
+        object.push(format!(
             "objectRef.name == '{name}' or @message like /\"name\":\"{}\"/",
             regex_literal(name)
         ));
     } else if let Some(uid) = &sel.uid {
-        conds.push(format!("@message like '{uid}'"));
+        object.push(format!("@message like '{uid}'"));
     }
-    if !sel.reads {
+    let mut conds = Vec::new();
+    if sel.configs && !sel.all_resources {
+        let configs = CONFIG_RESOURCES
+            .iter()
+            .map(|r| format!("'{r}'"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        conds.push(format!(
+            "({}) or objectRef.resource in [{configs}]",
+            object
+                .iter()
+                .map(|c| format!("({c})"))
+                .collect::<Vec<_>>()
+                .join(" and ")
+        ));
+    } else {
+        conds.extend(object);
+    }
+    if !sel.reads || sel.configs {
         let subs = ACTION_SUBRESOURCES
             .iter()
             .map(|s| format!("'{s}'"))
             .collect::<Vec<_>>()
             .join(", ");
+        let reads = if sel.reads {
+            // Reads of pods, but never of webhook configurations.
+            " or objectRef.resource == 'pods'".to_string()
+        } else {
+            String::new()
+        };
         conds.push(format!(
-            "(verb != 'get' and verb != 'list' and verb != 'watch') or objectRef.subresource in [{subs}]"
+            "(verb != 'get' and verb != 'list' and verb != 'watch') or objectRef.subresource in [{subs}]{reads}"
         ));
     }
     Ok(conds)
@@ -104,35 +134,56 @@ pub fn build_created_query(name: &str, limit: usize) -> Result<String, CwError> 
 /// The FilterLogEvents JSON filter pattern of a selection, or `None` when nothing narrows it.
 pub fn build_filter_pattern(sel: &Selection) -> Result<Option<String>, CwError> {
     sel.validate()?;
-    let mut conds: Vec<String> = Vec::new();
+    let mut object: Vec<String> = Vec::new();
     if !sel.all_resources {
-        conds.push("($.objectRef.resource = \"pods\")".into());
+        object.push("$.objectRef.resource = \"pods\"".into());
     }
     if let Some(ns) = &sel.namespace {
-        conds.push(format!("($.objectRef.namespace = \"{ns}\")"));
+        object.push(format!("$.objectRef.namespace = \"{ns}\""));
     }
     if let Some(name) = &sel.name {
-        conds.push(format!(
+        object.push(format!(
             "($.objectRef.name = \"{name}\" || $.responseObject.metadata.name = \"{name}\")"
         ));
     } else if let Some(uid) = &sel.uid {
-        conds.push(format!(
+        object.push(format!(
             "($.objectRef.uid = \"{uid}\" || $.requestObject.metadata.uid = \"{uid}\" || \
 $.responseObject.metadata.uid = \"{uid}\" || $.requestObject.preconditions.uid = \"{uid}\")"
         ));
     }
-    if !sel.reads {
+    let mut conds: Vec<String> = Vec::new();
+    if sel.configs && !sel.all_resources {
+        let configs = CONFIG_RESOURCES
+            .iter()
+            .map(|r| format!("$.objectRef.resource = \"{r}\""))
+            .collect::<Vec<_>>()
+            .join(" || ");
+        conds.push(format!("(({}) || {configs})", object.join(" && ")));
+    } else {
+        conds.extend(object.into_iter().map(|c| {
+            if c.starts_with('(') {
+                c
+            } else {
+                format!("({c})")
+            }
+        }));
+    }
+    if !sel.reads || sel.configs {
         let subs = ACTION_SUBRESOURCES
             .iter()
             .map(|s| format!(" || $.objectRef.subresource = \"{s}\""))
             .collect::<String>();
+        let reads = if sel.reads {
+            " || $.objectRef.resource = \"pods\""
+        } else {
+            ""
+        };
         conds.push(format!(
-            "(($.verb != \"get\" && $.verb != \"list\" && $.verb != \"watch\"){subs})"
+            "(($.verb != \"get\" && $.verb != \"list\" && $.verb != \"watch\"){subs}{reads})"
         ));
     }
     if conds.is_empty() {
-        // Every audit event is JSON with an auditID: this still skips non-JSON noise.
-        return Ok(Some("{ $.auditID = \"*\" }".to_string()));
+        return Ok(None);
     }
     Ok(Some(format!("{{ {} }}", conds.join(" && "))))
 }
@@ -181,6 +232,31 @@ mod tests {
         assert!(build_query(&sel, 50_000)
             .expect("q")
             .ends_with("| limit 10000\n"));
+    }
+
+    #[test]
+    fn webhook_configurations_ride_along() {
+        let sel = Selection {
+            configs: true,
+            ..pod("fargate-ns", "nginx")
+        };
+        let q = build_query(&sel, 10_000).expect("query");
+        assert!(q.contains(
+            " | filter ((objectRef.resource == 'pods') and (objectRef.namespace == 'fargate-ns') and \
+(objectRef.name == 'nginx' or @message like /\"name\":\"nginx\"/)) or objectRef.resource in \
+['mutatingwebhookconfigurations', 'validatingwebhookconfigurations']\n"
+        ), "{q}");
+        let p = build_filter_pattern(&sel).expect("p").expect("some");
+        assert!(
+            p.starts_with("{ (($.objectRef.resource = \"pods\" && "),
+            "{p}"
+        );
+        assert!(
+            p.contains("|| $.objectRef.resource = \"validatingwebhookconfigurations\")"),
+            "{p}"
+        );
+        let everything = Selection::everything();
+        assert_eq!(build_filter_pattern(&everything).expect("p"), None);
     }
 
     #[test]
