@@ -34,6 +34,8 @@ pub enum Command {
     /// for offline analysis or a CI sample. With POD, that pod's events (and writes to webhook
     /// configurations); without, every audit event in the window.
     Fetch(Box<FetchArgs>),
+    /// Hold recorded pod stories to a rules file (a CI gate): exit 1 when a rule is broken.
+    Check(Box<crate::check::CheckArgs>),
     /// List the recorded samples built into the binary.
     Samples,
     /// Print shell completions.

@@ -6,6 +6,7 @@
 
 pub mod admission;
 pub mod audit;
+pub mod check;
 pub mod cli;
 pub mod cloudwatch;
 pub mod decode;
@@ -61,6 +62,7 @@ pub fn run(cli: Cli) -> Result<u8> {
         Command::Timeline(args) => timeline_cmd(*args),
         Command::Query(args) => cloudwatch::commands::query_cmd(&args),
         Command::Fetch(args) => cloudwatch::commands::fetch_cmd(&args),
+        Command::Check(args) => check::run(*args),
         Command::Samples => {
             let mut out = io::stdout().lock();
             for s in samples::SAMPLES {

@@ -205,6 +205,11 @@ fn split_incarnations(records: &[Record]) -> Vec<Pod> {
             current = Some(incs.len() - 1);
             continue;
         }
+        if r.failed() && r.uid.is_none() && current.is_none() {
+            // A failed request about no known pod (e.g. the 404 get `kubectl apply` sends before
+            // creating) tells nothing about any incarnation.
+            continue;
+        }
         let target = match &r.uid {
             Some(u) => match incs
                 .iter()
@@ -321,6 +326,9 @@ fn derive(inc: Incarnation<'_>) -> Pod {
         }
         match ev.kind.as_str() {
             "create" if !ok => {
+                // When it was asked for: nothing was created, but the attempt has a time.
+                pod.created_at = Some(ev.time.clone());
+                pod.times.created = Some(r.time);
                 pod.denied_by = r.message.as_deref().and_then(admission::denied_by);
                 pod.message = r.message.clone();
                 pod.created_by = Some(r.user.clone());
@@ -386,7 +394,14 @@ fn derive(inc: Incarnation<'_>) -> Pod {
                             "patched"
                         },
                         &ev.changes[..user_paths.min(ev.changes.len())],
-                        ev.kind == "update" && state.is_none(),
+                        if req.is_none() {
+                            // Metadata level, or a body too deep or too damaged to read.
+                            Some("request body not in the log")
+                        } else if ev.kind == "update" && state.is_none() {
+                            Some("earlier state not in the log")
+                        } else {
+                            None
+                        },
                     );
                     append_webhook_summary(&mut ev.summary, &calls, &ev.changes);
                     if let Some(s) =
@@ -588,7 +603,10 @@ fn attribute(
     // A webhook that mutated without a logged patch explains nothing we can name.
     if let (Some(req), Some(resp)) = (req, resp) {
         for d in admission::diff(req, resp, admission::SERVER_FIELDS) {
-            if !explained.iter().any(|q| admission::explains(q, &d.path)) {
+            if !explained
+                .iter()
+                .any(|q| admission::explains_in(Some(req), q, &d.path))
+            {
                 out.push(change(d.path, d.op, d.value, BUILTIN));
             }
         }
@@ -670,12 +688,12 @@ fn append_webhook_summary(s: &mut String, calls: &[WebhookCall], changes: &[Chan
     }
 }
 
-fn summarize_write(verb: &str, changes: &[Change], state_unknown: bool) -> String {
+/// `unknown` says why the changes cannot be told, when they cannot.
+fn summarize_write(verb: &str, changes: &[Change], unknown: Option<&str>) -> String {
     if changes.is_empty() {
-        return if state_unknown {
-            format!("{verb} (earlier state not in the log)")
-        } else {
-            format!("{verb} (no field changed)")
+        return match unknown {
+            Some(why) => format!("{verb} ({why})"),
+            None => format!("{verb} (no field changed)"),
         };
     }
     format!("{verb} {}", describe_changes(changes.iter()))

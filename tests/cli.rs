@@ -103,10 +103,8 @@ fn damaged_lines_are_reported_with_file_and_line_and_the_rest_still_counts() {
         )),
         "{stderr}"
     );
-    assert!(
-        lines[2].starts_with(&format!("{name}:5: not an audit event")),
-        "{stderr}"
-    );
+    assert!(lines[2].starts_with(&format!("{name}:5: ")), "{stderr}");
+    assert!(lines[2].contains("not an audit event"), "{stderr}");
     assert!(
         lines[3].starts_with(&format!("{name}:6: not JSON (cut short")),
         "{stderr}"

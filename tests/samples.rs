@@ -168,3 +168,42 @@ fn samples_command_lists_every_sample() {
         assert!(text.lines().any(|l| l.starts_with(&name)), "{name} missing");
     }
 }
+
+#[test]
+fn reads_add_events_but_never_pods() {
+    for name in sample_names() {
+        let plain = timeline_json(&["--sample", &name], None);
+        let reads = timeline_json(&["--sample", &name, "--reads"], None);
+        let (a, b) = (
+            plain["pods"].as_array().unwrap(),
+            reads["pods"].as_array().unwrap(),
+        );
+        assert_eq!(a.len(), b.len(), "{name}: --reads changed the pods");
+        for (p, q) in a.iter().zip(b) {
+            assert_eq!(p["uid"], q["uid"], "{name}");
+            let writes = |p: &Value| {
+                p["events"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .filter(|e| !matches!(e["verb"].as_str(), Some("get" | "list" | "watch")))
+                    .count()
+            };
+            assert_eq!(writes(p), writes(q), "{name}");
+        }
+    }
+    let with_reads = timeline_json(
+        &["fargate-ns/nginx", "--sample", "eks-fargate", "--reads"],
+        None,
+    );
+    let kinds: Vec<&str> = with_reads["pods"][0]["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap())
+        .collect();
+    assert!(
+        kinds.contains(&"get") || kinds.contains(&"watch"),
+        "{kinds:?}"
+    );
+}

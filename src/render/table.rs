@@ -73,10 +73,10 @@ fn pod_story(pod: &Pod, style: Style, w: &mut dyn Write) -> io::Result<()> {
             opt(&pod.message)
         )?;
     }
-    let mut facts = vec![match (&pod.created_at, &pod.created_by) {
-        (Some(at), by) => format!("created {} by {}", escape(at), opt(by)),
-        (None, _) if !pod.denied => "created before the log begins".to_owned(),
-        (None, by) => format!("asked for by {}", opt(by)),
+    let mut facts = vec![match (&pod.created_at, pod.denied) {
+        (at, true) => format!("asked for {} by {}", opt(at), opt(&pod.created_by)),
+        (Some(at), false) => format!("created {} by {}", escape(at), opt(&pod.created_by)),
+        (None, false) => "created before the log begins".to_owned(),
     }];
     let l = &pod.latencies;
     if let (Some(s), Some(by)) = (l.created_to_bound, &pod.bound_by) {
