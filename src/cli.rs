@@ -27,6 +27,8 @@ pub enum Command {
     /// Rebuild the story of one pod or of every pod: who created, changed, scheduled, readied and
     /// deleted it, and which webhook mutated which field.
     Timeline(Box<TimelineArgs>),
+    /// Hold recorded pod stories to a rules file (a CI gate): exit 1 when a rule is broken.
+    Check(Box<crate::check::CheckArgs>),
     /// List the recorded samples built into the binary.
     Samples,
     /// Print shell completions.

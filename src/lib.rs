@@ -6,6 +6,7 @@
 
 pub mod admission;
 pub mod audit;
+pub mod check;
 pub mod cli;
 pub mod decode;
 pub mod engine;
@@ -58,6 +59,7 @@ impl DiagnosticPrinter {
 pub fn run(cli: Cli) -> Result<u8> {
     match cli.command {
         Command::Timeline(args) => timeline_cmd(*args),
+        Command::Check(args) => check::run(*args),
         Command::Samples => {
             let mut out = io::stdout().lock();
             for s in samples::SAMPLES {
