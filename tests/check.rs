@@ -304,7 +304,7 @@ fn markdown_is_a_pull_request_comment() {
     let (code, md, _) = check(&["--rules", &rules, "-f", &log, "-o", "markdown"]);
     assert_eq!(code, 1);
     assert!(md.starts_with("### ktrail check failed\n"), "{md}");
-    assert!(md.contains("| no denials &lt;here&gt; & \"there\" | ❌ fail | 3 | 1 |"), "{md}");
+    assert!(md.contains("| no denials &lt;here&gt; &amp; \"there\" | ❌ fail | 3 | 1 |"), "{md}");
     assert!(!md.contains("<script>") && !md.contains('\u{1b}'), "{md}");
 }
 
