@@ -361,7 +361,7 @@ fn markdown_is_a_pull_request_comment() {
     assert_eq!(code, 1);
     assert!(md.starts_with("### ktrail check failed\n"), "{md}");
     assert!(
-        md.contains("| no denials &lt;here&gt; & \"there\" | ❌ fail | 3 | 1 |"),
+        md.contains("| no denials &lt;here&gt; &amp; \"there\" | ❌ fail | 3 | 1 |"),
         "{md}"
     );
     assert!(!md.contains("<script>") && !md.contains('\u{1b}'), "{md}");
