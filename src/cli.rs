@@ -29,6 +29,10 @@ pub enum Command {
     Timeline(Box<TimelineArgs>),
     /// Hold recorded pod stories to a rules file (a CI gate): exit 1 when a rule is broken.
     Check(Box<crate::check::CheckArgs>),
+    /// Mask what must not leave a company (environment values, Secret data, tokens, access keys,
+    /// account ids, session names, IP addresses) so that an audit log can be shared. The same value
+    /// always gets the same mask within a file, so the redacted log tells the same story.
+    Redact(RedactArgs),
     /// List the recorded samples built into the binary.
     Samples,
     /// Print shell completions.
@@ -50,6 +54,16 @@ pub struct TimelineArgs {
     /// Keep watching CloudWatch and print the pod's new events as they arrive (Ctrl-C ends).
     #[arg(long)]
     pub follow: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RedactArgs {
+    /// The audit log to redact (plain, gzip or zstd), or `-` for standard input.
+    #[arg(short = 'f', long = "file", value_name = "SOURCE")]
+    pub file: String,
+    /// Where to write the redacted log (default: standard output).
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<std::path::PathBuf>,
 }
 
 /// Which pods and which events.

@@ -11,6 +11,7 @@ pub mod cli;
 pub mod decode;
 pub mod engine;
 pub mod record;
+pub mod redact;
 pub mod render;
 pub mod samples;
 pub mod sanitize;
@@ -60,6 +61,13 @@ pub fn run(cli: Cli) -> Result<u8> {
     match cli.command {
         Command::Timeline(args) => timeline_cmd(*args),
         Command::Check(args) => check::run(*args),
+        Command::Redact(args) => {
+            let sum = redact::run(&args.file, args.output.as_deref(), &mut io::stderr())?;
+            if sum.dropped > 0 {
+                eprintln!("ktrail: dropped {} of {} lines", sum.dropped, sum.lines);
+            }
+            Ok(exit::OK)
+        }
         Command::Samples => {
             let mut out = io::stdout().lock();
             for s in samples::SAMPLES {
