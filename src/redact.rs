@@ -642,7 +642,7 @@ impl Redactor {
                 Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, (n >> 16) as u16, n as u16).to_string()
             }
             Kind::Account => format!("{:012}", n % 1_000_000_000_000),
-            Kind::AccessKey => format!("{}REDACTED{n:08}", &value[..4.min(value.len())]),
+            Kind::AccessKey => format!("{}REDACTED{n:08}", value.get(..4).unwrap_or("AKIA")),
             Kind::Session => format!("redacted-session-{n}"),
             Kind::Token => format!("redacted-token-{n}"),
             Kind::Env => format!("redacted-env-{n}"),
