@@ -783,3 +783,78 @@ rules:
     let j = parse_junit(&xml);
     assert_eq!((j.cases.len(), j.failures.len()), (10, 2));
 }
+
+/// `check --cluster` against the CloudWatch Logs emulator that `scripts/test.sh` starts and loads:
+/// the same verdict as `check -f` over the same events. Without KTRAIL_TEST_MOTO_PORT it returns.
+#[test]
+fn cloudwatch_source_gives_the_verdict_of_the_same_events_offline() {
+    let Ok(port) = std::env::var("KTRAIL_TEST_MOTO_PORT") else {
+        eprintln!(
+            "note: KTRAIL_TEST_MOTO_PORT is not set; run scripts/test.sh to run the moto tests"
+        );
+        return;
+    };
+    let data = PathBuf::from(std::env::var("KTRAIL_TEST_MOTO_DATA").unwrap());
+    let manifest: Value =
+        serde_json::from_str(&std::fs::read_to_string(data.join("manifest.json")).unwrap())
+            .unwrap();
+    let (since, until) = (
+        manifest["since"].as_str().unwrap(),
+        manifest["until"].as_str().unwrap(),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let rules = write(
+        dir.path(),
+        "r.yaml",
+        r#"
+rules:
+  - name: fargate-ns runs on Fargate
+    pods: {namespace: fargate-ns}
+    expect: {scheduler: fargate-scheduler, node: "^fargate-ip-", boundWithin: 5m}
+  - name: no create is denied, no webhook fails open
+    forbid: {denied: true, failedOpen: true}
+  - name: default pods bind fast
+    pods: {namespace: default}
+    expect: {boundWithin: 10s}
+"#,
+    );
+    let audit = data.join("audit.jsonl");
+    let window = ["--since", since, "--until", until];
+    let run = |source: &[&str]| {
+        let out = ktrail()
+            .env("AWS_ACCESS_KEY_ID", "testing")
+            .env("AWS_SECRET_ACCESS_KEY", "testing")
+            .env("AWS_REGION", "us-east-1")
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .env("AWS_CONFIG_FILE", "/dev/null")
+            .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+            .env_remove("AWS_PROFILE")
+            .env(
+                "AWS_ENDPOINT_URL_CLOUDWATCH_LOGS",
+                format!("http://127.0.0.1:{port}"),
+            )
+            .args(["check", "--rules", &rules, "-o", "json"])
+            .args(window)
+            .args(source)
+            .output()
+            .unwrap();
+        let v: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+            panic!("{source:?}: {e}: {}", String::from_utf8_lossy(&out.stderr))
+        });
+        (out.status.code(), v)
+    };
+    let (code, offline) = run(&["-f", audit.to_str().unwrap()]);
+    assert_eq!(
+        code,
+        Some(1),
+        "the emulator's log holds a denied create: {offline}"
+    );
+    assert!(
+        offline["summary"]["podsChecked"].as_u64().unwrap() > 3,
+        "{offline}"
+    );
+    for engine in ["insights", "filter"] {
+        let cloud = run(&["--cluster", "ironman-2022", "--engine", engine]);
+        assert_eq!(cloud, (code, offline.clone()), "{engine}");
+    }
+}
