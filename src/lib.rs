@@ -7,6 +7,7 @@
 pub mod admission;
 pub mod audit;
 pub mod cli;
+pub mod corpus;
 pub mod decode;
 pub mod engine;
 pub mod record;
