@@ -9,6 +9,7 @@ pub mod audit;
 pub mod check;
 pub mod cli;
 pub mod cloudwatch;
+pub mod corpus;
 pub mod decode;
 pub mod engine;
 pub mod record;
