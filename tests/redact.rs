@@ -313,8 +313,7 @@ fn standard_input_compression_and_refusals() {
 #[test]
 fn a_json_document_is_redacted_whole() {
     let d = tempfile::tempdir().unwrap();
-    let ev: Value =
-        serde_json::from_str(sensitive_log().lines().next().unwrap()).unwrap();
+    let ev: Value = serde_json::from_str(sensitive_log().lines().next().unwrap()).unwrap();
     let doc = serde_json::to_string_pretty(&json!({"events": [{"logStreamName": "kube-apiserver-audit-1", "timestamp": 1, "message": ev.to_string()}]})).unwrap();
     std::fs::write(d.path().join("doc.json"), doc).unwrap();
     let (code, out, err) = ktrail(d.path(), &["redact", "-f", "doc.json", "-o", "red.json"]);
