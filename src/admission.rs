@@ -220,12 +220,33 @@ pub fn pointer_tokens(p: &str) -> Vec<String> {
 /// Whether a patch path `q` explains a changed path `p`: one is a prefix of the other, token by
 /// token, with `-` (append) matching any array index.
 pub fn explains(q: &str, p: &str) -> bool {
+    explains_in(None, q, p)
+}
+
+/// Like [`explains`], but when `before` (the object as sent) is known, an append (`-`) only explains
+/// indexes past the end of the array as it was sent: appending a sidecar does not explain a change
+/// to the first container.
+pub fn explains_in(before: Option<&Value>, q: &str, p: &str) -> bool {
     let (q, p) = (pointer_tokens(q), pointer_tokens(p));
-    q.iter().zip(p.iter()).all(|(a, b)| {
-        a == b
-            || (a == "-" && b.bytes().all(|c| c.is_ascii_digit()))
-            || (b == "-" && a.bytes().all(|c| c.is_ascii_digit()))
-    })
+    let mut at = before;
+    for (a, b) in q.iter().zip(p.iter()) {
+        let is_index = |s: &str| !s.is_empty() && s.bytes().all(|c| c.is_ascii_digit());
+        let ok = a == b
+            || (a == "-" && is_index(b) && {
+                let len = at.and_then(Value::as_array).map_or(0, Vec::len);
+                b.parse::<usize>().is_ok_and(|i| i >= len)
+            })
+            || (b == "-" && is_index(a));
+        if !ok {
+            return false;
+        }
+        at = at.and_then(|v| match v {
+            Value::Object(m) => m.get(b.as_str()),
+            Value::Array(xs) => b.parse::<usize>().ok().and_then(|i| xs.get(i)),
+            _ => None,
+        });
+    }
+    true
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -529,6 +550,17 @@ mod tests {
         assert!(explains("/spec/containers/-", "/spec/containers/1/image"));
         assert!(!explains("/spec/containers/-", "/spec/containersX"));
         assert!(!explains("/spec/priority", "/spec/priorityClassName"));
+        let sent = json!({"spec":{"containers":[{"name":"app"}]}});
+        assert!(!explains_in(
+            Some(&sent),
+            "/spec/containers/-",
+            "/spec/containers/0/resources"
+        ));
+        assert!(explains_in(
+            Some(&sent),
+            "/spec/containers/-",
+            "/spec/containers/1"
+        ));
         assert_eq!(
             pointer_tokens("/metadata/labels/eks.amazonaws.com~1fargate-profile")[2],
             "eks.amazonaws.com/fargate-profile"

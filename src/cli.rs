@@ -6,6 +6,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::record::Selection;
 use crate::render::Format;
+use crate::views::{PodSort, PodsFormat, ViewFormat};
 
 /// Who changed this pod? ktrail reads Kubernetes API-server audit logs (files or AWS CloudWatch
 /// Logs), rebuilds each pod's story and attributes every field change to the admission webhook or
@@ -27,6 +28,21 @@ pub enum Command {
     /// Rebuild the story of one pod or of every pod: who created, changed, scheduled, readied and
     /// deleted it, and which webhook mutated which field.
     Timeline(Box<TimelineArgs>),
+    /// What each admission webhook did to pods (calls, pods mutated, paths patched, failures) and
+    /// who installed its configuration.
+    Webhooks(Box<WebhooksArgs>),
+    /// Every pod incarnation on one line: creator, scheduler, node, latencies, mutating webhooks,
+    /// how it ended; then latency percentiles per scheduler.
+    Pods(Box<PodsArgs>),
+    /// Print the CloudWatch Logs Insights query ktrail runs for a pod (or the FilterLogEvents
+    /// pattern, with --engine filter), to paste into the console.
+    Query(Box<QueryArgs>),
+    /// Record raw audit events from CloudWatch Logs, one per line in time order, each stage once,
+    /// for offline analysis or a CI sample. With POD, that pod's events (and writes to webhook
+    /// configurations); without, every audit event in the window.
+    Fetch(Box<FetchArgs>),
+    /// Hold recorded pod stories to a rules file (a CI gate): exit 1 when a rule is broken.
+    Check(Box<crate::check::CheckArgs>),
     /// List the recorded samples built into the binary.
     Samples,
     /// Print shell completions.
@@ -48,6 +64,66 @@ pub struct TimelineArgs {
     /// Keep watching CloudWatch and print the pod's new events as they arrive (Ctrl-C ends).
     #[arg(long)]
     pub follow: bool,
+    /// With --follow: time between two polls (default 10s).
+    #[arg(long, value_parser = parse_std_duration, hide = true)]
+    pub poll_interval: Option<std::time::Duration>,
+    /// With --follow: stop after this many polls (default: until Ctrl-C).
+    #[arg(long, hide = true)]
+    pub max_polls: Option<u64>,
+}
+
+fn parse_std_duration(s: &str) -> Result<std::time::Duration, String> {
+    parse_duration(s)
+        .and_then(|d| d.to_std().ok())
+        .ok_or_else(|| format!("{s:?} is not a duration like 10s or 500ms"))
+}
+
+#[derive(Debug, Args)]
+pub struct QueryArgs {
+    #[command(flatten)]
+    pub pod: PodArgs,
+    #[command(flatten)]
+    pub cloudwatch: CloudWatchArgs,
+    /// Print instead the query that finds who created the object NAME (any resource, e.g. a
+    /// mutating webhook configuration).
+    #[arg(long, value_name = "NAME")]
+    pub created: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct FetchArgs {
+    #[command(flatten)]
+    pub pod: PodArgs,
+    #[command(flatten)]
+    pub cloudwatch: CloudWatchArgs,
+    /// Where to write: a file (compressed when it ends in .gz or .zst), or `-` for standard output.
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    pub output: String,
+}
+
+#[derive(Debug, Args)]
+pub struct WebhooksArgs {
+    #[command(flatten)]
+    pub pod: PodArgs,
+    #[command(flatten)]
+    pub input: InputArgs,
+    /// Output format.
+    #[arg(short, long, value_enum, default_value_t = ViewFormat::Table)]
+    pub output: ViewFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct PodsArgs {
+    #[command(flatten)]
+    pub pod: PodArgs,
+    #[command(flatten)]
+    pub input: InputArgs,
+    /// Order of the rows (latencies: slowest first). Default: by namespace, name and creation.
+    #[arg(long, value_enum)]
+    pub sort: Option<PodSort>,
+    /// Output format.
+    #[arg(short, long, value_enum, default_value_t = PodsFormat::Table)]
+    pub output: PodsFormat,
 }
 
 /// Which pods and which events.
@@ -114,6 +190,9 @@ pub struct CloudWatchArgs {
     /// Logs Insights queries run at once.
     #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=30), help_heading = "CloudWatch Logs")]
     pub concurrency: u16,
+    /// Rows per Logs Insights query; a query that returns this many is split (at most 10000).
+    #[arg(long, default_value_t = 10_000, value_parser = clap::value_parser!(u16).range(1..=10_000), help_heading = "CloudWatch Logs", hide = true)]
+    pub query_limit: u16,
 }
 
 impl CloudWatchArgs {

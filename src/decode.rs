@@ -28,30 +28,56 @@ pub enum Problem {
     },
     /// A pod event whose content cannot be used (e.g. no time at all).
     Unusable(String),
+    /// Some items of a batch (EventList, array, CloudWatch export) were bad; the others were read.
+    Items {
+        /// "EventList item", "array element", "events item", "results row".
+        what: &'static str,
+        /// The first bad item (0-based) and what was wrong with it.
+        index: usize,
+        problem: Box<Problem>,
+        /// How many items were bad, of how many.
+        bad: usize,
+        of: usize,
+    },
 }
 
-impl fmt::Display for Problem {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+impl Problem {
+    /// What is wrong, without saying what was done about it.
+    fn reason(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Problem::Truncated { audit_id: Some(id) } => {
                 write!(
                     f,
-                    "event {id} was truncated by CloudWatch Logs (over 256 KB); skipped"
+                    "event {id} was truncated by CloudWatch Logs (over 256 KB)"
                 )
             }
             Problem::Truncated { audit_id: None } => {
-                write!(
-                    f,
-                    "event was truncated by CloudWatch Logs (over 256 KB); skipped"
-                )
+                write!(f, "event was truncated by CloudWatch Logs (over 256 KB)")
             }
-            Problem::InvalidUtf8 => write!(f, "invalid UTF-8; skipped"),
-            Problem::NotJson(e) => write!(f, "not JSON ({e}); skipped"),
-            Problem::NotAuditEvent(what) => write!(f, "not an audit event ({what}); skipped"),
-            Problem::TooLong { limit } => {
-                write!(f, "line longer than {} MiB; skipped", limit >> 20)
+            Problem::InvalidUtf8 => write!(f, "invalid UTF-8"),
+            Problem::NotJson(e) => write!(f, "not JSON ({e})"),
+            Problem::NotAuditEvent(what) => write!(f, "not an audit event ({what})"),
+            Problem::TooLong { limit } => write!(f, "line longer than {} MiB", limit >> 20),
+            Problem::Unusable(why) => write!(f, "{why}"),
+            Problem::Items {
+                what,
+                index,
+                problem,
+                ..
+            } => {
+                write!(f, "{what} {index}: ")?;
+                problem.reason(f)
             }
-            Problem::Unusable(why) => write!(f, "{why}; skipped"),
+        }
+    }
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.reason(f)?;
+        match self {
+            Problem::Items { bad, of, .. } => write!(f, "; {bad} of {of} items skipped"),
+            _ => f.write_str("; skipped"),
         }
     }
 }
@@ -105,6 +131,10 @@ fn decode_nested(line: &[u8], sink: &mut dyn FnMut(&Event<'_>), depth: u8) -> Ou
         });
     }
     if line[0] == b'[' {
+        if depth >= MAX_NESTING {
+            // Without this, `[[[…]]]` thousands deep would recurse once per bracket.
+            return Outcome::problem(Problem::NotAuditEvent("wrapped too deep".into()));
+        }
         return match serde_json::from_slice::<Vec<&RawValue>>(line) {
             Ok(items) => decode_items(&items, sink, depth, "array element"),
             Err(e) => Outcome::problem(json_problem(line, &e)),
@@ -158,7 +188,7 @@ fn decode_items(
     items: &[&RawValue],
     sink: &mut dyn FnMut(&Event<'_>),
     depth: u8,
-    what: &str,
+    what: &'static str,
 ) -> Outcome {
     let mut out = Outcome::default();
     let mut bad = 0usize;
@@ -171,13 +201,14 @@ fn decode_items(
             first_bad.get_or_insert((i, p));
         }
     }
-    if let Some((i, p)) = first_bad {
-        let more = if bad > 1 {
-            format!(" (and {} more)", bad - 1)
-        } else {
-            String::new()
-        };
-        out.problem = Some(Problem::NotAuditEvent(format!("{what} {i}: {p}{more}")));
+    if let Some((index, p)) = first_bad {
+        out.problem = Some(Problem::Items {
+            what,
+            index,
+            problem: Box::new(p),
+            bad,
+            of: items.len(),
+        });
     }
     out
 }
@@ -202,6 +233,8 @@ fn decode_query_results(
         ));
     };
     let mut out = Outcome::default();
+    let mut bad = 0usize;
+    let mut first_bad = None;
     for (i, row) in rows.iter().enumerate() {
         let msg = row
             .iter()
@@ -212,9 +245,19 @@ fn decode_query_results(
             None => Outcome::problem(Problem::NotAuditEvent("row without @message".into())),
         };
         out.events += o.events;
-        if let (None, Some(p)) = (&out.problem, o.problem) {
-            out.problem = Some(Problem::NotAuditEvent(format!("results row {i}: {p}")));
+        if let Some(p) = o.problem {
+            bad += 1;
+            first_bad.get_or_insert((i, p));
         }
+    }
+    if let Some((index, p)) = first_bad {
+        out.problem = Some(Problem::Items {
+            what: "results row",
+            index,
+            problem: Box::new(p),
+            bad,
+            of: rows.len(),
+        });
     }
     out
 }
@@ -223,18 +266,34 @@ fn json_problem(line: &[u8], e: &serde_json::Error) -> Problem {
     if std::str::from_utf8(line).is_err() {
         return Problem::InvalidUtf8;
     }
-    let msg = e.to_string();
-    let msg = match msg.rsplit_once(" at line ") {
-        Some((head, pos)) => match pos.split_once(" column ") {
-            Some((_, col)) => format!("{head} at column {col}"),
-            None => head.to_owned(),
-        },
-        None => msg,
-    };
+    if e.is_data() {
+        // Valid JSON of the wrong shape: a number, a string, or an object with a field of the
+        // wrong type. serde_json reports type errors only after the value was read whole.
+        let what = match line.first() {
+            Some(b'"') => "a string".to_owned(),
+            Some(b't' | b'f') => "a boolean".to_owned(),
+            Some(b'n') => "null".to_owned(),
+            Some(b'-' | b'0'..=b'9') => "a number".to_owned(),
+            _ => strip_position(&e.to_string()),
+        };
+        return Problem::NotAuditEvent(what);
+    }
+    let msg = strip_position(&e.to_string());
     if e.is_eof() {
         return Problem::NotJson(format!("cut short: {msg}"));
     }
     Problem::NotJson(msg)
+}
+
+/// serde_json says `at line 1 column 40`; a line has one line, so only the column is kept.
+fn strip_position(msg: &str) -> String {
+    match msg.rsplit_once(" at line ") {
+        Some((head, pos)) => match pos.split_once(" column ") {
+            Some((_, col)) => format!("{head} at column {col}"),
+            None => head.to_owned(),
+        },
+        None => msg.to_owned(),
+    }
 }
 
 #[cfg(test)]
@@ -300,12 +359,22 @@ mod tests {
         assert!(matches!(p, Some(Problem::NotJson(_))));
         let (_, p) = ids(r#"{"kind":"Pod","metadata":{}}"#);
         assert_eq!(p, Some(Problem::NotAuditEvent("kind Pod".into())));
-        let (_, p) = ids("42");
+        for (line, what) in [
+            ("42", "a number"),
+            ("-1.5e3", "a number"),
+            ("\"text\"", "a string"),
+            ("null", "null"),
+            ("false", "a boolean"),
+        ] {
+            assert_eq!(
+                ids(line).1,
+                Some(Problem::NotAuditEvent(what.into())),
+                "{line}"
+            );
+        }
+        let (_, p) = ids(r#"{"auditID":"x","verb":"get","user":7}"#);
         assert!(
-            matches!(
-                p,
-                Some(Problem::NotJson(_)) | Some(Problem::NotAuditEvent(_))
-            ),
+            matches!(p, Some(Problem::NotAuditEvent(ref m)) if m.starts_with("invalid type: integer `7`")),
             "{p:?}"
         );
         let mut bad = b"{\"auditID\":\"x\xff\",\"verb\":\"get\"}".to_vec();
@@ -315,6 +384,13 @@ mod tests {
         let deep = "[".repeat(100_000);
         let o = decode_line(deep.as_bytes(), &mut |_| {});
         assert!(matches!(o.problem, Some(Problem::NotJson(_))));
+        // Balanced brackets parse as lists of raw values; each level must not cost a recursion.
+        let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
+        let o = decode_line(deep.as_bytes(), &mut |_| {});
+        assert_eq!(
+            o.problem.map(|p| p.to_string()).as_deref(),
+            Some("array element 0: array element 0: array element 0: not an audit event (wrapped too deep); 1 of 1 items skipped")
+        );
         // Deep nesting in a field ktrail ignores is skipped without recursion; either way a problem.
         let deep = format!("{}1{}", r#"{"a":"#.repeat(50_000), "}".repeat(50_000));
         let o = decode_line(deep.as_bytes(), &mut |_| {});
@@ -334,13 +410,16 @@ mod tests {
         let list = format!(r#"{{"kind":"EventList","items":[{EV},{{"kind":"Pod"}},7]}}"#);
         let (got, p) = ids(&list);
         assert_eq!(got, vec!["a1"]);
-        let Some(Problem::NotAuditEvent(m)) = p else {
-            panic!("{p:?}")
-        };
-        assert!(
-            m.starts_with("EventList item 1: not an audit event (kind Pod)"),
-            "{m}"
+        let p = p.expect("a problem");
+        assert_eq!(
+            p.to_string(),
+            "EventList item 1: not an audit event (kind Pod); 2 of 3 items skipped"
         );
-        assert!(m.ends_with("(and 1 more)"), "{m}");
+        let (got, p) = ids(&format!("[{EV},[]]"));
+        assert_eq!(got, vec!["a1"]);
+        assert!(
+            p.is_none(),
+            "an empty list inside a list is nothing to read: {p:?}"
+        );
     }
 }

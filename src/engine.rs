@@ -96,7 +96,9 @@ impl Engine {
     pub fn accept(&mut self, r: LineResult) -> Option<Problem> {
         self.summary.lines_read += 1;
         self.summary.events += r.events as u64;
-        if r.problem.is_some() && r.events == 0 {
+        // A line is skipped when it had a problem and gave nothing: a line whose only event is an
+        // unusable pod event is skipped too, a batch with some good items is not.
+        if r.problem.is_some() && r.extracted.is_empty() {
             self.summary.lines_skipped += 1;
         }
         for x in r.extracted {

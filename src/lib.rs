@@ -6,7 +6,9 @@
 
 pub mod admission;
 pub mod audit;
+pub mod check;
 pub mod cli;
+pub mod cloudwatch;
 pub mod decode;
 pub mod engine;
 pub mod record;
@@ -16,6 +18,7 @@ pub mod sanitize;
 pub mod scan;
 pub mod source;
 pub mod timeline;
+pub mod views;
 
 use std::io::{self, IsTerminal, Write};
 
@@ -58,6 +61,11 @@ impl DiagnosticPrinter {
 pub fn run(cli: Cli) -> Result<u8> {
     match cli.command {
         Command::Timeline(args) => timeline_cmd(*args),
+        Command::Webhooks(args) => views::webhooks_cmd(*args),
+        Command::Pods(args) => views::pods_cmd(*args),
+        Command::Query(args) => cloudwatch::commands::query_cmd(&args),
+        Command::Fetch(args) => cloudwatch::commands::fetch_cmd(&args),
+        Command::Check(args) => check::run(*args),
         Command::Samples => {
             let mut out = io::stdout().lock();
             for s in samples::SAMPLES {
@@ -77,9 +85,7 @@ pub fn run(cli: Cli) -> Result<u8> {
 /// with `--strict` the first one is an error.
 pub fn load(input: &InputArgs, sel: Selection) -> Result<Report> {
     if input.cloudwatch.is_set() {
-        bail!(cli::UsageError(
-            "reading from CloudWatch Logs is not available in this build".into()
-        ));
+        return cloudwatch::commands::load(input, sel);
     }
     if input.files.is_empty() && input.samples.is_empty() {
         bail!(cli::UsageError(
@@ -108,9 +114,12 @@ pub fn load(input: &InputArgs, sel: Selection) -> Result<Report> {
 fn timeline_cmd(args: TimelineArgs) -> Result<u8> {
     let sel = args.pod.selection()?;
     if args.follow {
-        bail!(cli::UsageError(
-            "--follow needs a CloudWatch source (--cluster or --log-group)".into()
-        ));
+        if !args.input.cloudwatch.is_set() {
+            bail!(cli::UsageError(
+                "--follow needs a CloudWatch source (--cluster or --log-group)".into()
+            ));
+        }
+        return cloudwatch::commands::follow_cmd(&args, sel);
     }
     let report = load(&args.input, sel)?;
     let stdout = io::stdout();

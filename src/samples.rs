@@ -9,7 +9,6 @@ pub struct Sample {
     pub data: &'static str,
 }
 
-#[allow(unused_macros)]
 macro_rules! sample {
     ($name:literal, $about:literal) => {
         Sample {
@@ -20,7 +19,44 @@ macro_rules! sample {
     };
 }
 
-pub static SAMPLES: &[Sample] = &[];
+pub static SAMPLES: &[Sample] = &[
+    sample!(
+        "eks-fargate",
+        "EKS Fargate: the Fargate webhook sets the scheduler, fargate-scheduler binds (the seed story)"
+    ),
+    sample!(
+        "istio-irsa",
+        "Istio sidecar and IAM roles for service accounts injected into a ReplicaSet pod"
+    ),
+    sample!(
+        "reinvocation",
+        "a webhook called again in round 1 (reinvocationPolicy: IfNeeded)"
+    ),
+    sample!(
+        "failed-open",
+        "webhooks that failed open, and a create logged at audit level Metadata"
+    ),
+    sample!(
+        "denied",
+        "creates denied by a validating webhook and by PodSecurity, then a retry"
+    ),
+    sample!(
+        "replicaset-generatename",
+        "a ReplicaSet pod created through generateName, scaled down"
+    ),
+    sample!(
+        "statefulset-recreate",
+        "a StatefulSet pod deleted and recreated under the same name"
+    ),
+    sample!(
+        "graceful-delete",
+        "a graceful delete, the kubelet's final status and delete"
+    ),
+    sample!(
+        "eviction",
+        "a pod evicted by a drain, and an exec into a pod created before the log"
+    ),
+];
 
 pub fn find(name: &str) -> Option<&'static Sample> {
     SAMPLES.iter().find(|s| s.name == name)

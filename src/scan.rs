@@ -202,11 +202,12 @@ fn read_head(reader: &mut dyn Read) -> io::Result<(Vec<u8>, bool)> {
 }
 
 /// `Some(true)` for a JSON document, `Some(false)` for lines, `None` when the bytes so far do not tell.
+/// A document opens with a lone `[` or `{` on its first line (as the AWS CLI and `jq` print them); a
+/// first line such as `[1,2]` or `[INFO] …` starts a file of lines, which one bad line must not spoil.
 fn document_start(buf: &[u8]) -> Option<bool> {
     let i = buf.iter().position(|b| !b.is_ascii_whitespace())?;
     match buf[i] {
-        b'[' => Some(true),
-        b'{' => {
+        b'[' | b'{' => {
             let rest = &buf[i + 1..];
             let nl = memchr::memchr(b'\n', rest)?;
             Some(rest[..nl].iter().all(u8::is_ascii_whitespace))
@@ -529,7 +530,10 @@ mod tests {
 
     #[test]
     fn documents_are_detected() {
-        assert_eq!(document_start(b"  [ {}"), Some(true));
+        assert_eq!(document_start(b"  [ \n {}"), Some(true));
+        assert_eq!(document_start(b"  [ {}"), None);
+        assert_eq!(document_start(b"[1,2,3]\n{}"), Some(false));
+        assert_eq!(document_start(b"[INFO] started\n"), Some(false));
         assert_eq!(document_start(b"{\n  \"events\": ["), Some(true));
         assert_eq!(document_start(b"{\"a\":1}\n"), Some(false));
         assert_eq!(document_start(b"{\"a\":"), None);

@@ -205,6 +205,11 @@ fn split_incarnations(records: &[Record]) -> Vec<Pod> {
             current = Some(incs.len() - 1);
             continue;
         }
+        if r.failed() && r.uid.is_none() && current.is_none() {
+            // A failed request about no known pod (e.g. the 404 get `kubectl apply` sends before
+            // creating) tells nothing about any incarnation.
+            continue;
+        }
         let target = match &r.uid {
             Some(u) => match incs
                 .iter()
@@ -321,6 +326,9 @@ fn derive(inc: Incarnation<'_>) -> Pod {
         }
         match ev.kind.as_str() {
             "create" if !ok => {
+                // When it was asked for: nothing was created, but the attempt has a time.
+                pod.created_at = Some(ev.time.clone());
+                pod.times.created = Some(r.time);
                 pod.denied_by = r.message.as_deref().and_then(admission::denied_by);
                 pod.message = r.message.clone();
                 pod.created_by = Some(r.user.clone());
@@ -386,7 +394,14 @@ fn derive(inc: Incarnation<'_>) -> Pod {
                             "patched"
                         },
                         &ev.changes[..user_paths.min(ev.changes.len())],
-                        ev.kind == "update" && state.is_none(),
+                        if req.is_none() {
+                            // Metadata level, or a body too deep or too damaged to read.
+                            Some("request body not in the log")
+                        } else if ev.kind == "update" && state.is_none() {
+                            Some("earlier state not in the log")
+                        } else {
+                            None
+                        },
                     );
                     append_webhook_summary(&mut ev.summary, &calls, &ev.changes);
                     if let Some(s) =
@@ -588,7 +603,10 @@ fn attribute(
     // A webhook that mutated without a logged patch explains nothing we can name.
     if let (Some(req), Some(resp)) = (req, resp) {
         for d in admission::diff(req, resp, admission::SERVER_FIELDS) {
-            if !explained.iter().any(|q| admission::explains(q, &d.path)) {
+            if !explained
+                .iter()
+                .any(|q| admission::explains_in(Some(req), q, &d.path))
+            {
                 out.push(change(d.path, d.op, d.value, BUILTIN));
             }
         }
@@ -670,12 +688,12 @@ fn append_webhook_summary(s: &mut String, calls: &[WebhookCall], changes: &[Chan
     }
 }
 
-fn summarize_write(verb: &str, changes: &[Change], state_unknown: bool) -> String {
+/// `unknown` says why the changes cannot be told, when they cannot.
+fn summarize_write(verb: &str, changes: &[Change], unknown: Option<&str>) -> String {
     if changes.is_empty() {
-        return if state_unknown {
-            format!("{verb} (earlier state not in the log)")
-        } else {
-            format!("{verb} (no field changed)")
+        return match unknown {
+            Some(why) => format!("{verb} ({why})"),
+            None => format!("{verb} (no field changed)"),
         };
     }
     format!("{verb} {}", describe_changes(changes.iter()))
@@ -817,6 +835,94 @@ mod tests {
         );
         assert_eq!(percent_decode("%zz%4"), "%zz%4");
         assert_eq!(percent_decode("a%2Fb"), "a/b");
+    }
+
+    use crate::audit::{parse_time, Stage};
+    use serde_json::json;
+
+    fn rec(
+        seq: u64,
+        t: &str,
+        verb: &str,
+        sub: Option<&str>,
+        uid: Option<&str>,
+        code: i64,
+    ) -> Record {
+        Record {
+            seq,
+            audit_id: Some(format!("id-{seq}")),
+            stage: Stage::ResponseComplete,
+            time: parse_time(t).unwrap(),
+            verb: verb.into(),
+            subresource: sub.map(Into::into),
+            namespace: "db".into(),
+            name: "web-0".into(),
+            uid: uid.map(Into::into),
+            user: "u".into(),
+            impersonated: None,
+            user_agent: None,
+            code: Some(code),
+            message: None,
+            level: None,
+            request_uri: None,
+            webhook_annotations: Vec::new(),
+            request: None,
+            response: None,
+        }
+    }
+
+    #[test]
+    fn incarnations_split_by_uid_and_events_without_uid_follow_the_latest() {
+        let mut bind_b = rec(
+            6,
+            "2024-01-01T00:05:01Z",
+            "create",
+            Some("binding"),
+            Some("B"),
+            201,
+        );
+        bind_b.request = Some(
+            json!({"kind":"Binding","metadata":{"name":"web-0","uid":"B"},"target":{"name":"node-2"}}),
+        );
+        let records = vec![
+            rec(1, "2024-01-01T00:00:00Z", "create", Some("exec"), None, 101),
+            rec(
+                2,
+                "2024-01-01T00:00:01Z",
+                "patch",
+                Some("status"),
+                Some("A"),
+                200,
+            ),
+            rec(3, "2024-01-01T00:01:00Z", "delete", None, Some("A"), 200),
+            rec(4, "2024-01-01T00:05:00Z", "create", None, Some("B"), 201),
+            rec(5, "2024-01-01T00:05:00.5Z", "update", None, None, 200),
+            bind_b,
+            rec(7, "2024-01-01T00:06:00Z", "create", None, None, 403),
+        ];
+        let pods = split_incarnations(&records);
+        assert_eq!(pods.len(), 3);
+        let a = &pods[0];
+        assert_eq!(
+            a.uid.as_deref(),
+            Some("A"),
+            "the exec before any uid is adopted by A"
+        );
+        assert_eq!(a.created_at, None);
+        assert_eq!(
+            a.events.iter().map(|e| e.kind.as_str()).collect::<Vec<_>>(),
+            ["exec", "status", "delete"]
+        );
+        assert_eq!(a.deleted_via.as_deref(), Some("delete"));
+        let b = &pods[1];
+        assert_eq!(b.uid.as_deref(), Some("B"));
+        assert_eq!(
+            b.events.iter().map(|e| e.kind.as_str()).collect::<Vec<_>>(),
+            ["create", "update", "binding"]
+        );
+        assert_eq!(b.node.as_deref(), Some("node-2"));
+        assert_eq!(b.latencies.created_to_bound, Some(1.0));
+        assert!(pods[2].denied && pods[2].uid.is_none());
     }
 
     #[test]

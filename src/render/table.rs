@@ -18,6 +18,22 @@ pub fn timeline(report: &Report, style: Style, w: &mut dyn Write) -> io::Result<
     Ok(())
 }
 
+/// At most this many paths in a header line; JSON has them all.
+const PATHS_SHOWN: usize = 8;
+
+fn list(paths: &[String]) -> String {
+    let mut s = paths
+        .iter()
+        .take(PATHS_SHOWN)
+        .map(String::as_str)
+        .collect::<Vec<_>>()
+        .join(", ");
+    if paths.len() > PATHS_SHOWN {
+        s.push_str(&format!(", +{} more", paths.len() - PATHS_SHOWN));
+    }
+    s
+}
+
 fn opt(s: &Option<String>) -> String {
     escape(s.as_deref().unwrap_or("-")).into_owned()
 }
@@ -57,10 +73,10 @@ fn pod_story(pod: &Pod, style: Style, w: &mut dyn Write) -> io::Result<()> {
             opt(&pod.message)
         )?;
     }
-    let mut facts = vec![match (&pod.created_at, &pod.created_by) {
-        (Some(at), by) => format!("created {} by {}", escape(at), opt(by)),
-        (None, _) if !pod.denied => "created before the log begins".to_owned(),
-        (None, by) => format!("asked for by {}", opt(by)),
+    let mut facts = vec![match (&pod.created_at, pod.denied) {
+        (at, true) => format!("asked for {} by {}", opt(at), opt(&pod.created_by)),
+        (Some(at), false) => format!("created {} by {}", escape(at), opt(&pod.created_by)),
+        (None, false) => "created before the log begins".to_owned(),
     }];
     let l = &pod.latencies;
     if let (Some(s), Some(by)) = (l.created_to_bound, &pod.bound_by) {
@@ -98,7 +114,7 @@ fn pod_story(pod: &Pod, style: Style, w: &mut dyn Write) -> io::Result<()> {
             match call.mutated {
                 Some(true) => format!(
                     "mutated {}",
-                    call.paths.as_deref().unwrap_or_default().join(", ")
+                    list(call.paths.as_deref().unwrap_or_default())
                 ),
                 Some(false) => "not mutated".to_owned(),
                 None => String::new(),
@@ -123,7 +139,7 @@ fn pod_story(pod: &Pod, style: Style, w: &mut dyn Write) -> io::Result<()> {
         writeln!(
             w,
             "  built-in admission: {}",
-            escape(&pod.builtin_changes.join(", "))
+            escape(&list(&pod.builtin_changes))
         )?;
     }
     let mut t = Table::new();

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# The whole test suite, as the README gives it and CI runs it. Starts every service the tests need
+# on 127.0.0.1 and stops them afterwards. Extra arguments go to `cargo test`.
+#
+# Services: a moto server (CloudWatch Logs emulator, PyPI moto[server], installed into .venv-moto
+# by tests/moto/start.sh) loaded with an EKS-like audit log group by tests/moto/load.py; the
+# CloudWatch tests read KTRAIL_TEST_MOTO_PORT and KTRAIL_TEST_MOTO_DATA.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+state="$PWD/target/moto"
+rm -rf "$state"
+mkdir -p "$state"
+
+moto_pid=""
+stop_moto() {
+    if [ -n "$moto_pid" ] && kill -0 "$moto_pid" 2>/dev/null; then
+        kill "$moto_pid" 2>/dev/null || true
+        for _ in $(seq 1 50); do
+            kill -0 "$moto_pid" 2>/dev/null || break
+            sleep 0.1
+        done
+        kill -9 "$moto_pid" 2>/dev/null || true
+    fi
+}
+trap stop_moto EXIT
+trap 'exit 130' INT TERM
+
+started="$(tests/moto/start.sh "$state")"
+moto_pid="$(printf '%s\n' "$started" | sed -n 's/^KTRAIL_TEST_MOTO_PID=//p')"
+KTRAIL_TEST_MOTO_PORT="$(printf '%s\n' "$started" | sed -n 's/^KTRAIL_TEST_MOTO_PORT=//p')"
+echo "moto listening on 127.0.0.1:$KTRAIL_TEST_MOTO_PORT (pid $moto_pid)" >&2
+.venv-moto/bin/python tests/moto/load.py --port "$KTRAIL_TEST_MOTO_PORT" --out "$state/data" >&2
+
+# The emulator's credentials and endpoint, and nothing that could reach a real account.
+unset AWS_PROFILE AWS_DEFAULT_PROFILE AWS_SESSION_TOKEN AWS_ROLE_ARN AWS_WEB_IDENTITY_TOKEN_FILE \
+    AWS_ENDPOINT_URL AWS_CONTAINER_CREDENTIALS_RELATIVE_URI AWS_CONTAINER_CREDENTIALS_FULL_URI
+export AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null AWS_EC2_METADATA_DISABLED=true
+export AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_REGION=us-east-1
+export AWS_ENDPOINT_URL_CLOUDWATCH_LOGS="http://127.0.0.1:$KTRAIL_TEST_MOTO_PORT"
+export KTRAIL_TEST_MOTO_PORT KTRAIL_TEST_MOTO_DATA="$state/data"
+
+cargo test --locked "$@"

@@ -1,0 +1,236 @@
+//! The command line as users meet it: exit codes, messages, damaged input, real captures.
+
+use std::path::Path;
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+use serde_json::Value;
+
+fn ktrail() -> Command {
+    Command::cargo_bin("ktrail").unwrap()
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    ktrail()
+        .args(["timeline", "--bogus"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("--bogus"));
+    ktrail()
+        .args(["timeline"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("no input"));
+    ktrail()
+        .args(["timeline", "-f", "/nonexistent/audit.log"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("/nonexistent/audit.log"));
+    ktrail()
+        .args(["timeline", "--sample", "no-such-sample"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("ktrail samples"));
+    ktrail()
+        .args([
+            "timeline",
+            "--since",
+            "yesterday-ish",
+            "--sample",
+            "eks-fargate",
+        ])
+        .assert()
+        .code(2);
+}
+
+#[test]
+fn version_and_help() {
+    ktrail()
+        .arg("--version")
+        .assert()
+        .success()
+        .stdout(predicate::str::starts_with("ktrail "));
+    ktrail()
+        .args(["timeline", "--help"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("--file"));
+    for shell in ["bash", "zsh", "fish"] {
+        ktrail()
+            .args(["completions", shell])
+            .assert()
+            .success()
+            .stdout(predicate::str::contains("timeline"));
+    }
+}
+
+#[test]
+fn nothing_matched_exits_1() {
+    ktrail()
+        .args(["timeline", "nowhere/nothing", "--sample", "eks-fargate"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("no pod matched"));
+}
+
+const CREATE: &str = r#"{"kind":"Event","apiVersion":"audit.k8s.io/v1","level":"RequestResponse","auditID":"11111111-0000-0000-0000-000000000001","stage":"ResponseComplete","requestURI":"/api/v1/namespaces/ns/pods","verb":"create","user":{"username":"alice"},"objectRef":{"resource":"pods","namespace":"ns","name":"web","apiVersion":"v1"},"responseStatus":{"metadata":{},"code":201},"requestObject":{"kind":"Pod","apiVersion":"v1","metadata":{"name":"web","namespace":"ns"},"spec":{"containers":[{"name":"c","image":"nginx"}]}},"responseObject":{"kind":"Pod","apiVersion":"v1","metadata":{"name":"web","namespace":"ns","uid":"aaaaaaaa-0000-0000-0000-000000000001"},"spec":{"containers":[{"name":"c","image":"nginx"}],"schedulerName":"default-scheduler"}},"requestReceivedTimestamp":"2024-05-01T10:00:00.000000Z","stageTimestamp":"2024-05-01T10:00:00.010000Z"}"#;
+
+#[test]
+fn damaged_lines_are_reported_with_file_and_line_and_the_rest_still_counts() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("mixed.jsonl");
+    let text = format!(
+        "not json at all\r\n{CREATE}\r\n\n{{\"kind\":\"Event\",\"auditID\":\"x\",\"stage\":\"Resp[Truncated...]\n[1,2,3]\n{}\n",
+        &CREATE[..200]
+    );
+    std::fs::write(&f, text).unwrap();
+    let name = f.to_str().unwrap();
+    let out = ktrail()
+        .args(["timeline", "-f", name, "-o", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert!(
+        lines[0].starts_with(&format!("{name}:1: not JSON")),
+        "{stderr}"
+    );
+    assert!(
+        lines[1].starts_with(&format!(
+            "{name}:4: event x was truncated by CloudWatch Logs"
+        )),
+        "{stderr}"
+    );
+    assert!(lines[2].starts_with(&format!("{name}:5: ")), "{stderr}");
+    assert!(lines[2].contains("not an audit event"), "{stderr}");
+    assert!(
+        lines[3].starts_with(&format!("{name}:6: not JSON (cut short")),
+        "{stderr}"
+    );
+    assert!(stderr.contains("skipped 4 of 6 lines"), "{stderr}");
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["pods"][0]["uid"], "aaaaaaaa-0000-0000-0000-000000000001");
+    assert_eq!(v["summary"]["linesSkipped"], 4);
+
+    ktrail()
+        .args(["timeline", "-f", name, "--strict"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(format!("{name}:1: not JSON")));
+}
+
+#[test]
+fn hostile_text_never_reaches_the_terminal_raw() {
+    let evil = CREATE.replace(
+        r#""username":"alice""#,
+        r#""username":"al\u001b]0;pwned\u0007ice\u001b[2J""#,
+    );
+    for fmt in ["table", "markdown"] {
+        let out = ktrail()
+            .args(["timeline", "-f", "-", "-o", fmt])
+            .write_stdin(evil.clone())
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+        assert!(!out.stdout.iter().any(|&b| b == 0x1b || b == 0x07), "{fmt}");
+        assert!(
+            String::from_utf8_lossy(&out.stdout).contains("\\u{1b}"),
+            "{fmt}"
+        );
+    }
+}
+
+#[test]
+fn aws_cli_documents_are_read_whole() {
+    let msg = serde_json::to_string(CREATE).unwrap();
+    let doc = format!(
+        "{{\n  \"events\": [\n    {{\n      \"logStreamName\": \"kube-apiserver-audit-1\",\n      \"timestamp\": 1714557600010,\n      \"message\": {msg}\n    }}\n  ],\n  \"searchedLogStreams\": []\n}}\n"
+    );
+    let out = ktrail()
+        .args(["timeline", "-f", "-", "-o", "json"])
+        .write_stdin(doc)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["pods"][0]["name"], "web");
+}
+
+/// Real captures from public projects, when the shared folder is next to the project.
+#[test]
+fn realworld_captures() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/realworld");
+    let falco = dir.join("falco_k8s_audit_minikube_2018.jsonl");
+    if !falco.exists() {
+        eprintln!("skipped: {} is absent", dir.display());
+        return;
+    }
+    let out = ktrail()
+        .args([
+            "timeline",
+            "-f",
+            falco.to_str().unwrap(),
+            "-o",
+            "json",
+            "--strict",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let pods = v["pods"].as_array().unwrap();
+    // generateName creates: the name comes from the stored object.
+    assert!(pods.iter().all(|p| !p["name"].as_str().unwrap().is_empty()));
+    assert!(pods.iter().any(
+        |p| p["name"].as_str().unwrap().starts_with("nginx-deployment-")
+            && p["createdBy"] == "system:serviceaccount:kube-system:replicaset-controller"
+    ));
+    // exec and attach on a pod created before the log begins.
+    let early = pods
+        .iter()
+        .find(|p| p["createdAt"].is_null() && !p["denied"].as_bool().unwrap())
+        .expect("a pod created before the log");
+    let kinds: Vec<&str> = early["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap())
+        .collect();
+    assert!(
+        kinds.contains(&"exec") && kinds.contains(&"attach"),
+        "{kinds:?}"
+    );
+    // Built-in admission (service account volume, tolerations) seen only as request vs response.
+    assert!(pods.iter().any(|p| p["builtinChanges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|c| c == "/spec/tolerations")));
+    // The same create twice with one auditID counts once.
+    assert!(v["summary"]["duplicates"].as_u64().unwrap() >= 1);
+
+    let rbac = dir.join("audit2rbac_demo.log");
+    let out = ktrail()
+        .args([
+            "timeline",
+            "-f",
+            rbac.to_str().unwrap(),
+            "-o",
+            "json",
+            "--reads",
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.code() == Some(0) || out.status.code() == Some(1));
+    let _: Value = serde_json::from_slice(&out.stdout).unwrap();
+}

@@ -1,0 +1,385 @@
+//! The CloudWatch commands as users run them, against the moto server that `scripts/test.sh`
+//! starts and loads: `timeline --cluster` gives exactly the timeline the offline engine gives on
+//! the same events (both engines, also with queries split at a small row limit), `fetch` writes
+//! each event once and analyses offline to the same story, `query` prints a runnable query and
+//! refuses names that could inject, `--follow` ends by itself with its test-only poll limit, and
+//! the user's errors (missing log group, no credentials) are one sentence and exit 2.
+//!
+//! Without KTRAIL_TEST_MOTO_PORT these tests print a note and return.
+
+use std::collections::BTreeSet;
+use std::io::Read;
+use std::path::PathBuf;
+
+use assert_cmd::Command;
+use ktrail::cloudwatch::peek;
+use predicates::prelude::*;
+use serde_json::Value;
+
+struct Moto {
+    port: String,
+    since: String,
+    until: String,
+    jsonl: PathBuf,
+}
+
+fn moto() -> Option<Moto> {
+    let Ok(port) = std::env::var("KTRAIL_TEST_MOTO_PORT") else {
+        eprintln!(
+            "note: KTRAIL_TEST_MOTO_PORT is not set; run scripts/test.sh to run the moto tests"
+        );
+        return None;
+    };
+    let dir = PathBuf::from(std::env::var("KTRAIL_TEST_MOTO_DATA").expect("KTRAIL_TEST_MOTO_DATA"));
+    let manifest: Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.join("manifest.json")).expect("manifest"),
+    )
+    .expect("json");
+    let s = |k: &str| manifest[k].as_str().expect("string").to_string();
+    Some(Moto {
+        port,
+        since: s("since"),
+        until: s("until"),
+        jsonl: dir.join("audit.jsonl"),
+    })
+}
+
+impl Moto {
+    /// `ktrail` against the emulator: credentials and endpoint from the environment, as a user has.
+    fn ktrail(&self) -> Command {
+        let mut c = Command::cargo_bin("ktrail").expect("binary");
+        c.env("AWS_ACCESS_KEY_ID", "testing")
+            .env("AWS_SECRET_ACCESS_KEY", "testing")
+            .env("AWS_REGION", "us-east-1")
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .env("AWS_CONFIG_FILE", "/dev/null")
+            .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+            .env_remove("AWS_PROFILE")
+            .env(
+                "AWS_ENDPOINT_URL_CLOUDWATCH_LOGS",
+                format!("http://127.0.0.1:{}", self.port),
+            );
+        c
+    }
+
+    fn window(&self) -> [&str; 4] {
+        ["--since", &self.since, "--until", &self.until]
+    }
+
+    fn json(&self, args: &[&str]) -> Value {
+        let out = self.ktrail().args(args).output().expect("runs");
+        assert!(
+            out.status.code() == Some(0) || out.status.code() == Some(1),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).expect("JSON output")
+    }
+
+    fn offline(&self, pod: &[&str], file: &str) -> Value {
+        let mut args = vec!["timeline"];
+        args.extend_from_slice(pod);
+        args.extend(["-f", file, "-o", "json"]);
+        args.extend(self.window());
+        self.json(&args)
+    }
+
+    fn cloud(&self, pod: &[&str], extra: &[&str]) -> Value {
+        let mut args = vec!["timeline"];
+        args.extend_from_slice(pod);
+        args.extend(["--cluster", "ironman-2022", "-o", "json"]);
+        args.extend(self.window());
+        args.extend_from_slice(extra);
+        self.json(&args)
+    }
+}
+
+fn jsonl() -> String {
+    std::env::var("KTRAIL_TEST_MOTO_DATA").unwrap_or_default() + "/audit.jsonl"
+}
+
+#[test]
+fn timeline_from_cloudwatch_equals_the_offline_timeline() {
+    let Some(m) = moto() else { return };
+    let file = jsonl();
+    let cases: [&[&str]; 6] = [
+        &["fargate-ns/nginx"],
+        &["default/nginx"],
+        &["default/job-runner"],
+        &["team-a/bad-pod"],
+        &["-n", "team-a"],
+        &[],
+    ];
+    for pod in cases {
+        let offline = m.offline(pod, &file);
+        let pods = offline["pods"].as_array().expect("pods");
+        assert!(!pods.is_empty(), "{pod:?} has pods offline");
+        for extra in [&["--engine", "insights"][..], &["--engine", "filter"][..]] {
+            let cloud = m.cloud(pod, extra);
+            assert_eq!(cloud["pods"], offline["pods"], "{pod:?} {extra:?}");
+        }
+    }
+    // Two incarnations of job-runner, a denied create, generateName pods.
+    let jr = m.offline(&["default/job-runner"], &file);
+    assert_eq!(jr["pods"].as_array().map(Vec::len), Some(2));
+    let bad = m.offline(&["team-a/bad-pod"], &file);
+    assert_eq!(bad["pods"][0]["denied"], Value::Bool(true));
+}
+
+#[test]
+fn a_small_query_limit_splits_and_gives_the_same_timeline() {
+    let Some(m) = moto() else { return };
+    let offline = m.offline(&["-n", "team-a"], &jsonl());
+    let cloud = m.cloud(
+        &["-n", "team-a"],
+        &["--query-limit", "400", "--concurrency", "2"],
+    );
+    assert_eq!(cloud["pods"], offline["pods"]);
+}
+
+fn decompress(path: &std::path::Path) -> String {
+    let raw = std::fs::read(path).expect("read");
+    let name = path.to_string_lossy();
+    if name.ends_with(".gz") {
+        let mut s = String::new();
+        flate2::read::GzDecoder::new(&raw[..])
+            .read_to_string(&mut s)
+            .expect("gzip");
+        s
+    } else if name.ends_with(".zst") {
+        String::from_utf8(zstd::decode_all(&raw[..]).expect("zstd")).expect("utf-8")
+    } else {
+        String::from_utf8(raw).expect("utf-8")
+    }
+}
+
+#[test]
+fn fetch_records_each_event_once_and_analyses_the_same() {
+    let Some(m) = moto() else { return };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let local: Vec<String> = std::fs::read_to_string(&m.jsonl)
+        .expect("jsonl")
+        .lines()
+        .map(str::to_string)
+        .collect();
+    let want: BTreeSet<_> = local.iter().filter_map(|l| peek(l)).collect();
+    assert!(want.len() > 10_000);
+    for (name, engine) in [("all.jsonl.zst", "insights"), ("all.jsonl.gz", "filter")] {
+        let path = dir.path().join(name);
+        let mut args = vec![
+            "fetch",
+            "--cluster",
+            "ironman-2022",
+            "--engine",
+            engine,
+            "-o",
+        ];
+        let p = path.to_str().expect("utf-8").to_string();
+        args.push(&p);
+        args.extend(m.window());
+        m.ktrail()
+            .args(&args)
+            .assert()
+            .success()
+            .stdout(predicate::str::is_empty())
+            .stderr(predicate::str::contains("wrote"));
+        let text = decompress(&path);
+        let keys: Vec<_> = text.lines().filter_map(peek).collect();
+        let got: BTreeSet<_> = keys.iter().cloned().collect();
+        assert_eq!(keys.len(), got.len(), "{name}: an event written twice");
+        assert_eq!(
+            got, want,
+            "{name}: the recorded events differ from the loaded ones"
+        );
+        // Every line of the audit streams once; the two damaged lines are recorded as logged.
+        assert_eq!(text.lines().count(), want.len() + 2, "{name}");
+        // The recorded file tells the same stories as the loaded one.
+        let a = m.offline(&[], p.as_str());
+        let b = m.offline(&[], m.jsonl.to_str().expect("utf-8"));
+        assert_eq!(a["pods"], b["pods"], "{name}");
+    }
+}
+
+#[test]
+fn fetch_of_one_pod_to_stdout() {
+    let Some(m) = moto() else { return };
+    let mut args = vec![
+        "fetch",
+        "fargate-ns/nginx",
+        "--cluster",
+        "ironman-2022",
+        "-o",
+        "-",
+    ];
+    args.extend(m.window());
+    let out = m.ktrail().args(&args).output().expect("runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).expect("utf-8");
+    let events: Vec<Value> = text
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect();
+    // create, update, binding, two status patches: two stages each.
+    assert_eq!(events.len(), 10, "{text}");
+    assert!(events
+        .iter()
+        .all(|e| e["objectRef"]["name"] == "nginx" && e["objectRef"]["namespace"] == "fargate-ns"));
+}
+
+#[test]
+fn query_prints_a_runnable_query_and_refuses_injection() {
+    let Some(m) = moto() else { return };
+    m.ktrail()
+        .args(["query", "fargate-ns/nginx", "--cluster", "ironman-2022"])
+        .assert()
+        .success()
+        .stdout(predicate::str::starts_with(
+            "filter @logStream like /^kube-apiserver-audit/\n",
+        ))
+        .stdout(predicate::str::contains(
+            " | filter objectRef.name == 'nginx' or @message like /\"name\":\"nginx\"/\n",
+        ))
+        .stdout(predicate::str::ends_with(" | limit 10000\n"))
+        .stderr(predicate::str::contains("/aws/eks/ironman-2022/cluster"));
+    for bad in [
+        "fargate-ns/ngi'nx",
+        "fargate-ns/a|b",
+        "x\"y/nginx",
+        "fargate-ns/a\nb",
+    ] {
+        m.ktrail()
+            .args(["query", bad, "--cluster", "ironman-2022"])
+            .assert()
+            .code(2)
+            .stdout(predicate::str::is_empty())
+            .stderr(predicate::str::contains("invalid"));
+    }
+    m.ktrail()
+        .args(["query", "--created", "0500-amazon-eks-fargate-mutation.amazonaws.com"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "objectRef.name == '0500-amazon-eks-fargate-mutation.amazonaws.com' and verb == 'create'",
+        ));
+    m.ktrail()
+        .args(["query", "fargate-ns/nginx", "--engine", "filter"])
+        .assert()
+        .success()
+        .stdout(predicate::str::starts_with(
+            "{ ($.objectRef.resource = \"pods\")",
+        ));
+    m.ktrail()
+        .args(["timeline", "default/x'", "--cluster", "ironman-2022"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("invalid name"));
+    m.ktrail()
+        .args(["timeline", "default/x", "--cluster", "bad'cluster"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("invalid cluster name"));
+}
+
+#[test]
+fn errors_a_user_meets_are_one_sentence_and_exit_2() {
+    let Some(m) = moto() else { return };
+    let mut args = vec!["timeline", "default/nginx", "--cluster", "no-such-cluster"];
+    args.extend(m.window());
+    m.ktrail()
+        .args(&args)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "audit logging must be enabled on the cluster, for example `aws eks update-cluster-config --name no-such-cluster",
+        ));
+    // No kube-apiserver-audit stream has events a week before the load.
+    m.ktrail()
+        .args([
+            "timeline",
+            "default/nginx",
+            "--cluster",
+            "ironman-2022",
+            "--since",
+            "2000-01-01T00:00:00Z",
+            "--until",
+            "2000-01-01T01:00:00Z",
+        ])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("no kube-apiserver-audit streams"));
+    m.ktrail()
+        .env_remove("AWS_ACCESS_KEY_ID")
+        .env_remove("AWS_SECRET_ACCESS_KEY")
+        .args(&args)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("no AWS credentials found"));
+    m.ktrail()
+        .args(["fetch", "default/nginx", "-o", "-"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "--cluster NAME or --log-group NAME",
+        ));
+    m.ktrail()
+        .args([
+            "timeline",
+            "default/nginx",
+            "--cluster",
+            "ironman-2022",
+            "-f",
+            "x.log",
+        ])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("not both"));
+}
+
+#[test]
+fn follow_prints_the_story_then_stops_by_itself() {
+    let Some(m) = moto() else { return };
+    let offline = m.offline(&["fargate-ns/nginx"], &jsonl());
+    let events = offline["pods"][0]["events"]
+        .as_array()
+        .expect("events")
+        .len();
+    let out = m
+        .ktrail()
+        .args([
+            "timeline",
+            "fargate-ns/nginx",
+            "--cluster",
+            "ironman-2022",
+            "--since",
+            &m.since,
+            "--follow",
+            "--poll-interval",
+            "100ms",
+            "--max-polls",
+            "2",
+            "-o",
+            "json",
+        ])
+        .timeout(std::time::Duration::from_secs(60))
+        .output()
+        .expect("runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let lines: Vec<Value> = String::from_utf8(out.stdout)
+        .expect("utf-8")
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("a JSON line per event"))
+        .collect();
+    assert_eq!(lines.len(), events);
+    assert!(lines
+        .iter()
+        .all(|l| l["namespace"] == "fargate-ns" && l["name"] == "nginx"));
+    assert_eq!(lines[0]["event"]["kind"], "create");
+}

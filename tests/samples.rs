@@ -1,0 +1,209 @@
+//! Every recorded sample against its expected answer (`samples/NAME.expected.json`), through the
+//! real binary. The expected answers are reviewed by hand against `samples/README.md`; to update
+//! them deliberately after a reviewed change, run `KTRAIL_BLESS=1 cargo test --test samples` and
+//! read the diff.
+
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+use serde_json::Value;
+
+fn samples_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("samples")
+}
+
+fn sample_names() -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(samples_dir())
+        .unwrap()
+        .filter_map(|e| {
+            let p = e.unwrap().path();
+            let n = p.file_name()?.to_str()?.to_owned();
+            n.strip_suffix(".jsonl").map(str::to_owned)
+        })
+        .collect();
+    names.sort();
+    names
+}
+
+fn ktrail() -> Command {
+    Command::cargo_bin("ktrail").unwrap()
+}
+
+fn timeline_json(args: &[&str], stdin: Option<Vec<u8>>) -> Value {
+    let mut cmd = ktrail();
+    cmd.arg("timeline").args(args).args(["-o", "json"]);
+    if let Some(s) = stdin {
+        cmd.write_stdin(s);
+    }
+    let out = cmd.output().unwrap();
+    assert!(
+        out.status.success(),
+        "ktrail {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+#[test]
+fn every_sample_matches_its_expected_answer() {
+    let names = sample_names();
+    assert!(names.len() >= 9, "samples missing: {names:?}");
+    let bless = std::env::var_os("KTRAIL_BLESS").is_some();
+    let mut failed = Vec::new();
+    for name in &names {
+        let got = timeline_json(&["--sample", name], None);
+        let path = samples_dir().join(format!("{name}.expected.json"));
+        if bless {
+            let text = serde_json::to_string_pretty(&got).unwrap() + "\n";
+            std::fs::write(&path, text).unwrap();
+            continue;
+        }
+        let want: Value = serde_json::from_str(
+            &std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display())),
+        )
+        .unwrap();
+        if got != want {
+            failed.push(name.clone());
+            eprintln!(
+                "--- {name}: got\n{}",
+                serde_json::to_string_pretty(&got).unwrap()
+            );
+        }
+    }
+    assert!(
+        failed.is_empty(),
+        "samples differ from their expected answers: {failed:?}"
+    );
+}
+
+#[test]
+fn compiled_in_samples_equal_the_files() {
+    // `--sample` reads the copy compiled into the binary; `-f` reads the file.
+    for name in sample_names() {
+        let path = samples_dir().join(format!("{name}.jsonl"));
+        let a = timeline_json(&["--sample", &name], None);
+        let b = timeline_json(&["-f", path.to_str().unwrap()], None);
+        assert_eq!(a["pods"], b["pods"], "{name}");
+    }
+}
+
+#[test]
+fn same_answer_from_plain_gzip_zstd_and_stdin() {
+    use std::io::Write;
+    let plain = samples_dir().join("eks-fargate.jsonl");
+    let bytes = std::fs::read(&plain).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let gz = dir.path().join("audit.log.1"); // no telling extension: sniffed from the bytes
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    enc.write_all(&bytes).unwrap();
+    std::fs::write(&gz, enc.finish().unwrap()).unwrap();
+    let zst = dir.path().join("audit.zst");
+    std::fs::write(&zst, zstd::encode_all(&bytes[..], 3).unwrap()).unwrap();
+
+    let pod = ["fargate-ns/nginx"];
+    let want = timeline_json(&[pod[0], "-f", plain.to_str().unwrap()], None);
+    assert_eq!(want["pods"].as_array().unwrap().len(), 1);
+    for f in [&gz, &zst] {
+        let got = timeline_json(&[pod[0], "-f", f.to_str().unwrap()], None);
+        assert_eq!(got, want, "{}", f.display());
+    }
+    let got = timeline_json(&[pod[0], "-f", "-"], Some(bytes));
+    assert_eq!(got["pods"], want["pods"], "stdin");
+}
+
+#[test]
+fn the_seed_story_reads_as_the_article_found_it() {
+    let out = ktrail()
+        .args(["timeline", "fargate-ns/nginx", "--sample", "eks-fargate"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    let rows: Vec<&str> = text.lines().collect();
+    let created = rows
+        .iter()
+        .find(|l| l.contains("created;"))
+        .expect("a create row");
+    assert!(created.contains("kubernetes-admin"), "{created}");
+    for (path, value) in [
+        ("/spec/schedulerName", "=fargate-scheduler"),
+        ("/spec/priorityClassName", "=system-node-critical"),
+        ("/spec/priority", "=2000001000"),
+        ("/metadata/labels", "="),
+    ] {
+        assert!(
+            created.contains(&format!("{path}{value}")),
+            "create row lacks {path}: {created}"
+        );
+    }
+    assert!(created.contains("0500-amazon-eks-fargate-mutation.amazonaws.com set"));
+    let update = rows
+        .iter()
+        .find(|l| l.contains("eks:fargate-scheduler") && l.contains("updated"))
+        .expect("the fargate-scheduler update");
+    assert!(
+        update.contains("/metadata/annotations/CapacityProvisioned=0.25vCPU 0.5GB"),
+        "{update}"
+    );
+    let binding = rows
+        .iter()
+        .find(|l| l.contains("bound to node"))
+        .expect("a binding row");
+    assert!(binding.contains("eks:fargate-scheduler"));
+    assert!(binding.contains("fargate-ip-192-168-185-38.eu-west-1.compute.internal"));
+    let kubelet = rows
+        .iter()
+        .filter(|l| l.contains("system:node:fargate-ip-") && l.contains("status"))
+        .count();
+    assert_eq!(kubelet, 2, "{text}");
+    assert!(text.contains("scheduler fargate-scheduler"));
+}
+
+#[test]
+fn samples_command_lists_every_sample() {
+    let out = ktrail().arg("samples").output().unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    for name in sample_names() {
+        assert!(text.lines().any(|l| l.starts_with(&name)), "{name} missing");
+    }
+}
+
+#[test]
+fn reads_add_events_but_never_pods() {
+    for name in sample_names() {
+        let plain = timeline_json(&["--sample", &name], None);
+        let reads = timeline_json(&["--sample", &name, "--reads"], None);
+        let (a, b) = (
+            plain["pods"].as_array().unwrap(),
+            reads["pods"].as_array().unwrap(),
+        );
+        assert_eq!(a.len(), b.len(), "{name}: --reads changed the pods");
+        for (p, q) in a.iter().zip(b) {
+            assert_eq!(p["uid"], q["uid"], "{name}");
+            let writes = |p: &Value| {
+                p["events"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .filter(|e| !matches!(e["verb"].as_str(), Some("get" | "list" | "watch")))
+                    .count()
+            };
+            assert_eq!(writes(p), writes(q), "{name}");
+        }
+    }
+    let with_reads = timeline_json(
+        &["fargate-ns/nginx", "--sample", "eks-fargate", "--reads"],
+        None,
+    );
+    let kinds: Vec<&str> = with_reads["pods"][0]["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap())
+        .collect();
+    assert!(
+        kinds.contains(&"get") || kinds.contains(&"watch"),
+        "{kinds:?}"
+    );
+}
