@@ -1,9 +1,19 @@
 //! Reads inputs line by line into the engine, skipping unread the lines that cannot concern the
 //! selection, and reporting every bad line as `FILE:LINE: reason`.
 //!
-//! The prefilter is a necessary condition only (a line about a pod contains `pods`; a line about the
-//! pod `nginx` contains `nginx`): the parse decides. A line the prefilter passes over is still checked
-//! for the shape of a JSON object, so damaged lines are reported even when they are not about pods.
+//! Which lines are decoded is a rule, the same for every way of scanning (the parallel fast path
+//! in `pipeline`, the plain one in [`reference`]):
+//! - a line longer than `max_line` is reported and dropped unread;
+//! - a line that does not have the shape of a JSON object (first byte `{`, last byte `}`, blanks
+//!   aside) is decoded, so damaged lines (cut short, glued to garbage, not JSON) are reported
+//!   whatever they are about;
+//! - an object line is decoded only when it contains the selection's literals (`pods`, and the
+//!   pod's name when one is asked for) or `webhookconfigurations`; the others are counted as read.
+//!   The literals are a necessary condition only: the parse decides.
+//!
+//! The fast path adds one exact shortcut: a line the [`skim`] proves to be a single audit event the
+//! selection ignores (a read of a pod, a node status write that mentions pods) is counted as one
+//! event without being parsed; the result is what decoding it would have given.
 
 use std::fmt;
 use std::io::{self, Read};
@@ -12,8 +22,20 @@ use memchr::memmem;
 
 use crate::decode::{self, Problem};
 use crate::engine::Engine;
+use crate::record::Selection;
 use crate::sanitize;
 use crate::source::{self, Input, SourceError};
+
+mod pipeline;
+pub mod reference;
+pub mod skim;
+
+/// Every line about a webhook configuration (kept for provenance) contains this.
+pub const CONFIG_LITERAL: &[u8] = b"webhookconfigurations";
+
+/// A stream whose first line or first character says "JSON document" is judged on at most this
+/// many bytes; past them it is read as lines.
+pub const HEAD_LIMIT: usize = 64 << 10;
 
 /// A bad line: where, and why.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -42,6 +64,8 @@ pub enum ScanError {
     },
     #[error("{0} (--strict)")]
     Strict(Diagnostic),
+    #[error("{origin}: internal error while reading near line {line}")]
+    Internal { origin: String, line: u64 },
 }
 
 #[derive(Debug, Clone)]
@@ -50,6 +74,10 @@ pub struct ScanOptions {
     pub strict: bool,
     /// Lines longer than this are skipped without being held in memory.
     pub max_line: usize,
+    /// Worker threads; 0 for one per available core.
+    pub threads: usize,
+    /// Bytes read at a time and handed to a worker (whole lines; a longer line grows its buffer).
+    pub chunk_size: usize,
 }
 
 impl Default for ScanOptions {
@@ -57,26 +85,36 @@ impl Default for ScanOptions {
         ScanOptions {
             strict: false,
             max_line: 256 << 20,
+            threads: 0,
+            // Large enough that per-chunk costs vanish, small enough that the chunks in flight
+            // (a few per worker) stay a few MiB and warm in the caches.
+            chunk_size: 1 << 20,
         }
     }
 }
 
 /// The literal prefilter: a line is decoded when it contains all of `all`, or any of `any`.
+#[derive(Clone)]
 pub struct Prefilter {
+    /// The longest literal first: the chunk scan searches for it across the whole chunk.
     all: Vec<memmem::Finder<'static>>,
     any: Vec<memmem::Finder<'static>>,
 }
 
 impl Prefilter {
     pub fn for_engine(engine: &Engine) -> Prefilter {
+        Prefilter::for_selection(engine.selection())
+    }
+
+    pub fn for_selection(sel: &Selection) -> Prefilter {
+        let mut all = sel.pod_literals();
+        all.sort_by_key(|l| std::cmp::Reverse(l.len()));
         Prefilter {
-            all: engine
-                .selection()
-                .pod_literals()
-                .into_iter()
-                .map(|l| memmem::Finder::new(&l).into_owned())
+            all: all
+                .iter()
+                .map(|l| memmem::Finder::new(l).into_owned())
                 .collect(),
-            any: vec![memmem::Finder::new(b"webhookconfigurations").into_owned()],
+            any: vec![memmem::Finder::new(CONFIG_LITERAL).into_owned()],
         }
     }
 
@@ -110,7 +148,8 @@ pub fn scan_inputs(
 }
 
 /// Reads one stream. A stream whose first character is `[`, or whose first line is a lone `{`, is a
-/// JSON document (what the AWS CLI prints) and is decoded whole; anything else line by line.
+/// JSON document (what the AWS CLI prints) and is decoded whole; anything else line by line, in
+/// parallel (see `pipeline`).
 pub fn scan_reader(
     mut reader: Box<dyn Read + Send>,
     origin: &str,
@@ -123,17 +162,13 @@ pub fn scan_reader(
         origin: origin.to_owned(),
         source: e,
     };
-    const CHUNK: usize = 1 << 20;
-    let mut buf: Vec<u8> = Vec::with_capacity(CHUNK);
-    let mut line_no: u64 = 0;
-    let mut first = true;
-    // True while skipping the rest of an over-long line.
-    let mut skipping = false;
-    let mut report = |line_no: u64, p: Option<Problem>| {
-        if let Some(problem) = p {
+    let (mut head, eof) = read_head(&mut reader).map_err(read_err)?;
+    if document_start(&head) == Some(true) {
+        reader.read_to_end(&mut head).map_err(read_err)?;
+        if let Some(problem) = engine.feed_line(&head) {
             let d = Diagnostic {
                 origin: origin.to_owned(),
-                line: line_no,
+                line: 1,
                 problem,
             };
             if opts.strict {
@@ -141,82 +176,29 @@ pub fn scan_reader(
             }
             on_bad(&d);
         }
-        Ok(())
-    };
-    loop {
-        let start = buf.len();
-        buf.resize(start + CHUNK, 0);
-        let n = loop {
-            match reader.read(&mut buf[start..]) {
-                Ok(n) => break n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(read_err(e)),
-            }
-        };
-        buf.truncate(start + n);
-        if first && !buf.is_empty() {
-            if let Some(doc) = document_start(&buf) {
-                if doc {
-                    reader.read_to_end(&mut buf).map_err(read_err)?;
-                    let p = engine.feed_line(&buf);
-                    return report(1, p);
-                }
-                first = false;
-            } else if n != 0 && buf.len() < (64 << 10) {
-                continue; // not enough bytes to tell yet
-            } else {
-                first = false;
-            }
-        }
-        let eof = n == 0;
-        let mut pos = 0;
-        while let Some(nl) = memchr::memchr(b'\n', &buf[pos..]) {
-            let line = &buf[pos..pos + nl];
-            pos += nl + 1;
-            line_no += 1;
-            if skipping {
-                skipping = false;
-                continue;
-            }
-            handle_line(line, line_no, engine, pre, &mut report)?;
-        }
-        buf.drain(..pos);
-        if eof {
-            if !buf.is_empty() && !skipping {
-                line_no += 1;
-                let line = std::mem::take(&mut buf);
-                handle_line(&line, line_no, engine, pre, &mut report)?;
-            }
-            return Ok(());
-        }
-        if buf.len() > opts.max_line && !skipping {
-            line_no += 1;
-            let p = engine.reject(Problem::TooLong {
-                limit: opts.max_line,
-            });
-            report(line_no, p)?;
-            skipping = true;
-            line_no -= 1; // counted again when its newline arrives
-        }
-        if skipping {
-            buf.clear();
-        }
-    }
-}
-
-fn handle_line(
-    line: &[u8],
-    line_no: u64,
-    engine: &mut Engine,
-    pre: &Prefilter,
-    report: &mut dyn FnMut(u64, Option<Problem>) -> Result<(), ScanError>,
-) -> Result<(), ScanError> {
-    if !pre.wants(line) && looks_like_object(line) {
-        engine.skip_unread();
         return Ok(());
     }
-    let p = engine.feed_line(line);
-    report(line_no, p)
+    pipeline::run(reader, head, eof, origin, engine, pre, opts, on_bad)
+}
+
+/// Reads [`HEAD_LIMIT`] bytes, or up to the end. Returns the bytes and whether the end was reached
+/// (a small input is then scanned without threads).
+fn read_head(reader: &mut dyn Read) -> io::Result<(Vec<u8>, bool)> {
+    let mut head = vec![0; HEAD_LIMIT];
+    let mut n = 0;
+    while n < HEAD_LIMIT {
+        match reader.read(&mut head[n..]) {
+            Ok(0) => {
+                head.truncate(n);
+                return Ok((head, true));
+            }
+            Ok(k) => n += k,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    head.truncate(n);
+    Ok((head, false))
 }
 
 /// `Some(true)` for a JSON document, `Some(false)` for lines, `None` when the bytes so far do not tell.
@@ -296,8 +278,8 @@ mod tests {
         let long = format!("{{\"pods\":\"{}\"}}", "x".repeat(5 << 20));
         let text = format!("{long}\nnot json\n");
         let opts = ScanOptions {
-            strict: false,
             max_line: 1 << 20,
+            ..Default::default()
         };
         let (_, bad, r) = scan_text(&text, &opts);
         r.unwrap();
@@ -308,6 +290,242 @@ mod tests {
             bad[0]
         );
         assert!(bad[1].starts_with("t.jsonl:2: not JSON"), "{}", bad[1]);
+    }
+
+    /// A log of every kind of line, with `n` lines about pods.
+    fn mixed_log(n: usize) -> String {
+        let mut s = String::new();
+        for i in 0..n {
+            let t = format!("2024-01-01T00:{:02}:{:02}.{:06}Z", i / 60 % 60, i % 60, i);
+            let ev = |verb: &str, objref: &str, extra: &str| {
+                format!(
+                    r#"{{"kind":"Event","apiVersion":"audit.k8s.io/v1","level":"Request","auditID":"id-{i}-{verb}","stage":"ResponseComplete","requestURI":"/x","verb":"{verb}","user":{{"username":"system:node:n1"}},"objectRef":{objref},"responseStatus":{{"code":200}},"stageTimestamp":"{t}"{extra}}}"#
+                )
+            };
+            let pod = format!(
+                r#"{{"resource":"pods","namespace":"ns","name":"p{}"}}"#,
+                i % 7
+            );
+            let status = format!(
+                r#"{{"resource":"pods","namespace":"ns","name":"p{}","subresource":"status"}}"#,
+                i % 7
+            );
+            match i % 11 {
+                0 => {
+                    s += &ev(
+                        "create",
+                        &pod,
+                        &format!(
+                            r#","responseObject":{{"kind":"Pod","metadata":{{"name":"p{}","uid":"u{i}"}},"spec":{{"schedulerName":"s"}}}}"#,
+                            i % 7
+                        ),
+                    )
+                }
+                1 => s += &ev("get", &pod, ""),
+                2 => s += &ev("watch", r#"{"resource":"pods"}"#, ""),
+                3 => {
+                    s += &ev(
+                        "update",
+                        r#"{"resource":"leases","namespace":"kube-node-lease","name":"n1","apiGroup":"coordination.k8s.io"}"#,
+                        "",
+                    )
+                }
+                4 => {
+                    s += &ev(
+                        "patch",
+                        &status,
+                        r#","requestObject":{"status":{"phase":"Running"}}"#,
+                    )
+                }
+                5 => {
+                    s += &ev(
+                        "patch",
+                        r#"{"resource":"nodes","name":"n1","subresource":"status"}"#,
+                        r#","requestObject":{"status":{"capacity":{"pods":"110"}}}"#,
+                    )
+                }
+                6 => s += "   ",
+                7 => s += &ev("get", &pod, "")[..90],
+                8 => s += &format!("{}\r", ev("delete", &pod, "")),
+                9 => {
+                    s += &format!(
+                        r#"{{"message":{}}}"#,
+                        serde_json::to_string(&ev("patch", &status, "")).unwrap()
+                    )
+                }
+                _ => s += "plain text, not json",
+            }
+            s.push('\n');
+        }
+        s
+    }
+
+    fn run_fast(
+        text: &str,
+        opts: &ScanOptions,
+        sel: &Selection,
+    ) -> (String, Vec<String>, Result<(), String>) {
+        let mut e = Engine::new(sel.clone());
+        let pre = Prefilter::for_engine(&e);
+        let mut bad = Vec::new();
+        let r = scan_reader(
+            Box::new(io::Cursor::new(text.as_bytes().to_vec())),
+            "t.jsonl",
+            &mut e,
+            &pre,
+            opts,
+            &mut |d| bad.push(d.to_string()),
+        );
+        let json = serde_json::to_string(&e.finish()).unwrap();
+        (json, bad, r.map_err(|e| e.to_string()))
+    }
+
+    fn run_reference(
+        text: &str,
+        opts: &ScanOptions,
+        sel: &Selection,
+    ) -> (String, Vec<String>, Result<(), String>) {
+        let mut e = Engine::new(sel.clone());
+        let mut bad = Vec::new();
+        let r = reference::scan_reader(text.as_bytes(), "t.jsonl", &mut e, opts, &mut |d| {
+            bad.push(d.to_string())
+        });
+        let json = serde_json::to_string(&e.finish()).unwrap();
+        (json, bad, r.map_err(|e| e.to_string()))
+    }
+
+    #[test]
+    fn chunk_size_and_threads_do_not_change_the_answer() {
+        let text = mixed_log(3000);
+        assert!(
+            text.len() > 4 * HEAD_LIMIT,
+            "big enough to leave the first read"
+        );
+        for sel in [
+            Selection::default(),
+            Selection {
+                name: Some("p3".into()),
+                namespace: Some("ns".into()),
+                ..Default::default()
+            },
+            Selection {
+                reads: true,
+                ..Default::default()
+            },
+        ] {
+            let want = run_reference(&text, &ScanOptions::default(), &sel);
+            assert!(want.1.len() > 500, "the log has bad lines");
+            assert!(want.0.contains("\"podEvents\""));
+            for (threads, chunk_size) in [(1, 1), (2, 7), (3, 100), (2, 4096), (0, 1 << 20)] {
+                let opts = ScanOptions {
+                    threads,
+                    chunk_size,
+                    ..Default::default()
+                };
+                let got = run_fast(&text, &opts, &sel);
+                assert!(
+                    got == want,
+                    "threads {threads}, chunk {chunk_size}, {sel:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn strict_stops_at_the_first_bad_line_in_line_order() {
+        // The first bad line is far into the input, after many chunks; later chunks hold many more.
+        let mut text = mixed_log(3000).replace("plain text, not json\n", "");
+        text = text.replace("   \n", "");
+        let good_prefix: String = text
+            .lines()
+            .filter(|l| !l.ends_with('\r') && l.ends_with('}'))
+            .take(2000)
+            .map(|l| format!("{l}\n"))
+            .collect();
+        let text = format!("{good_prefix}{}", mixed_log(2000));
+        let opts = ScanOptions {
+            strict: true,
+            threads: 2,
+            chunk_size: 512,
+            ..Default::default()
+        };
+        let sel = Selection::default();
+        let want = run_reference(&text, &opts, &sel);
+        let err = want.2.clone().unwrap_err();
+        assert!(err.starts_with("t.jsonl:2008: not JSON"), "{err}");
+        for _ in 0..5 {
+            let got = run_fast(&text, &opts, &sel);
+            assert_eq!(got.2, want.2);
+            assert!(got.1.is_empty());
+        }
+    }
+
+    #[test]
+    fn over_long_lines_between_chunks() {
+        // Over-long lines caught by the reader (longer than a chunk) and by a worker (inside one).
+        let mut text = mixed_log(400);
+        let long = format!("{{\"pods\":\"{}\"}}\n", "y".repeat(3000));
+        let mid = text.len() / 2;
+        let cut = text[mid..].find('\n').unwrap() + mid + 1;
+        text.insert_str(cut, &long);
+        text.insert_str(0, &long);
+        text.push_str(long.trim_end());
+        for _ in 0..3 {
+            text.push_str(&mixed_log(400));
+        }
+        let opts = ScanOptions {
+            max_line: 2000,
+            threads: 2,
+            chunk_size: 256,
+            ..Default::default()
+        };
+        let sel = Selection::default();
+        let want = run_reference(&text, &opts, &sel);
+        let too_long: Vec<_> = want
+            .1
+            .iter()
+            .filter(|d| d.contains("line longer"))
+            .collect();
+        assert_eq!(too_long.len(), 3, "{too_long:?}");
+        for chunk_size in [256, 1500, 2500, 64 << 10] {
+            let got = run_fast(
+                &text,
+                &ScanOptions {
+                    chunk_size,
+                    ..opts.clone()
+                },
+                &sel,
+            );
+            assert!(got == want, "chunk {chunk_size}");
+        }
+    }
+
+    #[test]
+    fn read_errors_come_after_the_lines_before_them() {
+        struct Failing(io::Cursor<Vec<u8>>);
+        impl Read for Failing {
+            fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+                match self.0.read(buf)? {
+                    0 => Err(io::Error::other("disk on fire")),
+                    n => Ok(n),
+                }
+            }
+        }
+        let text = mixed_log(2000);
+        let mut e = Engine::new(Selection::default());
+        let pre = Prefilter::for_engine(&e);
+        let mut bad = 0;
+        let r = scan_reader(
+            Box::new(Failing(io::Cursor::new(text.into_bytes()))),
+            "t.jsonl",
+            &mut e,
+            &pre,
+            &ScanOptions::default(),
+            &mut |_| bad += 1,
+        );
+        assert_eq!(r.unwrap_err().to_string(), "t.jsonl: disk on fire");
+        assert!(bad > 300);
+        assert_eq!(e.finish().summary.lines_read, 2000);
     }
 
     #[test]

@@ -6,6 +6,8 @@
 //! breaking change for users' scripts; add fields instead.
 
 use std::collections::BTreeMap;
+use std::ops::Range;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -14,7 +16,7 @@ use serde_json::Value;
 use crate::admission::{self, WebhookCall};
 use crate::audit::format_time;
 use crate::engine::Summary;
-use crate::record::{ConfigEvent, Record, Selection};
+use crate::record::{Body, ConfigEvent, Record, Selection};
 
 pub const SCHEMA_VERSION: u32 = 1;
 /// Who is credited with changes no webhook annotation explains.
@@ -128,7 +130,7 @@ pub fn build(
     records.sort_by(|a, b| {
         (&a.namespace, &a.name, a.time, a.seq).cmp(&(&b.namespace, &b.name, b.time, b.seq))
     });
-    let mut pods = Vec::new();
+    let mut groups = Vec::new();
     let mut start = 0;
     while start < records.len() {
         let end = start
@@ -138,9 +140,13 @@ pub fn build(
                     r.namespace == records[start].namespace && r.name == records[start].name
                 })
                 .count();
-        pods.extend(split_incarnations(&records[start..end]));
+        groups.push(start..end);
         start = end;
     }
+    let mut pods: Vec<Pod> = derive_groups(&records, &groups)
+        .into_iter()
+        .flatten()
+        .collect();
     if let Some(uid) = &sel.uid {
         pods.retain(|p| p.uid.as_deref() == Some(uid.as_str()));
     }
@@ -157,6 +163,49 @@ pub fn build(
         summary,
         configs,
     }
+}
+
+/// The pods of each group of records (one pod name per group), in the groups' order.
+///
+/// The groups are independent and deriving them (parsing the kept bodies, diffing objects) is most
+/// of the work left after the scan, so they are spread over every core: each thread takes the next
+/// group from a shared counter, and the results are put back in group order, so the output is the
+/// one a single thread gives.
+fn derive_groups(records: &[Record], groups: &[Range<usize>]) -> Vec<Vec<Pod>> {
+    let threads = std::thread::available_parallelism()
+        .map_or(1, usize::from)
+        .min(groups.len() / 8);
+    if threads <= 1 {
+        return groups
+            .iter()
+            .map(|g| split_incarnations(&records[g.clone()]))
+            .collect();
+    }
+    let next = AtomicUsize::new(0);
+    let mut out: Vec<Vec<Pod>> = (0..groups.len()).map(|_| Vec::new()).collect();
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..threads)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut done = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        let Some(g) = groups.get(i) else {
+                            return done;
+                        };
+                        done.push((i, split_incarnations(&records[g.clone()])));
+                    }
+                })
+            })
+            .collect();
+        for w in workers {
+            let done = w.join().unwrap_or_else(|e| std::panic::resume_unwind(e));
+            for (i, pods) in done {
+                out[i] = pods;
+            }
+        }
+    });
+    out
 }
 
 /// Builder state of one incarnation.
@@ -289,10 +338,21 @@ fn derive(inc: Incarnation<'_>) -> Pod {
             ..Default::default()
         },
     };
+    // The bodies, parsed for this incarnation only (see `record::Body`).
+    let bodies: Vec<(Option<Value>, Option<Value>)> = inc
+        .records
+        .iter()
+        .map(|r| {
+            (
+                r.request.as_ref().and_then(Body::parse),
+                r.response.as_ref().and_then(Body::parse),
+            )
+        })
+        .collect();
     // The latest known state of the object, to tell what an update changed.
     let mut state: Option<&Value> = None;
     let mut kubelet_node: Option<String> = None;
-    for r in &inc.records {
+    for (r, (request, response)) in inc.records.iter().zip(&bodies) {
         let (calls, _) = admission::webhook_calls(
             r.webhook_annotations
                 .iter()
@@ -315,8 +375,8 @@ fn derive(inc: Incarnation<'_>) -> Pod {
             at: r.time,
         };
         let ok = !r.failed();
-        let req = r.request.as_ref();
-        let resp = r.response.as_ref().filter(|v| {
+        let req = request.as_ref();
+        let resp = response.as_ref().filter(|v| {
             v.get("kind")
                 .and_then(Value::as_str)
                 .is_none_or(|k| k == "Pod")
@@ -882,7 +942,8 @@ mod tests {
             201,
         );
         bind_b.request = Some(
-            json!({"kind":"Binding","metadata":{"name":"web-0","uid":"B"},"target":{"name":"node-2"}}),
+            json!({"kind":"Binding","metadata":{"name":"web-0","uid":"B"},"target":{"name":"node-2"}})
+                .into(),
         );
         let records = vec![
             rec(1, "2024-01-01T00:00:00Z", "create", Some("exec"), None, 101),

@@ -1,0 +1,499 @@
+//! The parallel line scan: one thread reads (and decompresses) the input in big chunks cut at line
+//! ends, worker threads prefilter and decode the lines of a chunk, and the calling thread hands
+//! the results to the engine in input order.
+//!
+//! The shape is the one the `hl` log viewer uses. Chunks carry sequence numbers, so workers may
+//! finish in any order; the collector keeps early results aside until their turn comes. Results
+//! name lines by their index in the chunk and say how many lines the chunk had, so the collector
+//! can number them from the start of the input: diagnostics keep their `FILE:LINE`, and `--strict`
+//! stops at the first bad line in line order, whichever worker found it first.
+//!
+//! Memory is bounded whatever the input size: a fixed number of chunk buffers circulate (reader →
+//! worker → collector → reader), and a buffer returns to the reader only once the collector has
+//! taken its chunk's results, so at most that many chunks (and their results) are ever in flight.
+//! Only a line longer than a chunk makes a buffer grow, up to the over-long limit.
+
+use std::collections::BTreeMap;
+use std::io::{self, Read};
+use std::panic::{self, AssertUnwindSafe};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{self, Receiver, Sender};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::thread;
+
+use memchr::memmem::Finder;
+
+use super::skim::{self, Verdict};
+use super::{Diagnostic, Prefilter, ScanError, ScanOptions};
+use crate::decode::{self, Problem};
+use crate::engine::{self, Engine, LineResult};
+use crate::record::Selection;
+
+/// What the workers share: read-only.
+pub(super) struct Work {
+    pub sel: Selection,
+    pub pre: Prefilter,
+    pub max_line: usize,
+}
+
+/// What a worker made of one chunk.
+pub(super) struct ChunkOut {
+    /// Lines in the chunk (the last one may lack its newline at the end of the input).
+    lines: u64,
+    /// The lines that were not skipped unread, by index in the chunk, in order.
+    items: Vec<(u64, Item)>,
+}
+
+enum Item {
+    Line(LineResult),
+    TooLong,
+}
+
+/// One chunk of whole lines, for a worker.
+struct Chunk {
+    seq: u64,
+    buf: Vec<u8>,
+    len: usize,
+}
+
+/// What the collector receives, by sequence number.
+enum Done {
+    Lines {
+        out: ChunkOut,
+        buf: Vec<u8>,
+    },
+    /// A line longer than `max_line`, dropped by the reader as it streamed past.
+    TooLong,
+    Failed(io::Error),
+    Panicked,
+    End,
+}
+
+/// Scans the lines of `reader` (whose first bytes, already read, are `head`) into the engine.
+pub(super) fn run(
+    reader: Box<dyn Read + Send>,
+    head: Vec<u8>,
+    eof: bool,
+    origin: &str,
+    engine: &mut Engine,
+    pre: &Prefilter,
+    opts: &ScanOptions,
+    on_bad: &mut dyn FnMut(&Diagnostic),
+) -> Result<(), ScanError> {
+    let work = Arc::new(Work {
+        sel: engine.selection().clone(),
+        pre: pre.clone(),
+        max_line: opts.max_line,
+    });
+    let mut col = Collector {
+        engine,
+        origin,
+        strict: opts.strict,
+        max_line: opts.max_line,
+        line: 0,
+        on_bad,
+    };
+    if eof {
+        // The whole input fit in the first read: no threads for a small file.
+        if !head.is_empty() {
+            col.apply(process_chunk(&head, &work))?;
+        }
+        return Ok(());
+    }
+    let workers = match opts.threads {
+        0 => thread::available_parallelism().map_or(2, usize::from),
+        n => n,
+    };
+    let chunk = opts.chunk_size.max(1);
+    // Enough buffers for every worker to have one in hand and one queued, plus the one the reader
+    // fills and one on its way back.
+    let slots = 2 * workers + 2;
+    let (pool_tx, pool_rx) = mpsc::channel::<Vec<u8>>();
+    let (job_tx, job_rx) = mpsc::channel::<Chunk>();
+    let (done_tx, done_rx) = mpsc::channel::<(u64, Done)>();
+    let stop = Arc::new(AtomicBool::new(false));
+    let job_rx = Arc::new(Mutex::new(job_rx));
+    for _ in 0..workers {
+        let (jobs, done, work) = (job_rx.clone(), done_tx.clone(), work.clone());
+        thread::spawn(move || work_loop(&jobs, &done, &work));
+    }
+    {
+        let stop = stop.clone();
+        let reader_cfg = ReaderCfg {
+            chunk,
+            max_line: opts.max_line,
+            slots,
+        };
+        thread::spawn(move || {
+            read_loop(
+                reader,
+                head,
+                &reader_cfg,
+                &pool_rx,
+                &job_tx,
+                &done_tx,
+                &stop,
+            )
+        });
+    }
+    // The threads are not joined: when this returns early (--strict, an error) the channels close
+    // and they end on their next step, and a reader blocked on a slow stdin must not hold us.
+    let r = collect(&mut col, &done_rx, &pool_tx, chunk);
+    stop.store(true, Ordering::Relaxed);
+    r
+}
+
+fn collect(
+    col: &mut Collector<'_>,
+    done_rx: &Receiver<(u64, Done)>,
+    pool_tx: &Sender<Vec<u8>>,
+    chunk: usize,
+) -> Result<(), ScanError> {
+    let mut pending: BTreeMap<u64, Done> = BTreeMap::new();
+    let mut next = 0u64;
+    loop {
+        let done = match pending.remove(&next) {
+            Some(d) => d,
+            None => match done_rx.recv() {
+                Ok((seq, d)) if seq == next => d,
+                Ok((seq, d)) => {
+                    pending.insert(seq, d);
+                    continue;
+                }
+                // Every thread is gone without saying End: only a panic does that.
+                Err(_) => return Err(col.internal()),
+            },
+        };
+        next += 1;
+        match done {
+            Done::Lines { out, mut buf } => {
+                col.apply(out)?;
+                if buf.len() > 2 * chunk {
+                    // A long line made this buffer grow; do not keep the memory.
+                    buf = vec![0; chunk];
+                }
+                let _ = pool_tx.send(buf);
+            }
+            Done::TooLong => {
+                col.line += 1;
+                let p = col.engine.reject(Problem::TooLong {
+                    limit: col.max_line,
+                });
+                col.report(col.line, p)?;
+            }
+            Done::Failed(e) => {
+                return Err(ScanError::Read {
+                    origin: col.origin.to_owned(),
+                    source: e,
+                })
+            }
+            Done::Panicked => return Err(col.internal()),
+            Done::End => return Ok(()),
+        }
+    }
+}
+
+/// The sequential end: numbers lines, feeds the engine, reports bad lines.
+struct Collector<'a> {
+    engine: &'a mut Engine,
+    origin: &'a str,
+    strict: bool,
+    max_line: usize,
+    /// Lines of the input seen so far.
+    line: u64,
+    on_bad: &'a mut dyn FnMut(&Diagnostic),
+}
+
+impl Collector<'_> {
+    fn apply(&mut self, out: ChunkOut) -> Result<(), ScanError> {
+        let base = self.line;
+        let mut counted = 0;
+        for (i, item) in out.items {
+            for _ in counted..i {
+                self.engine.skip_unread();
+            }
+            counted = i + 1;
+            let p = match item {
+                Item::Line(r) => self.engine.accept(r),
+                Item::TooLong => self.engine.reject(Problem::TooLong {
+                    limit: self.max_line,
+                }),
+            };
+            self.report(base + i + 1, p)?;
+        }
+        for _ in counted..out.lines {
+            self.engine.skip_unread();
+        }
+        self.line = base + out.lines;
+        Ok(())
+    }
+
+    fn report(&mut self, line: u64, p: Option<Problem>) -> Result<(), ScanError> {
+        if let Some(problem) = p {
+            let d = Diagnostic {
+                origin: self.origin.to_owned(),
+                line,
+                problem,
+            };
+            if self.strict {
+                return Err(ScanError::Strict(d));
+            }
+            (self.on_bad)(&d);
+        }
+        Ok(())
+    }
+
+    fn internal(&self) -> ScanError {
+        ScanError::Internal {
+            origin: self.origin.to_owned(),
+            line: self.line + 1,
+        }
+    }
+}
+
+fn work_loop(jobs: &Mutex<Receiver<Chunk>>, done: &Sender<(u64, Done)>, work: &Work) {
+    loop {
+        // The lock is held while waiting; the other workers wait on the lock instead.
+        let job = jobs.lock().unwrap_or_else(PoisonError::into_inner).recv();
+        let Ok(Chunk { seq, buf, len }) = job else {
+            return;
+        };
+        let d = match panic::catch_unwind(AssertUnwindSafe(|| process_chunk(&buf[..len], work))) {
+            Ok(out) => Done::Lines { out, buf },
+            Err(_) => Done::Panicked,
+        };
+        if done.send((seq, d)).is_err() {
+            return;
+        }
+    }
+}
+
+struct ReaderCfg {
+    chunk: usize,
+    max_line: usize,
+    slots: usize,
+}
+
+/// Fills buffers from the input and sends them on cut after their last newline; the partial line
+/// after it starts the next buffer. A line that outgrows `max_line` is reported and streamed past.
+fn read_loop(
+    mut reader: Box<dyn Read + Send>,
+    head: Vec<u8>,
+    cfg: &ReaderCfg,
+    pool: &Receiver<Vec<u8>>,
+    jobs: &Sender<Chunk>,
+    done: &Sender<(u64, Done)>,
+    stop: &AtomicBool,
+) {
+    let mut made = 0;
+    // A free buffer: a returned one, else a new one while under the limit, else wait for one.
+    let mut next_buf = || -> Option<Vec<u8>> {
+        if let Ok(b) = pool.try_recv() {
+            return Some(b);
+        }
+        if made < cfg.slots {
+            made += 1;
+            return Some(vec![0; cfg.chunk]);
+        }
+        pool.recv().ok()
+    };
+    let Some(mut buf) = next_buf() else { return };
+    if buf.len() < head.len() + cfg.chunk / 2 {
+        buf.resize(head.len() + cfg.chunk, 0);
+    }
+    buf[..head.len()].copy_from_slice(&head);
+    let mut filled = head.len();
+    let mut seq = 0u64;
+    // True while dropping the rest of an over-long line.
+    let mut skipping = false;
+    loop {
+        if stop.load(Ordering::Relaxed) {
+            return;
+        }
+        if filled == buf.len() {
+            match memchr::memrchr(b'\n', &buf[..filled]) {
+                Some(nl) => {
+                    let Some(mut next) = next_buf() else { return };
+                    let rest = filled - (nl + 1);
+                    if next.len() < rest + cfg.chunk / 2 {
+                        next.resize(rest + cfg.chunk, 0);
+                    }
+                    next[..rest].copy_from_slice(&buf[nl + 1..filled]);
+                    let full = std::mem::replace(&mut buf, next);
+                    if jobs
+                        .send(Chunk {
+                            seq,
+                            buf: full,
+                            len: nl + 1,
+                        })
+                        .is_err()
+                    {
+                        return;
+                    }
+                    seq += 1;
+                    filled = rest;
+                }
+                None if filled > cfg.max_line => {
+                    if done.send((seq, Done::TooLong)).is_err() {
+                        return;
+                    }
+                    seq += 1;
+                    skipping = true;
+                    filled = 0;
+                }
+                None => {
+                    // One line fills the buffer: grow it, up to one byte over the limit.
+                    let grown = (buf.len() * 2).min(cfg.max_line + 1).max(buf.len() + 1);
+                    buf.resize(grown, 0);
+                }
+            }
+            continue;
+        }
+        let n = match reader.read(&mut buf[filled..]) {
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => {
+                // The whole lines read before the error are scanned first.
+                if let Some(nl) = memchr::memrchr(b'\n', &buf[..filled]) {
+                    let lines = Chunk {
+                        seq,
+                        buf,
+                        len: nl + 1,
+                    };
+                    if jobs.send(lines).is_err() {
+                        return;
+                    }
+                    seq += 1;
+                }
+                let _ = done.send((seq, Done::Failed(e)));
+                return;
+            }
+        };
+        if n == 0 {
+            if filled > 0 {
+                let last = Chunk {
+                    seq,
+                    buf,
+                    len: filled,
+                };
+                if jobs.send(last).is_err() {
+                    return;
+                }
+                seq += 1;
+            }
+            let _ = done.send((seq, Done::End));
+            return;
+        }
+        if skipping {
+            match memchr::memchr(b'\n', &buf[..n]) {
+                Some(i) => {
+                    buf.copy_within(i + 1..n, 0);
+                    filled = n - (i + 1);
+                    skipping = false;
+                }
+                None => filled = 0,
+            }
+            continue;
+        }
+        filled += n;
+    }
+}
+
+/// Sorts the lines of one chunk: skipped unread, counted as an ignored event, or decoded.
+pub(super) fn process_chunk(data: &[u8], work: &Work) -> ChunkOut {
+    let mut m = Matcher::new(&work.pre, data);
+    let mut items = Vec::new();
+    let mut index = 0u64;
+    let mut start = 0;
+    while start < data.len() {
+        let end = memchr::memchr(b'\n', &data[start..]).map_or(data.len(), |i| start + i);
+        let line = &data[start..end];
+        if line.len() > work.max_line {
+            items.push((index, Item::TooLong));
+        } else {
+            let t = decode::trim(line);
+            let shaped = t.is_empty() || (t[0] == b'{' && t[t.len() - 1] == b'}');
+            if !shaped {
+                // Damaged or not JSON: decoding says what is wrong with it.
+                items.push((index, Item::Line(engine::process_line(line, &work.sel))));
+            } else if m.wants(start, end) {
+                let r = match skim::skim(t, &work.sel) {
+                    Verdict::Ignored => LineResult {
+                        events: 1,
+                        ..Default::default()
+                    },
+                    Verdict::Decode => engine::process_line(line, &work.sel),
+                };
+                items.push((index, Item::Line(r)));
+            }
+        }
+        index += 1;
+        start = end + 1;
+    }
+    ChunkOut {
+        lines: index,
+        items,
+    }
+}
+
+/// The prefilter run over a whole chunk: each literal is searched once across the chunk (one long
+/// SIMD scan instead of a fresh start per line), and each line asks where the next hit is.
+struct Matcher<'a> {
+    data: &'a [u8],
+    /// The first `all` literal (the longest, so the rarest as a rule) and its next hit.
+    lead: Option<Cursor<'a>>,
+    /// The other `all` literals, looked for in the lines the lead literal is in.
+    rest: &'a [Finder<'static>],
+    any: Vec<Cursor<'a>>,
+}
+
+struct Cursor<'a> {
+    finder: &'a Finder<'static>,
+    /// Where the last search started, and the first hit at or after it.
+    from: usize,
+    hit: Option<usize>,
+}
+
+impl<'a> Cursor<'a> {
+    fn new(finder: &'a Finder<'static>) -> Self {
+        Cursor {
+            finder,
+            from: usize::MAX,
+            hit: None,
+        }
+    }
+
+    /// Whether the literal is in `data[start..end]`.
+    fn within(&mut self, data: &[u8], start: usize, end: usize) -> bool {
+        let fresh = self.from <= start && self.hit.is_none_or(|h| h >= start);
+        if !fresh {
+            self.from = start;
+            self.hit = self.finder.find(&data[start..]).map(|i| start + i);
+        }
+        self.hit
+            .is_some_and(|h| h + self.finder.needle().len() <= end)
+    }
+}
+
+impl<'a> Matcher<'a> {
+    fn new(pre: &'a Prefilter, data: &'a [u8]) -> Self {
+        Matcher {
+            data,
+            lead: pre.all.first().map(Cursor::new),
+            rest: pre.all.get(1..).unwrap_or(&[]),
+            any: pre.any.iter().map(Cursor::new).collect(),
+        }
+    }
+
+    /// The prefilter's answer for the line `data[start..end]`; lines must be asked in order.
+    fn wants(&mut self, start: usize, end: usize) -> bool {
+        let line = &self.data[start..end];
+        let all = match &mut self.lead {
+            None => true,
+            Some(c) => {
+                c.within(self.data, start, end) && self.rest.iter().all(|f| f.find(line).is_some())
+            }
+        };
+        all || self.any.iter_mut().any(|c| c.within(self.data, start, end))
+    }
+}

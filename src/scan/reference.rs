@@ -1,0 +1,91 @@
+//! The plainest possible scan: the whole input in memory, split at newlines, one line after the
+//! other on one thread, every literal looked for with a byte-window comparison, no shortcut.
+//!
+//! It is the oracle the fast path is tested against (see `tests/scan_equivalence.rs`): it applies
+//! the same rule (see the `scan` module) with nothing clever in the way. It holds the whole
+//! input, so it is for tests and small inputs, never for real logs.
+
+use std::io::Read;
+
+use super::{document_start, Diagnostic, ScanError, ScanOptions, CONFIG_LITERAL, HEAD_LIMIT};
+use crate::decode::{self, Problem};
+use crate::engine::Engine;
+use crate::source::{self, Input};
+
+/// Reads every input into the engine, like [`super::scan_inputs`].
+pub fn scan_inputs(
+    inputs: &[Input],
+    engine: &mut Engine,
+    opts: &ScanOptions,
+    on_bad: &mut dyn FnMut(&Diagnostic),
+) -> Result<(), ScanError> {
+    for input in inputs {
+        let origin = input.name();
+        let (reader, _) = source::open(input)?;
+        scan_reader(reader, &origin, engine, opts, on_bad)?;
+    }
+    Ok(())
+}
+
+/// Reads one stream, like [`super::scan_reader`].
+pub fn scan_reader(
+    mut reader: impl Read,
+    origin: &str,
+    engine: &mut Engine,
+    opts: &ScanOptions,
+    on_bad: &mut dyn FnMut(&Diagnostic),
+) -> Result<(), ScanError> {
+    let mut data = Vec::new();
+    reader.read_to_end(&mut data).map_err(|e| ScanError::Read {
+        origin: origin.to_owned(),
+        source: e,
+    })?;
+    let mut report = |line: u64, p: Option<Problem>| {
+        if let Some(problem) = p {
+            let d = Diagnostic {
+                origin: origin.to_owned(),
+                line,
+                problem,
+            };
+            if opts.strict {
+                return Err(ScanError::Strict(d));
+            }
+            on_bad(&d);
+        }
+        Ok(())
+    };
+    if document_start(&data[..data.len().min(HEAD_LIMIT)]) == Some(true) {
+        let p = engine.feed_line(&data);
+        return report(1, p);
+    }
+    let literals = engine.selection().pod_literals();
+    let mut lines: Vec<&[u8]> = data.split(|&b| b == b'\n').collect();
+    // The piece after a final newline is not a line.
+    if lines.last().is_some_and(|l| l.is_empty()) {
+        lines.pop();
+    }
+    for (i, line) in lines.into_iter().enumerate() {
+        let n = i as u64 + 1;
+        if line.len() > opts.max_line {
+            let p = engine.reject(Problem::TooLong {
+                limit: opts.max_line,
+            });
+            report(n, p)?;
+            continue;
+        }
+        let t = decode::trim(line);
+        let shaped = t.is_empty() || (t.first() == Some(&b'{') && t.last() == Some(&b'}'));
+        let relevant = literals.iter().all(|l| contains(line, l)) || contains(line, CONFIG_LITERAL);
+        if shaped && !relevant {
+            engine.skip_unread();
+            continue;
+        }
+        let p = engine.feed_line(line);
+        report(n, p)?;
+    }
+    Ok(())
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    needle.is_empty() || haystack.windows(needle.len()).any(|w| w == needle)
+}
