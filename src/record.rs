@@ -12,6 +12,8 @@ use serde_json::Value;
 use crate::admission;
 use crate::audit::{self, Event, Stage};
 
+mod identity;
+
 /// What to keep: one pod, one namespace, one incarnation, a time window, reads or not.
 #[derive(Debug, Clone, Default)]
 pub struct Selection {
@@ -192,19 +194,26 @@ pub fn extract(ev: &Event<'_>, sel: &Selection) -> Result<Extracted, String> {
             return Ok(Extracted::Other);
         }
     }
+    // Only the fields that identify the pod are read here; the bodies are kept as text and
+    // parsed whole by the timeline (see `Body` and `identity`).
     let (request, response) = if is_read {
         (None, None)
     } else {
-        (parse_obj(ev.request_object), parse_obj(ev.response_object))
+        (
+            ev.request_object.and_then(identity::identity),
+            ev.response_object.and_then(identity::identity),
+        )
     };
+    let (req, resp) = (request.as_ref(), response.as_ref());
     let name = match obj.name.as_deref() {
         Some(n) => n.to_owned(),
         None => {
-            match str_at(&response, "/metadata/name")
-                .or_else(|| str_at(&request, "/metadata/name"))
-                .or_else(|| str_at(&request, "/metadata/generateName"))
+            match resp
+                .and_then(|b| b.name.clone())
+                .or_else(|| req.and_then(|b| b.name.clone()))
+                .or_else(|| req.and_then(|b| b.generate_name.clone()))
             {
-                Some(n) => n.to_owned(),
+                Some(n) => n,
                 // A list or watch of a namespace's pods, or a create whose body was not logged.
                 None if is_read => return Ok(Extracted::Other),
                 None => String::new(),
@@ -214,10 +223,8 @@ pub fn extract(ev: &Event<'_>, sel: &Selection) -> Result<Extracted, String> {
     if sel.name.as_deref().is_some_and(|n| n != name) {
         return Ok(Extracted::Other);
     }
-    let response_is_pod = response
-        .as_ref()
-        .and_then(|r| r.get("kind"))
-        .and_then(Value::as_str)
+    let response_is_pod = resp
+        .and_then(|b| b.kind.as_deref())
         .is_none_or(|k| k == "Pod");
     let uid = obj
         .uid
@@ -225,13 +232,12 @@ pub fn extract(ev: &Event<'_>, sel: &Selection) -> Result<Extracted, String> {
         .map(str::to_owned)
         .or_else(|| {
             response_is_pod
-                .then(|| str_at(&response, "/metadata/uid"))
+                .then(|| resp.and_then(|b| b.uid.clone()))
                 .flatten()
-                .map(str::to_owned)
         })
-        .or_else(|| str_at(&request, "/metadata/uid").map(str::to_owned))
-        .or_else(|| str_at(&request, "/preconditions/uid").map(str::to_owned))
-        .or_else(|| str_at(&request, "/deleteOptions/preconditions/uid").map(str::to_owned))
+        .or_else(|| req.and_then(|b| b.uid.clone()))
+        .or_else(|| req.and_then(|b| b.preconditions_uid.clone()))
+        .or_else(|| req.and_then(|b| b.delete_options_uid.clone()))
         .filter(|u| !u.is_empty());
     let status = ev.response_status.as_ref();
     let (user, impersonated) = match ev

@@ -59,7 +59,7 @@ enum Kind {
 pub struct Redactor {
     masks: HashMap<(Kind, String), String>,
     counts: HashMap<Kind, u64>,
-    re: Patterns,
+    re: &'static Patterns,
     /// Lines and items dropped so far.
     pub dropped: u64,
 }
@@ -74,6 +74,33 @@ struct Patterns {
     ipv4: Regex,
     dashed_ipv4: Regex,
     ipv6: Regex,
+}
+
+impl Patterns {
+    /// Compiled once per process: a `Redactor` is made per file (and per input when fuzzing).
+    fn get() -> &'static Patterns {
+        static P: std::sync::OnceLock<Patterns> = std::sync::OnceLock::new();
+        P.get_or_init(|| {
+            let re = |s: &str| Regex::new(s).expect("a valid built-in pattern");
+            Patterns {
+            // No `\b` at the start of these: in a URL-encoded query (`%2F10.0.1.7`,
+            // `%3Aarn:aws`) the value follows a letter. Masking a little too much is safe.
+            jwt: re(r"eyJ[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]*"),
+            bearer: re(r"(?i)(bearer)(\s+|\+|%20)([A-Za-z0-9._~+/=-]+)"),
+            access_key: re(r"(?:AKIA|ASIA|AIDA|AROA|ANPA|AGPA|AIPA|ANVA|APKA)[A-Z0-9]{16,17}"),
+            arn: re(r"arn:(aws[a-z-]*):([a-z0-9-]*):([a-z0-9-]*):(\d{12})?:([^\s\x22',;&]*)"),
+            ecr: re(r"(\d{12})(\.dkr\.ecr\.)"),
+            account: re(r"\d{12}"),
+            ipv4: re(
+                r"(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)",
+            ),
+            dashed_ipv4: re(
+                r"ip-((?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)-){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d))",
+            ),
+            ipv6: re(r"[0-9A-Fa-f]{0,4}(?::[0-9A-Fa-f]{0,4}){2,7}(?:%[0-9A-Za-z]+)?"),
+            }
+        })
+    }
 }
 
 impl Default for Redactor {
@@ -123,28 +150,11 @@ fn strip(e: &serde_json::Error) -> String {
 
 impl Redactor {
     pub fn new() -> Self {
-        let re = |s: &str| Regex::new(s).expect("a valid built-in pattern");
         Redactor {
             masks: HashMap::new(),
             counts: HashMap::new(),
             dropped: 0,
-            re: Patterns {
-                // No `\b` at the start of these: in a URL-encoded query (`%2F10.0.1.7`,
-                // `%3Aarn:aws`) the value follows a letter. Masking a little too much is safe.
-                jwt: re(r"eyJ[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]*"),
-                bearer: re(r"(?i)(bearer)(\s+|\+|%20)([A-Za-z0-9._~+/=-]+)"),
-                access_key: re(r"(?:AKIA|ASIA|AIDA|AROA|ANPA|AGPA|AIPA|ANVA|APKA)[A-Z0-9]{16,17}"),
-                arn: re(r"arn:(aws[a-z-]*):([a-z0-9-]*):([a-z0-9-]*):(\d{12})?:([^\s\x22',;&]*)"),
-                ecr: re(r"(\d{12})(\.dkr\.ecr\.)"),
-                account: re(r"\d{12}"),
-                ipv4: re(
-                    r"(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)",
-                ),
-                dashed_ipv4: re(
-                    r"ip-((?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)-){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d))",
-                ),
-                ipv6: re(r"[0-9A-Fa-f]{0,4}(?::[0-9A-Fa-f]{0,4}){2,7}(?:%[0-9A-Za-z]+)?"),
-            },
+            re: Patterns::get(),
         }
     }
 
