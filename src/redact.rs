@@ -97,7 +97,9 @@ impl Patterns {
             dashed_ipv4: re(
                 r"ip-((?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)-){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d))",
             ),
-            ipv6: re(r"[0-9A-Fa-f]{0,4}(?::[0-9A-Fa-f]{0,4}){2,7}(?:%[0-9A-Za-z]+)?"),
+            // A whole run of hex digits, colons and dots with two colons or more (then parsed):
+            // never a piece of a longer run, such as `::1111` of `::111122223333`.
+            ipv6: re(r"[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*(?:%[0-9A-Za-z]+)?"),
             }
         })
     }
@@ -185,6 +187,9 @@ impl Redactor {
                 };
             }
         };
+        // Account ids are masked wherever they appear once known from an ARN or a registry: learn
+        // every one in this line first, so that the line's masks do not depend on field order.
+        self.learn_accounts(&v);
         match self.wrapper(&mut v, 0) {
             Ok(problem) => Redacted {
                 line: Some(serde_json::to_vec(&v).expect("a Value always serializes")),
@@ -741,22 +746,57 @@ impl Redactor {
         }
     }
 
+    /// A run of hex digits, colons and dots: an IPv6 address, possibly with punctuation around it
+    /// (`addr.`, `:addr`), or not an address at all (a time, a MAC address).
     fn ip6(&mut self, s: &str) -> String {
-        let (addr, zone) = match s.split_once('%') {
+        let (run, zone) = match s.split_once('%') {
             Some((a, z)) => (a, Some(z)),
             None => (s, None),
         };
-        match addr.parse::<Ipv6Addr>() {
-            Ok(ip) if ip.is_loopback() || ip.is_unspecified() => s.to_owned(),
-            Ok(ip) if ip.segments()[..2] == [0x2001, 0xdb8] => s.to_owned(),
-            Ok(ip) => {
-                let m = self.mask(Kind::Ipv6, &ip.to_string());
-                match zone {
-                    Some(_) => format!("{m}%redacted"),
-                    None => m,
+        let end = run.trim_end_matches(['.', ':']);
+        let candidates = [
+            (0, run.len()),
+            (0, end.len()),
+            (1, run.len()),
+            (1, end.len()),
+        ];
+        for (from, to) in candidates {
+            let Some(addr) = run
+                .get(from..to)
+                .filter(|a| from == 0 || !a.starts_with(':'))
+            else {
+                continue;
+            };
+            let Ok(ip) = addr.parse::<Ipv6Addr>() else {
+                continue;
+            };
+            if ip.is_loopback() || ip.is_unspecified() || ip.segments()[..2] == [0x2001, 0xdb8] {
+                return s.to_owned();
+            }
+            let m = self.mask(Kind::Ipv6, &ip.to_string());
+            let zone = if zone.is_some() { "%redacted" } else { "" };
+            return format!("{}{m}{zone}{}", &run[..from], &run[to..]);
+        }
+        s.to_owned()
+    }
+
+    /// Registers the account id of every ARN and ECR registry in `v`'s strings.
+    fn learn_accounts(&mut self, v: &Value) {
+        match v {
+            Value::String(s) => {
+                let re = self.re;
+                for c in re.arn.captures_iter(s) {
+                    if let Some(a) = c.get(4) {
+                        self.mask(Kind::Account, a.as_str());
+                    }
+                }
+                for c in re.ecr.captures_iter(s) {
+                    self.mask(Kind::Account, &c[1]);
                 }
             }
-            Err(_) => s.to_owned(),
+            Value::Array(a) => a.iter().for_each(|v| self.learn_accounts(v)),
+            Value::Object(m) => m.values().for_each(|v| self.learn_accounts(v)),
+            _ => {}
         }
     }
 }
@@ -1061,6 +1101,14 @@ mod tests {
             text(&mut r, "k%3DAKIAIOSFODNN7EXAMPLE_x"),
             "k%3DAKIAREDACTED00000001_x"
         );
+        // IPv6 addresses are whole runs: punctuation around them is kept, pieces of longer runs
+        // of digits and colons are not addresses.
+        assert_eq!(text(&mut r, "peer fd00:ec2::23."), "peer 2001:db8::1.");
+        assert_eq!(text(&mut r, "x=:fd00:ec2::24"), "x=:2001:db8::2");
+        assert_eq!(text(&mut r, "::ffff:10.9.8.7"), "2001:db8::3");
+        assert_eq!(text(&mut r, "fe80::1%eth0"), "2001:db8::4%redacted");
+        assert_eq!(text(&mut r, "q::999988887777:z"), "q::999988887777:z");
+        assert_eq!(text(&mut r, "10:00:00.100000"), "10:00:00.100000");
     }
 
     #[test]
