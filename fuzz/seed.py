@@ -52,7 +52,7 @@ def main():
                 for k, v in ann.items():
                     pairs += [k, v if isinstance(v, str) else json.dumps(v)]
                 put("webhook_annotations", "\n".join(pairs).encode())
-    doc = os.path.join(ROOT, "docs", "check.md")
+    doc = os.path.join(ROOT, "README.md")
     if os.path.exists(doc):
         with open(doc, encoding="utf-8") as f:
             for block in re.findall(r"```yaml\n(.*?)```", f.read(), re.S):

@@ -56,7 +56,7 @@ impl fmt::Display for Diagnostic {
 pub enum ScanError {
     #[error(transparent)]
     Source(#[from] SourceError),
-    #[error("{origin}: {source}")]
+    #[error("{origin}")]
     Read {
         origin: String,
         #[source]
@@ -178,7 +178,8 @@ pub fn scan_reader(
         }
         return Ok(());
     }
-    pipeline::run(reader, head, eof, origin, engine, pre, opts, on_bad)
+    let stream = pipeline::Stream { reader, head, eof };
+    pipeline::run(stream, origin, engine, pre, opts, on_bad)
 }
 
 /// Reads [`HEAD_LIMIT`] bytes, or up to the end. Returns the bytes and whether the end was reached

@@ -69,17 +69,25 @@ enum Done {
     End,
 }
 
-/// Scans the lines of `reader` (whose first bytes, already read, are `head`) into the engine.
+/// An input whose first bytes were already read (to tell lines from a JSON document).
+pub(super) struct Stream {
+    pub reader: Box<dyn Read + Send>,
+    /// The bytes read so far.
+    pub head: Vec<u8>,
+    /// Whether `head` is the whole input.
+    pub eof: bool,
+}
+
+/// Scans the lines of a stream into the engine.
 pub(super) fn run(
-    reader: Box<dyn Read + Send>,
-    head: Vec<u8>,
-    eof: bool,
+    stream: Stream,
     origin: &str,
     engine: &mut Engine,
     pre: &Prefilter,
     opts: &ScanOptions,
     on_bad: &mut dyn FnMut(&Diagnostic),
 ) -> Result<(), ScanError> {
+    let Stream { reader, head, eof } = stream;
     let work = Arc::new(Work {
         sel: engine.selection().clone(),
         pre: pre.clone(),
