@@ -524,7 +524,11 @@ mod tests {
             &ScanOptions::default(),
             &mut |_| bad += 1,
         );
-        assert_eq!(r.unwrap_err().to_string(), "t.jsonl: disk on fire");
+        let err = r.unwrap_err();
+        // The input is named once; the cause comes from the error chain.
+        assert_eq!(err.to_string(), "t.jsonl");
+        let cause = std::error::Error::source(&err).map(|c| c.to_string());
+        assert_eq!(cause.as_deref(), Some("disk on fire"));
         assert!(bad > 300);
         assert_eq!(e.finish().summary.lines_read, 2000);
     }
