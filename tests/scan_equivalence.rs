@@ -240,7 +240,7 @@ fn clean_corpora_give_the_same_answer() {
 fn damaged_corpora_give_the_same_answer_and_diagnostics() {
     for seed in [4, 5, 6, 7] {
         let (data, pods) = corpus(seed, 1_000_000);
-        let data = damage(&data, seed, 40);
+        let data = damage(&data, seed, 10);
         let (_, bad, _) = plain(&data, &Selection::default(), &configs()[0]);
         assert!(
             bad.len() > 20,
