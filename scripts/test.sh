@@ -2,7 +2,7 @@
 # The whole test suite, as the README gives it and CI runs it. Starts every service the tests need
 # on 127.0.0.1 and stops them afterwards. Extra arguments go to `cargo test`.
 #
-# Services: a moto server (CloudWatch Logs emulator, PyPI moto[server], installed into .venv-moto
+# Services: the Mermaid parser the diagram tests run (tests/mermaid, installed with npm ci); a moto server (CloudWatch Logs emulator, PyPI moto[server], installed into .venv-moto
 # by tests/moto/start.sh) loaded with an EKS-like audit log group by tests/moto/load.py; the
 # CloudWatch tests read KTRAIL_TEST_MOTO_PORT and KTRAIL_TEST_MOTO_DATA.
 set -euo pipefail
@@ -39,5 +39,9 @@ export AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null AWS_EC2_M
 export AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_REGION=us-east-1
 export AWS_ENDPOINT_URL_CLOUDWATCH_LOGS="http://127.0.0.1:$KTRAIL_TEST_MOTO_PORT"
 export KTRAIL_TEST_MOTO_PORT KTRAIL_TEST_MOTO_DATA="$state/data"
+
+# The Mermaid parser (npm mermaid@11 under Node 20, with jsdom@24), from the committed lock file.
+npm ci --prefix tests/mermaid --no-audit --no-fund --loglevel=error >&2
+export KTRAIL_TEST_MERMAID=1
 
 cargo test --locked "$@"

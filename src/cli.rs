@@ -43,6 +43,10 @@ pub enum Command {
     Fetch(Box<FetchArgs>),
     /// Hold recorded pod stories to a rules file (a CI gate): exit 1 when a rule is broken.
     Check(Box<crate::check::CheckArgs>),
+    /// Mask what must not leave a company (environment values, Secret data, tokens, access keys,
+    /// account ids, session names, IP addresses) so that an audit log can be shared. The same value
+    /// always gets the same mask within a file, so the redacted log tells the same story.
+    Redact(RedactArgs),
     /// List the recorded samples built into the binary.
     Samples,
     /// Print shell completions.
@@ -124,6 +128,16 @@ pub struct PodsArgs {
     /// Output format.
     #[arg(short, long, value_enum, default_value_t = PodsFormat::Table)]
     pub output: PodsFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct RedactArgs {
+    /// The audit log to redact (plain, gzip or zstd), or `-` for standard input.
+    #[arg(short = 'f', long = "file", value_name = "SOURCE")]
+    pub file: String,
+    /// Where to write the redacted log (default: standard output).
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<std::path::PathBuf>,
 }
 
 /// Which pods and which events.

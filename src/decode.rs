@@ -72,6 +72,19 @@ impl Problem {
     }
 }
 
+impl Problem {
+    /// What is wrong, without what was done about it (`; skipped`).
+    pub fn reason_text(&self) -> String {
+        struct Reason<'a>(&'a Problem);
+        impl fmt::Display for Reason<'_> {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                self.0.reason(f)
+            }
+        }
+        Reason(self).to_string()
+    }
+}
+
 impl fmt::Display for Problem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         self.reason(f)?;

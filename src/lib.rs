@@ -9,9 +9,11 @@ pub mod audit;
 pub mod check;
 pub mod cli;
 pub mod cloudwatch;
+pub mod corpus;
 pub mod decode;
 pub mod engine;
 pub mod record;
+pub mod redact;
 pub mod render;
 pub mod samples;
 pub mod sanitize;
@@ -66,6 +68,13 @@ pub fn run(cli: Cli) -> Result<u8> {
         Command::Query(args) => cloudwatch::commands::query_cmd(&args),
         Command::Fetch(args) => cloudwatch::commands::fetch_cmd(&args),
         Command::Check(args) => check::run(*args),
+        Command::Redact(args) => {
+            let sum = redact::run(&args.file, args.output.as_deref(), &mut io::stderr())?;
+            if sum.dropped > 0 {
+                eprintln!("ktrail: dropped {} of {} lines", sum.dropped, sum.lines);
+            }
+            Ok(exit::OK)
+        }
         Command::Samples => {
             let mut out = io::stdout().lock();
             for s in samples::SAMPLES {

@@ -56,7 +56,7 @@ impl fmt::Display for Diagnostic {
 pub enum ScanError {
     #[error(transparent)]
     Source(#[from] SourceError),
-    #[error("{origin}: {source}")]
+    #[error("{origin}")]
     Read {
         origin: String,
         #[source]
@@ -651,7 +651,10 @@ mod tests {
             &ScanOptions::default(),
             &mut |_| bad += 1,
         );
-        assert_eq!(r.unwrap_err().to_string(), "t.jsonl: disk on fire");
+        let err = r.unwrap_err();
+        assert_eq!(err.to_string(), "t.jsonl");
+        let cause = std::error::Error::source(&err).map(ToString::to_string);
+        assert_eq!(cause.as_deref(), Some("disk on fire"));
         assert!(bad > 300);
         assert_eq!(e.finish().summary.lines_read, 2000);
     }

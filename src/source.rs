@@ -12,7 +12,7 @@ use crate::samples;
 
 #[derive(Debug, Error)]
 pub enum SourceError {
-    #[error("{path}: {source}")]
+    #[error("{path}")]
     Io {
         path: String,
         #[source]

@@ -519,11 +519,11 @@ fn every_committed_rules_file_holds_over_its_sample() {
 }
 
 /// One violating pod: (rule, pod, the checks it breaks).
-type Expected = (&'static str, &'static str, Vec<&'static str>);
+type ExpectedRow = (&'static str, &'static str, Vec<&'static str>);
 
 /// Per sample, the violations its rules file under `tests/fixtures/check/violating/` must report:
 /// (rule, pod, checks broken). Read off the facts reviewed in `samples/README.md`.
-fn expected_violations() -> Vec<(&'static str, Vec<Expected>)> {
+fn expected_violations() -> Vec<(&'static str, Vec<ExpectedRow>)> {
     const FARGATE: &str = "fargate-ns/nginx (uid 2e004861-21f4-4c9f-be77-29db01bcd89c)";
     const DEFAULT: &str = "default/nginx (uid f79aeb48-c28e-4a70-88af-2ed03e1a2635)";
     const CART: &str = "shop/cart-6d8f9c7b5d-x7k2p (uid 937cc92e-9bcf-49f9-a6a3-75588ff58b0e)";
@@ -782,4 +782,360 @@ rules:
     let (_, xml, _) = check(&["--rules", &rules, "-f", falco, "-o", "junit"]);
     let j = parse_junit(&xml);
     assert_eq!((j.cases.len(), j.failures.len()), (10, 2));
+}
+
+/// `check --cluster` against the CloudWatch Logs emulator that `scripts/test.sh` starts and loads:
+/// the same verdict as `check -f` over the same events. Without KTRAIL_TEST_MOTO_PORT it returns.
+#[test]
+fn cloudwatch_source_gives_the_verdict_of_the_same_events_offline() {
+    let Ok(port) = std::env::var("KTRAIL_TEST_MOTO_PORT") else {
+        eprintln!(
+            "note: KTRAIL_TEST_MOTO_PORT is not set; run scripts/test.sh to run the moto tests"
+        );
+        return;
+    };
+    let data = PathBuf::from(std::env::var("KTRAIL_TEST_MOTO_DATA").unwrap());
+    let manifest: Value =
+        serde_json::from_str(&std::fs::read_to_string(data.join("manifest.json")).unwrap())
+            .unwrap();
+    let (since, until) = (
+        manifest["since"].as_str().unwrap(),
+        manifest["until"].as_str().unwrap(),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let rules = write(
+        dir.path(),
+        "r.yaml",
+        r#"
+rules:
+  - name: fargate-ns runs on Fargate
+    pods: {namespace: fargate-ns}
+    expect: {scheduler: fargate-scheduler, node: "^fargate-ip-", boundWithin: 5m}
+  - name: no create is denied, no webhook fails open
+    forbid: {denied: true, failedOpen: true}
+  - name: default pods bind fast
+    pods: {namespace: default}
+    expect: {boundWithin: 10s}
+"#,
+    );
+    let audit = data.join("audit.jsonl");
+    let window = ["--since", since, "--until", until];
+    let run = |source: &[&str]| {
+        let out = ktrail()
+            .env("AWS_ACCESS_KEY_ID", "testing")
+            .env("AWS_SECRET_ACCESS_KEY", "testing")
+            .env("AWS_REGION", "us-east-1")
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .env("AWS_CONFIG_FILE", "/dev/null")
+            .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+            .env_remove("AWS_PROFILE")
+            .env(
+                "AWS_ENDPOINT_URL_CLOUDWATCH_LOGS",
+                format!("http://127.0.0.1:{port}"),
+            )
+            .args(["check", "--rules", &rules, "-o", "json"])
+            .args(window)
+            .args(source)
+            .output()
+            .unwrap();
+        let v: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+            panic!("{source:?}: {e}: {}", String::from_utf8_lossy(&out.stderr))
+        });
+        (out.status.code(), v)
+    };
+    let (code, offline) = run(&["-f", audit.to_str().unwrap()]);
+    assert_eq!(
+        code,
+        Some(1),
+        "the emulator's log holds a denied create: {offline}"
+    );
+    assert!(
+        offline["summary"]["podsChecked"].as_u64().unwrap() > 3,
+        "{offline}"
+    );
+    for engine in ["insights", "filter"] {
+        let cloud = run(&["--cluster", "ironman-2022", "--engine", engine]);
+        assert_eq!(cloud, (code, offline.clone()), "{engine}");
+    }
+}
+
+// ------------------------------------------------------------------------------------------------
+// A generated corpus: its answer (what each pod incarnation shows) is known from how it was
+// written, so which pods break a rule can be worked out here without ktrail's evaluation.
+
+use ktrail::corpus::{generate, Expected, ExpectedCall, ExpectedPod, Spec};
+
+const RS: &str = "system:serviceaccount:kube-system:replicaset-controller";
+
+fn is_call(c: &ExpectedCall, name: &str) -> bool {
+    c.webhook == name || c.configuration == name
+}
+
+fn seconds(from: &Option<String>, to: &Option<String>) -> Option<f64> {
+    let t = |s: &Option<String>| {
+        chrono::DateTime::parse_from_rfc3339(s.as_deref()?)
+            .ok()
+            .map(|t| t.timestamp_micros())
+    };
+    Some((t(to)? - t(from)?) as f64 / 1e6)
+}
+
+/// The checks a pod breaks under one rule, worked out from its expected facts.
+type Broken<'a> = dyn Fn(&ExpectedPod) -> Vec<&'static str> + 'a;
+
+/// A (rule, pod, checks broken) row, the pod as (namespace, name, uid, denied).
+type Row = (String, (String, String, Option<String>, bool), Vec<String>);
+
+/// The rules of the corpus test, chosen from what the corpus holds, and the violations each pod
+/// must show under the documented semantics.
+fn corpus_rules(exp: &Expected) -> (String, Vec<Row>) {
+    // The webhook that mutated most pods, and the path it patched on most of them.
+    let mut hooks: Vec<_> = exp.webhooks.iter().filter(|w| w.mutated_pods > 0).collect();
+    hooks.sort_by_key(|w| std::cmp::Reverse(w.mutated_pods));
+    assert!(
+        hooks.len() >= 3,
+        "the corpus has few mutating webhooks: {hooks:?}"
+    );
+    let w = hooks[0];
+    let (path, _) = w.paths.iter().max_by_key(|(_, n)| **n).unwrap();
+    // Another mutating webhook, named by its configuration.
+    let other = hooks[1].configuration.clone();
+    // The webhook that patches containers on most pods may; the others may not.
+    let containers = exp
+        .webhooks
+        .iter()
+        .max_by_key(|w| {
+            w.paths
+                .iter()
+                .filter(|(p, _)| p.starts_with("/spec/containers"))
+                .map(|(_, n)| *n)
+                .sum::<u64>()
+        })
+        .unwrap()
+        .configuration
+        .clone();
+    let rules = format!(
+        r#"rules:
+  - name: default scheduler
+    expect: {{scheduler: default-scheduler}}
+  - name: EC2 nodes
+    expect: {{node: "^ip-"}}
+  - name: the ReplicaSet controller creates
+    expect: {{createdBy: "{RS}"}}
+  - name: the busiest webhook patches its usual path
+    expect:
+      mutatedBy: [{{webhook: "{}", paths: ["{path}"]}}]
+  - name: another webhook never mutates
+    expect: {{notMutatedBy: ["{other}"]}}
+  - name: fast
+    expect: {{boundWithin: 2s, readyWithin: 10s}}
+  - name: prohibitions
+    forbid:
+      denied: true
+      failedOpen: true
+      builtinChanges: ["/spec/tolerations*"]
+      mutations:
+        - paths: ["/spec/containers*"]
+          unlessWebhook: ["{containers}"]
+"#,
+        w.webhook
+    );
+    let mut rows = Vec::new();
+    let per_rule: [(&str, &Broken); 7] = [
+        ("default scheduler", &|p| {
+            let bad = !p.denied && p.scheduler.as_deref() != Some("default-scheduler");
+            if bad {
+                vec!["expect.scheduler"]
+            } else {
+                vec![]
+            }
+        }),
+        ("EC2 nodes", &|p| {
+            let bad = !p.denied && !p.node.as_deref().is_some_and(|n| n.starts_with("ip-"));
+            if bad {
+                vec!["expect.node"]
+            } else {
+                vec![]
+            }
+        }),
+        ("the ReplicaSet controller creates", &|p| {
+            if p.created_by.as_deref() != Some(RS) {
+                vec!["expect.createdBy"]
+            } else {
+                vec![]
+            }
+        }),
+        ("the busiest webhook patches its usual path", &|p| {
+            if p.denied {
+                return vec![];
+            }
+            let calls: Vec<&ExpectedCall> = p
+                .webhooks
+                .iter()
+                .filter(|c| is_call(c, &w.webhook))
+                .collect();
+            let shown = p.created_at.is_some()
+                && calls.iter().any(|c| c.mutated)
+                && calls
+                    .iter()
+                    .filter_map(|c| c.paths.as_ref())
+                    .flatten()
+                    .any(|q| q == path);
+            if shown {
+                vec![]
+            } else {
+                vec!["expect.mutatedBy"]
+            }
+        }),
+        ("another webhook never mutates", &|p| {
+            p.webhooks
+                .iter()
+                .filter(|c| c.mutated && is_call(c, &other))
+                .map(|_| "expect.notMutatedBy")
+                .collect()
+        }),
+        ("fast", &|p| {
+            let mut v = vec![];
+            if !p.denied {
+                if seconds(&p.created_at, &p.bound_at).is_none_or(|s| s > 2.0) {
+                    v.push("expect.boundWithin");
+                }
+                if seconds(&p.created_at, &p.ready_at).is_none_or(|s| s > 10.0) {
+                    v.push("expect.readyWithin");
+                }
+            }
+            v
+        }),
+        ("prohibitions", &|p| {
+            let mut v = vec![];
+            for c in &p.webhooks {
+                if !is_call(c, &containers)
+                    && c.paths
+                        .iter()
+                        .flatten()
+                        .any(|q| q.starts_with("/spec/containers"))
+                {
+                    v.push("forbid.mutations");
+                }
+            }
+            v.extend(
+                p.webhooks
+                    .iter()
+                    .filter(|c| c.failed_open)
+                    .map(|_| "forbid.failedOpen"),
+            );
+            if p.denied {
+                v.push("forbid.denied");
+            }
+            if p.builtin_changes
+                .iter()
+                .any(|b| b.starts_with("/spec/tolerations"))
+            {
+                v.push("forbid.builtinChanges");
+            }
+            v
+        }),
+    ];
+    for (rule, broken) in per_rule {
+        for p in &exp.pods {
+            let mut checks: Vec<String> = broken(p).into_iter().map(str::to_owned).collect();
+            if !checks.is_empty() {
+                checks.sort();
+                let pod = (p.namespace.clone(), p.name.clone(), p.uid.clone(), p.denied);
+                rows.push((rule.to_owned(), pod, checks));
+            }
+        }
+    }
+    rows.sort();
+    (rules, rows)
+}
+
+#[test]
+fn a_generated_corpus_breaks_exactly_the_rules_its_answer_says() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("audit.jsonl");
+    let spec = Spec {
+        seed: 7,
+        pods: 150,
+        target_bytes: None,
+        noise_per_pod: 5,
+    };
+    let mut file = std::io::BufWriter::new(std::fs::File::create(&log).unwrap());
+    let exp = generate(&spec, &mut file).unwrap();
+    std::io::Write::flush(&mut file).unwrap();
+    drop(file);
+    let (rules_text, want) = corpus_rules(&exp);
+    let rules = write(dir.path(), "rules.yaml", &rules_text);
+    let log = log.to_str().unwrap();
+
+    // Every rule is broken by some pods and kept by others, or the test would prove little.
+    for name in [
+        "default scheduler",
+        "EC2 nodes",
+        "the ReplicaSet controller creates",
+        "fast",
+        "prohibitions",
+    ] {
+        let n = want.iter().filter(|r| r.0 == name).count();
+        assert!(
+            n > 0 && n < exp.pods.len(),
+            "{name}: {n} of {} pods",
+            exp.pods.len()
+        );
+    }
+
+    let (code, json, err) = check(&[
+        "--rules",
+        &rules,
+        "-f",
+        log,
+        "-o",
+        "json",
+        "--require-match",
+    ]);
+    assert_eq!(code, 1, "{err}");
+    let v: Value = serde_json::from_str(&json).unwrap();
+    let mut got: Vec<Row> = Vec::new();
+    for r in v["rules"].as_array().unwrap() {
+        assert_eq!(
+            r["pods"].as_array().unwrap().len(),
+            exp.pods.len(),
+            "every rule matches every pod"
+        );
+        for p in r["pods"].as_array().unwrap() {
+            let mut checks: Vec<String> = p["violations"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|x| x["check"].as_str().unwrap().to_owned())
+                .collect();
+            if checks.is_empty() {
+                continue;
+            }
+            checks.sort();
+            let pod = (
+                p["namespace"].as_str().unwrap().to_owned(),
+                p["name"].as_str().unwrap().to_owned(),
+                p["uid"].as_str().map(str::to_owned),
+                p["denied"].as_bool().unwrap(),
+            );
+            got.push((r["name"].as_str().unwrap().to_owned(), pod, checks));
+        }
+    }
+    got.sort();
+    let missing: Vec<&Row> = want.iter().filter(|r| !got.contains(r)).collect();
+    let extra: Vec<&Row> = got.iter().filter(|r| !want.contains(r)).collect();
+    assert!(
+        missing.is_empty() && extra.is_empty(),
+        "{} rows expected, {} reported\nmissing: {missing:#?}\nextra: {extra:#?}",
+        want.len(),
+        got.len()
+    );
+
+    // JUnit over the same: one failure per violating (rule, pod).
+    let (code, xml, _) = check(&["--rules", &rules, "-f", log, "-o", "junit"]);
+    assert_eq!(code, 1);
+    let j = parse_junit(&xml);
+    assert_eq!(j.cases.len(), 7 * exp.pods.len());
+    assert_eq!(j.failures.len(), want.len());
 }

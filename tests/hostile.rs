@@ -316,3 +316,32 @@ fn on_a_terminal_only_ktrails_own_colours_are_raw() {
     let plain = String::from_utf8(plain).unwrap().replace("\r\n", "\n");
     assert_harmless(plain.as_bytes(), "NO_COLOR table");
 }
+
+#[test]
+fn every_view_and_format_prints_hostile_text_harmlessly() {
+    let d = setup();
+    let cases: &[(&str, &[&str])] = &[
+        ("timeline", &["table", "json", "markdown", "mermaid"]),
+        ("webhooks", &["table", "json", "markdown"]),
+        ("pods", &["table", "json", "markdown", "csv"]),
+    ];
+    for (cmd, formats) in cases {
+        for fmt in *formats {
+            let out = run(d.path(), &[cmd, "-f", "hostile.jsonl", "-o", fmt], &[]);
+            assert!(!out.is_empty(), "{cmd} -o {fmt} printed nothing");
+            // CSV rows end with CRLF by RFC 4180: ktrail's own, not the log's.
+            let out = if *fmt == "csv" {
+                String::from_utf8(out)
+                    .unwrap()
+                    .replace("\r\n", "\n")
+                    .into_bytes()
+            } else {
+                out
+            };
+            assert_harmless(&out, &format!("{cmd} -o {fmt}"));
+            if *fmt == "json" {
+                serde_json::from_slice::<Value>(&out).expect("valid JSON");
+            }
+        }
+    }
+}

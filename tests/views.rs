@@ -498,3 +498,61 @@ fn seed_story_latency_shows_fargate_is_slow_to_bind() {
         .unwrap();
     assert_eq!(fargate["createdToBound"]["max"], 58.704597);
 }
+
+/// The views read CloudWatch Logs like the timeline does: against the emulator that
+/// `scripts/test.sh` starts, they equal the views of the same events read from a file.
+#[test]
+fn views_from_cloudwatch_equal_the_offline_views() {
+    let (Ok(port), Ok(data)) = (
+        std::env::var("KTRAIL_TEST_MOTO_PORT"),
+        std::env::var("KTRAIL_TEST_MOTO_DATA"),
+    ) else {
+        eprintln!(
+            "note: KTRAIL_TEST_MOTO_PORT is not set; run scripts/test.sh to run the moto tests"
+        );
+        return;
+    };
+    let dir = std::path::PathBuf::from(data);
+    let manifest: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("manifest.json")).unwrap()).unwrap();
+    let (since, until) = (
+        manifest["since"].as_str().unwrap(),
+        manifest["until"].as_str().unwrap(),
+    );
+    let file = dir.join("audit.jsonl");
+    let run = |args: &[&str]| -> Value {
+        let out = Command::cargo_bin("ktrail")
+            .unwrap()
+            .env("AWS_ACCESS_KEY_ID", "testing")
+            .env("AWS_SECRET_ACCESS_KEY", "testing")
+            .env("AWS_REGION", "us-east-1")
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .env("AWS_CONFIG_FILE", "/dev/null")
+            .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+            .env_remove("AWS_PROFILE")
+            .env(
+                "AWS_ENDPOINT_URL_CLOUDWATCH_LOGS",
+                format!("http://127.0.0.1:{port}"),
+            )
+            .args(args)
+            .args(["-o", "json", "--since", since, "--until", until])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    for view in ["webhooks", "pods"] {
+        let offline = run(&[view, "-f", file.to_str().unwrap()]);
+        let cloud = run(&[view, "--cluster", "ironman-2022"]);
+        assert_eq!(cloud, offline, "{view}");
+        let rows = &offline[view];
+        assert!(
+            rows.as_array().is_some_and(|r| !r.is_empty()),
+            "{view}: {offline:#}"
+        );
+    }
+}

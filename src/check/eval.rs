@@ -251,7 +251,7 @@ fn took(secs: f64) -> String {
 }
 
 fn missing_create() -> String {
-    "the create is not in the log (the pod was created before the log begins)".into()
+    "the create is not in the log (the pod was created before the events read begin)".into()
 }
 
 /// `mutation.gatekeeper.sh (round 1 index 0)`: a webhook reinvoked in round 1 is told apart.

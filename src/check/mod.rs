@@ -14,10 +14,11 @@ pub mod rules;
 use std::io::{self, Write};
 use std::path::PathBuf;
 
-use anyhow::{Context, Result};
+use anyhow::{bail, Context, Result};
+use chrono::{DateTime, Utc};
 use clap::Args;
 
-use crate::cli::InputArgs;
+use crate::cli::{parse_when, InputArgs, UsageError};
 use crate::record::Selection;
 use crate::{exit, sanitize};
 
@@ -42,13 +43,30 @@ pub struct CheckArgs {
     /// A rule that matches no pod fails the check (exit 1) instead of only warning.
     #[arg(long)]
     pub require_match: bool,
+    /// Only events at or after this time: RFC 3339 (2022-09-20T20:00:00Z) or a duration ago (2h,
+    /// 30m, 1d). With CloudWatch Logs the window is the last hour unless given.
+    #[arg(long, value_parser = parse_when)]
+    pub since: Option<DateTime<Utc>>,
+    /// Only events at or before this time: RFC 3339 or a duration ago.
+    #[arg(long, value_parser = parse_when)]
+    pub until: Option<DateTime<Utc>>,
 }
 
 /// Runs `ktrail check` and returns the exit code.
 pub fn run(args: CheckArgs) -> Result<u8> {
+    if let (Some(s), Some(u)) = (args.since, args.until) {
+        if s > u {
+            bail!(UsageError("--since is after --until".into()));
+        }
+    }
     let rules = rules::load(&args.rules)?;
     // Every pod is read: rules select pods by glob after the stories are built.
-    let report = crate::load(&args.input, Selection::default())?;
+    let sel = Selection {
+        since: args.since,
+        until: args.until,
+        ..Selection::default()
+    };
+    let report = crate::load(&args.input, sel)?;
     let verdict = evaluate(&rules, &report, args.require_match);
     for r in verdict
         .rules
