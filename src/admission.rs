@@ -8,6 +8,8 @@
 //! defaulting leave no annotation, so their changes are found as the difference between the request
 //! and the stored object that no webhook patch explains.
 
+use std::borrow::Cow;
+
 use serde::Serialize;
 use serde_json::{Map, Value};
 
@@ -217,6 +219,19 @@ pub fn pointer_tokens(p: &str) -> Vec<String> {
         .collect()
 }
 
+/// The tokens of [`pointer_tokens`], borrowed, and decoded only when they hold an escape:
+/// `explains_in` runs for every (patch path, changed path) pair of a create.
+fn borrowed_tokens(p: &str) -> impl Iterator<Item = Cow<'_, str>> {
+    let body = (!p.is_empty()).then(|| p.strip_prefix('/').unwrap_or(p));
+    body.into_iter().flat_map(|b| b.split('/')).map(|t| {
+        if t.contains('~') {
+            Cow::Owned(t.replace("~1", "/").replace("~0", "~"))
+        } else {
+            Cow::Borrowed(t)
+        }
+    })
+}
+
 /// Whether a patch path `q` explains a changed path `p`: one is a prefix of the other, token by
 /// token, with `-` (append) matching any array index.
 pub fn explains(q: &str, p: &str) -> bool {
@@ -227,9 +242,9 @@ pub fn explains(q: &str, p: &str) -> bool {
 /// indexes past the end of the array as it was sent: appending a sidecar does not explain a change
 /// to the first container.
 pub fn explains_in(before: Option<&Value>, q: &str, p: &str) -> bool {
-    let (q, p) = (pointer_tokens(q), pointer_tokens(p));
     let mut at = before;
-    for (a, b) in q.iter().zip(p.iter()) {
+    for (a, b) in borrowed_tokens(q).zip(borrowed_tokens(p)) {
+        let (a, b) = (a.as_ref(), b.as_ref());
         let is_index = |s: &str| !s.is_empty() && s.bytes().all(|c| c.is_ascii_digit());
         let ok = a == b
             || (a == "-" && is_index(b) && {
@@ -241,7 +256,7 @@ pub fn explains_in(before: Option<&Value>, q: &str, p: &str) -> bool {
             return false;
         }
         at = at.and_then(|v| match v {
-            Value::Object(m) => m.get(b.as_str()),
+            Value::Object(m) => m.get(b),
             Value::Array(xs) => b.parse::<usize>().ok().and_then(|i| xs.get(i)),
             _ => None,
         });

@@ -4,6 +4,12 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
+// ktrail allocates from several threads at once (scan workers, the timeline's derive threads),
+// and glibc's malloc spent a quarter of a big scan growing and trimming its per-thread arenas;
+// mimalloc's thread-local heaps do not.
+#[global_allocator]
+static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli = ktrail::cli::Cli::parse();
     match ktrail::run(cli) {

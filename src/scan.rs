@@ -141,10 +141,61 @@ pub fn scan_inputs(
     let pre = Prefilter::for_engine(engine);
     for input in inputs {
         let origin = input.name();
+        if let Input::Path(path) = input {
+            if let Some((file, len)) = mappable(path) {
+                scan_file(file, len, &origin, engine, &pre, opts, on_bad)?;
+                continue;
+            }
+        }
         let (reader, _) = source::open(input)?;
         scan_reader(reader, &origin, engine, &pre, opts, on_bad)?;
     }
     Ok(())
+}
+
+/// A regular, uncompressed, non-empty file, opened, with its length: it is read by mapping it.
+/// Anything else (or any error here) goes the stream way, which reports errors properly.
+fn mappable(path: &std::path::Path) -> Option<(std::fs::File, u64)> {
+    let mut file = std::fs::File::open(path).ok()?;
+    let meta = file.metadata().ok()?;
+    if !meta.is_file() || meta.len() == 0 {
+        return None;
+    }
+    let mut magic = [0u8; 4];
+    let n = file.read(&mut magic).ok()?;
+    (source::sniff(&magic[..n]) == source::Compression::None).then_some((file, meta.len()))
+}
+
+/// Reads one regular file (see [`mappable`]), like [`scan_reader`].
+fn scan_file(
+    mut file: std::fs::File,
+    len: u64,
+    origin: &str,
+    engine: &mut Engine,
+    pre: &Prefilter,
+    opts: &ScanOptions,
+    on_bad: &mut dyn FnMut(&Diagnostic),
+) -> Result<(), ScanError> {
+    let read_err = |e| ScanError::Read {
+        origin: origin.to_owned(),
+        source: e,
+    };
+    // The head decides between a document and lines, as for a stream.
+    use std::io::Seek;
+    file.rewind().map_err(read_err)?;
+    let (head, eof) = read_head(&mut file).map_err(read_err)?;
+    if document_start(&head) == Some(true) || (eof && head.len() <= opts.chunk_size) {
+        file.rewind().map_err(read_err)?;
+        return scan_reader(Box::new(file), origin, engine, pre, opts, on_bad);
+    }
+    pipeline::run(
+        pipeline::Source::Mapped { file, len },
+        origin,
+        engine,
+        pre,
+        opts,
+        on_bad,
+    )
 }
 
 /// Reads one stream. A stream whose first character is `[`, or whose first line is a lone `{`, is a
@@ -178,8 +229,14 @@ pub fn scan_reader(
         }
         return Ok(());
     }
-    let stream = pipeline::Stream { reader, head, eof };
-    pipeline::run(stream, origin, engine, pre, opts, on_bad)
+    pipeline::run(
+        pipeline::Source::Stream { reader, head, eof },
+        origin,
+        engine,
+        pre,
+        opts,
+        on_bad,
+    )
 }
 
 /// Reads [`HEAD_LIMIT`] bytes, or up to the end. Returns the bytes and whether the end was reached
@@ -499,6 +556,76 @@ mod tests {
             );
             assert!(got == want, "chunk {chunk_size}");
         }
+    }
+
+    /// Scans `text` from a file, so through the mapped path.
+    fn run_file(
+        text: &str,
+        opts: &ScanOptions,
+        sel: &Selection,
+    ) -> (String, Vec<String>, Result<(), String>) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.jsonl");
+        std::fs::write(&path, text).unwrap();
+        let mut e = Engine::new(sel.clone());
+        let mut bad = Vec::new();
+        let r = scan_inputs(&[Input::Path(path)], &mut e, opts, &mut |d| {
+            bad.push(
+                d.to_string()
+                    .replacen(&*dir.path().to_string_lossy(), "", 1),
+            )
+        });
+        let json = serde_json::to_string(&e.finish()).unwrap();
+        (
+            json,
+            bad.into_iter()
+                .map(|b| b.trim_start_matches('/').to_owned())
+                .collect(),
+            r.map_err(|e| e.to_string()),
+        )
+    }
+
+    #[test]
+    fn mapped_files_give_the_same_answer() {
+        let mut text = mixed_log(1500);
+        // Over-long lines, some crossing the mapped windows, one at the very end.
+        let long = format!("{{\"pods\":\"{}\"}}\n", "z".repeat(5000));
+        for at in [0, text.len() / 3, text.len() / 2] {
+            let cut = text[at..].find('\n').map_or(0, |i| at + i + 1);
+            text.insert_str(if at == 0 { 0 } else { cut }, &long);
+        }
+        text.push_str(long.trim_end());
+        let sel = Selection::default();
+        for (max_line, chunk_size) in [
+            (4000, 1),
+            (4000, 100),
+            (4000, 333),
+            (6000, 4096),
+            (1 << 20, 1 << 20),
+        ] {
+            let opts = ScanOptions {
+                max_line,
+                chunk_size,
+                threads: 2,
+                ..Default::default()
+            };
+            let want = run_reference(&text, &opts, &sel);
+            let got = run_file(&text, &opts, &sel);
+            assert!(
+                got == want,
+                "max_line {max_line}, chunk {chunk_size}: {:?} vs {:?}",
+                &got.1[..3],
+                &want.1[..3]
+            );
+        }
+        // Without a final newline, and a last line crossing into the final window.
+        let text = mixed_log(700);
+        let text = text.trim_end();
+        let opts = ScanOptions {
+            chunk_size: 50,
+            ..Default::default()
+        };
+        assert!(run_file(text, &opts, &sel) == run_reference(text, &opts, &sel));
     }
 
     #[test]

@@ -3,8 +3,8 @@
 //! the whole input, one line after the other, byte-window literal checks, every other line
 //! decoded) give the same report and the same diagnostics on generated corpora: several seeds,
 //! clean and with damaged lines mixed in, for every pod, one pod, one namespace, and with reads,
-//! across thread counts and chunk sizes. A third scan that decodes every line, prefilter or not,
-//! must find the same pods.
+//! across thread counts and chunk sizes, from a stream and from a mapped file. A third scan that
+//! decodes every line, prefilter or not, must find the same pods.
 
 use std::io::Cursor;
 
@@ -15,6 +15,7 @@ use ktrail::corpus::{generate, Spec};
 use ktrail::engine::Engine;
 use ktrail::record::Selection;
 use ktrail::scan::{self, reference, Prefilter, ScanOptions};
+use ktrail::source::Input;
 
 /// A generated log of about `bytes` bytes, and its pods (namespace, name).
 fn corpus(seed: u64, bytes: u64) -> (Vec<u8>, Vec<(String, String)>) {
@@ -125,6 +126,22 @@ fn fast(data: &[u8], sel: &Selection, opts: &ScanOptions) -> Outcome {
     (json, bad, r.map_err(|e| e.to_string()))
 }
 
+/// The fast scan of a file (so mapped, not streamed).
+fn fast_file(data: &[u8], sel: &Selection, opts: &ScanOptions) -> Outcome {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("big.jsonl");
+    std::fs::write(&path, data).expect("write");
+    let shown = path.display().to_string();
+    let mut engine = Engine::new(sel.clone());
+    let mut bad = Vec::new();
+    let r = scan::scan_inputs(&[Input::Path(path)], &mut engine, opts, &mut |d| {
+        bad.push(d.to_string().replacen(&shown, "big.jsonl", 1))
+    });
+    let json = serde_json::to_string(&engine.finish()).expect("report");
+    let r = r.map_err(|e| e.to_string().replacen(&shown, "big.jsonl", 1));
+    (json, bad, r)
+}
+
 fn plain(data: &[u8], sel: &Selection, opts: &ScanOptions) -> Outcome {
     let mut engine = Engine::new(sel.clone());
     let mut bad = Vec::new();
@@ -201,6 +218,11 @@ fn check(data: &[u8], pods: &[(String, String)], what: &str) {
                 &want.1[..want.1.len().min(5)]
             );
             assert!(got.0 == want.0, "{what} {sel:?} {opts:?}: reports differ");
+            let mapped = fast_file(data, &sel, &opts);
+            assert!(
+                mapped == got,
+                "{what} {sel:?} {opts:?}: the mapped file differs"
+            );
         }
         assert_eq!(
             pods_of(&want.0),
@@ -220,6 +242,11 @@ fn check(data: &[u8], pods: &[(String, String)], what: &str) {
                 "{what} {sel:?} strict"
             );
         }
+        assert_eq!(
+            fast_file(data, &sel, &strict).2,
+            s_want.2,
+            "{what} {sel:?} strict, mapped"
+        );
     }
 }
 
@@ -240,7 +267,7 @@ fn clean_corpora_give_the_same_answer() {
 fn damaged_corpora_give_the_same_answer_and_diagnostics() {
     for seed in [4, 5, 6, 7] {
         let (data, pods) = corpus(seed, 1_000_000);
-        let data = damage(&data, seed, 10);
+        let data = damage(&data, seed, 8);
         let (_, bad, _) = plain(&data, &Selection::default(), &configs()[0]);
         assert!(
             bad.len() > 20,

@@ -63,9 +63,13 @@ impl Style {
 /// must escape, DEL, C1 controls and bidirectional overrides from the log are written as `\uXXXX`
 /// too: the same JSON value, but safe to print to a terminal.
 pub fn json<T: Serialize>(value: &T, w: &mut dyn Write) -> io::Result<()> {
-    let mut ser = serde_json::Serializer::with_formatter(&mut *w, SafeJson::default());
+    // serde_json writes many small pieces; a buffer of a concrete type here takes them without a
+    // dynamic call each (the report of a busy log is tens of MB of JSON).
+    let mut buf = io::BufWriter::with_capacity(64 << 10, w);
+    let mut ser = serde_json::Serializer::with_formatter(&mut buf, SafeJson::default());
     value.serialize(&mut ser)?;
-    writeln!(w)
+    writeln!(buf)?;
+    buf.flush()
 }
 
 /// serde_json's pretty formatter, with every character `sanitize::is_unsafe` finds escaped.
@@ -78,6 +82,10 @@ impl serde_json::ser::Formatter for SafeJson {
         w: &mut W,
         fragment: &str,
     ) -> io::Result<()> {
+        // Printable ASCII is never unsafe: most fragments need no character-by-character look.
+        if fragment.bytes().all(|b| (0x20..0x7f).contains(&b)) {
+            return w.write_all(fragment.as_bytes());
+        }
         let mut rest = fragment;
         while let Some((i, c)) = rest.char_indices().find(|(_, c)| is_unsafe(*c)) {
             w.write_all(&rest.as_bytes()[..i])?;

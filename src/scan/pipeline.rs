@@ -14,7 +14,9 @@
 //! Only a line longer than a chunk makes a buffer grow, up to the over-long limit.
 
 use std::collections::BTreeMap;
+use std::fs::File;
 use std::io::{self, Read};
+use std::ops::Range;
 use std::panic::{self, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver, Sender};
@@ -22,6 +24,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::thread;
 
 use memchr::memmem::Finder;
+use memmap2::{Mmap, MmapOptions};
 
 use super::skim::{self, Verdict};
 use super::{Diagnostic, Prefilter, ScanError, ScanOptions};
@@ -49,18 +52,36 @@ enum Item {
     TooLong,
 }
 
-/// One chunk of whole lines, for a worker.
+/// One chunk of whole lines, for a worker: `data[range]`.
 struct Chunk {
     seq: u64,
-    buf: Vec<u8>,
-    len: usize,
+    data: Data,
+    range: Range<usize>,
+}
+
+/// Where a chunk's bytes are: a buffer the reader filled (it goes back to the reader's pool), or a
+/// window of a mapped file (unmapped when its last chunk is done).
+enum Data {
+    Buf(Vec<u8>),
+    Map(Arc<Mmap>),
+}
+
+impl Data {
+    fn bytes(&self) -> &[u8] {
+        match self {
+            Data::Buf(b) => b,
+            Data::Map(m) => m,
+        }
+    }
 }
 
 /// What the collector receives, by sequence number.
 enum Done {
+    /// A chunk's results, and its slot to give back to the reader (a buffer, or an empty token
+    /// for a mapped chunk).
     Lines {
         out: ChunkOut,
-        buf: Vec<u8>,
+        slot: Vec<u8>,
     },
     /// A line longer than `max_line`, dropped by the reader as it streamed past.
     TooLong,
@@ -69,25 +90,27 @@ enum Done {
     End,
 }
 
-/// An input whose first bytes were already read (to tell lines from a JSON document).
-pub(super) struct Stream {
-    pub reader: Box<dyn Read + Send>,
-    /// The bytes read so far.
-    pub head: Vec<u8>,
-    /// Whether `head` is the whole input.
-    pub eof: bool,
+/// What to scan.
+pub(super) enum Source {
+    /// A stream, whose first bytes were already read (`eof`: they are all of it).
+    Stream {
+        reader: Box<dyn Read + Send>,
+        head: Vec<u8>,
+        eof: bool,
+    },
+    /// A regular file of `len` bytes, read by mapping it (see [`map_loop`]).
+    Mapped { file: File, len: u64 },
 }
 
-/// Scans the lines of a stream into the engine.
+/// Scans the lines of `source` into the engine.
 pub(super) fn run(
-    stream: Stream,
+    source: Source,
     origin: &str,
     engine: &mut Engine,
     pre: &Prefilter,
     opts: &ScanOptions,
     on_bad: &mut dyn FnMut(&Diagnostic),
 ) -> Result<(), ScanError> {
-    let Stream { reader, head, eof } = stream;
     let work = Arc::new(Work {
         sel: engine.selection().clone(),
         pre: pre.clone(),
@@ -101,21 +124,30 @@ pub(super) fn run(
         line: 0,
         on_bad,
     };
-    if eof {
-        // The whole input fit in the first read: no threads for a small file.
-        if !head.is_empty() {
-            col.apply(process_chunk(&head, &work))?;
+    let chunk = opts.chunk_size.max(1);
+    if let Source::Stream {
+        head, eof: true, ..
+    } = &source
+    {
+        if head.len() <= chunk {
+            // The whole input is one chunk: no threads for a small file.
+            if !head.is_empty() {
+                col.apply(process_chunk(head, &work))?;
+            }
+            return Ok(());
         }
-        return Ok(());
     }
     let workers = match opts.threads {
         0 => thread::available_parallelism().map_or(2, usize::from),
         n => n,
     };
-    let chunk = opts.chunk_size.max(1);
-    // Enough buffers for every worker to have one in hand and one queued, plus the one the reader
-    // fills and one on its way back.
-    let slots = 2 * workers + 2;
+    // Enough slots for every worker to have a chunk in hand and one queued, plus the one the
+    // reader fills and one on its way back.
+    let cfg = ReaderCfg {
+        chunk,
+        max_line: opts.max_line,
+        slots: 2 * workers + 2,
+    };
     let (pool_tx, pool_rx) = mpsc::channel::<Vec<u8>>();
     let (job_tx, job_rx) = mpsc::channel::<Chunk>();
     let (done_tx, done_rx) = mpsc::channel::<(u64, Done)>();
@@ -127,21 +159,17 @@ pub(super) fn run(
     }
     {
         let stop = stop.clone();
-        let reader_cfg = ReaderCfg {
-            chunk,
-            max_line: opts.max_line,
-            slots,
+        let out = Out {
+            pool: pool_rx,
+            jobs: job_tx,
+            done: done_tx,
+            made: 0,
+            slots: cfg.slots,
+            seq: 0,
         };
-        thread::spawn(move || {
-            read_loop(
-                reader,
-                head,
-                &reader_cfg,
-                &pool_rx,
-                &job_tx,
-                &done_tx,
-                &stop,
-            )
+        thread::spawn(move || match source {
+            Source::Stream { reader, head, .. } => read_loop(reader, head, &cfg, out, &stop),
+            Source::Mapped { file, len } => map_loop(&file, len, &cfg, out, &stop),
         });
     }
     // The threads are not joined: when this returns early (--strict, an error) the channels close
@@ -174,13 +202,13 @@ fn collect(
         };
         next += 1;
         match done {
-            Done::Lines { out, mut buf } => {
+            Done::Lines { out, mut slot } => {
                 col.apply(out)?;
-                if buf.len() > 2 * chunk {
+                if slot.len() > 2 * chunk {
                     // A long line made this buffer grow; do not keep the memory.
-                    buf = vec![0; chunk];
+                    slot = vec![0; chunk];
                 }
-                let _ = pool_tx.send(buf);
+                let _ = pool_tx.send(slot);
             }
             Done::TooLong => {
                 col.line += 1;
@@ -263,11 +291,18 @@ fn work_loop(jobs: &Mutex<Receiver<Chunk>>, done: &Sender<(u64, Done)>, work: &W
     loop {
         // The lock is held while waiting; the other workers wait on the lock instead.
         let job = jobs.lock().unwrap_or_else(PoisonError::into_inner).recv();
-        let Ok(Chunk { seq, buf, len }) = job else {
+        let Ok(Chunk { seq, data, range }) = job else {
             return;
         };
-        let d = match panic::catch_unwind(AssertUnwindSafe(|| process_chunk(&buf[..len], work))) {
-            Ok(out) => Done::Lines { out, buf },
+        let lines = &data.bytes()[range];
+        let d = match panic::catch_unwind(AssertUnwindSafe(|| process_chunk(lines, work))) {
+            Ok(out) => Done::Lines {
+                out,
+                slot: match data {
+                    Data::Buf(b) => b,
+                    Data::Map(_) => Vec::new(),
+                },
+            },
             Err(_) => Done::Panicked,
         };
         if done.send((seq, d)).is_err() {
@@ -282,36 +317,65 @@ struct ReaderCfg {
     slots: usize,
 }
 
-/// Fills buffers from the input and sends them on cut after their last newline; the partial line
+/// The reader's side of the channels, and the sequence numbers it hands out.
+struct Out {
+    /// Slots coming back from the collector.
+    pool: Receiver<Vec<u8>>,
+    jobs: Sender<Chunk>,
+    done: Sender<(u64, Done)>,
+    /// Slots made so far (at most `slots`).
+    made: usize,
+    slots: usize,
+    seq: u64,
+}
+
+impl Out {
+    /// A free slot: one given back, else a new one while under the limit, else wait for one.
+    /// `None` when the collector is gone.
+    fn slot(&mut self, fresh: impl FnOnce() -> Vec<u8>) -> Option<Vec<u8>> {
+        if let Ok(b) = self.pool.try_recv() {
+            return Some(b);
+        }
+        if self.made < self.slots {
+            self.made += 1;
+            return Some(fresh());
+        }
+        self.pool.recv().ok()
+    }
+
+    /// Sends a chunk to the workers; false when they are gone.
+    fn chunk(&mut self, data: Data, range: Range<usize>) -> bool {
+        let seq = self.seq;
+        self.seq += 1;
+        self.jobs.send(Chunk { seq, data, range }).is_ok()
+    }
+
+    /// Sends a message straight to the collector; false when it is gone.
+    fn tell(&mut self, d: Done) -> bool {
+        let seq = self.seq;
+        self.seq += 1;
+        self.done.send((seq, d)).is_ok()
+    }
+}
+
+/// Fills buffers from a stream and sends them on cut after their last newline; the partial line
 /// after it starts the next buffer. A line that outgrows `max_line` is reported and streamed past.
 fn read_loop(
     mut reader: Box<dyn Read + Send>,
     head: Vec<u8>,
     cfg: &ReaderCfg,
-    pool: &Receiver<Vec<u8>>,
-    jobs: &Sender<Chunk>,
-    done: &Sender<(u64, Done)>,
+    mut out: Out,
     stop: &AtomicBool,
 ) {
-    let mut made = 0;
-    // A free buffer: a returned one, else a new one while under the limit, else wait for one.
-    let mut next_buf = || -> Option<Vec<u8>> {
-        if let Ok(b) = pool.try_recv() {
-            return Some(b);
-        }
-        if made < cfg.slots {
-            made += 1;
-            return Some(vec![0; cfg.chunk]);
-        }
-        pool.recv().ok()
+    let fresh = || vec![0; cfg.chunk];
+    let Some(mut buf) = out.slot(fresh) else {
+        return;
     };
-    let Some(mut buf) = next_buf() else { return };
     if buf.len() < head.len() + cfg.chunk / 2 {
         buf.resize(head.len() + cfg.chunk, 0);
     }
     buf[..head.len()].copy_from_slice(&head);
     let mut filled = head.len();
-    let mut seq = 0u64;
     // True while dropping the rest of an over-long line.
     let mut skipping = false;
     loop {
@@ -321,31 +385,24 @@ fn read_loop(
         if filled == buf.len() {
             match memchr::memrchr(b'\n', &buf[..filled]) {
                 Some(nl) => {
-                    let Some(mut next) = next_buf() else { return };
+                    let Some(mut next) = out.slot(fresh) else {
+                        return;
+                    };
                     let rest = filled - (nl + 1);
                     if next.len() < rest + cfg.chunk / 2 {
                         next.resize(rest + cfg.chunk, 0);
                     }
                     next[..rest].copy_from_slice(&buf[nl + 1..filled]);
                     let full = std::mem::replace(&mut buf, next);
-                    if jobs
-                        .send(Chunk {
-                            seq,
-                            buf: full,
-                            len: nl + 1,
-                        })
-                        .is_err()
-                    {
+                    if !out.chunk(Data::Buf(full), 0..nl + 1) {
                         return;
                     }
-                    seq += 1;
                     filled = rest;
                 }
                 None if filled > cfg.max_line => {
-                    if done.send((seq, Done::TooLong)).is_err() {
+                    if !out.tell(Done::TooLong) {
                         return;
                     }
-                    seq += 1;
                     skipping = true;
                     filled = 0;
                 }
@@ -363,33 +420,19 @@ fn read_loop(
             Err(e) => {
                 // The whole lines read before the error are scanned first.
                 if let Some(nl) = memchr::memrchr(b'\n', &buf[..filled]) {
-                    let lines = Chunk {
-                        seq,
-                        buf,
-                        len: nl + 1,
-                    };
-                    if jobs.send(lines).is_err() {
+                    if !out.chunk(Data::Buf(buf), 0..nl + 1) {
                         return;
                     }
-                    seq += 1;
                 }
-                let _ = done.send((seq, Done::Failed(e)));
+                out.tell(Done::Failed(e));
                 return;
             }
         };
         if n == 0 {
-            if filled > 0 {
-                let last = Chunk {
-                    seq,
-                    buf,
-                    len: filled,
-                };
-                if jobs.send(last).is_err() {
-                    return;
-                }
-                seq += 1;
+            if filled > 0 && !out.chunk(Data::Buf(buf), 0..filled) {
+                return;
             }
-            let _ = done.send((seq, Done::End));
+            out.tell(Done::End);
             return;
         }
         if skipping {
@@ -405,6 +448,110 @@ fn read_loop(
         }
         filled += n;
     }
+}
+
+/// Bytes of a file mapped at a time, in chunks: big enough that mapping costs little, small
+/// enough that the mapped pages counted as resident stay a few dozen MiB.
+const CHUNKS_PER_WINDOW: usize = 16;
+
+/// Like [`read_loop`] for a regular file, without the copy: the file is mapped a window at a time
+/// and chunks are slices of the window, which the workers read straight from the page cache (on
+/// this kind of machine `read` copies at a third of the speed of scanning). Only a line that
+/// crosses from one window into the next is copied, into a buffer of its own.
+///
+/// The file's length is taken when it is opened: lines appended later are not read. A file
+/// truncated while it is read makes the process fail on the missing pages (SIGBUS), as with any
+/// program that maps files (ripgrep does the same).
+fn map_loop(file: &File, len: u64, cfg: &ReaderCfg, mut out: Out, stop: &AtomicBool) {
+    let window = cfg.chunk.saturating_mul(CHUNKS_PER_WINDOW) as u64;
+    let mut off = 0u64;
+    // The start of a line that crosses into the next window.
+    let mut carry: Vec<u8> = Vec::new();
+    // True while dropping the rest of an over-long line.
+    let mut skipping = false;
+    while off < len {
+        if stop.load(Ordering::Relaxed) {
+            return;
+        }
+        let wlen = window.min(len - off) as usize;
+        // SAFETY: the map is read-only and private to this process; the file changing under it is
+        // the documented limit above.
+        let map = match unsafe { MmapOptions::new().offset(off).len(wlen).map(file) } {
+            Ok(m) => Arc::new(m),
+            Err(e) => {
+                out.tell(Done::Failed(e));
+                return;
+            }
+        };
+        off += wlen as u64;
+        let w: &[u8] = &map;
+        let mut start = 0;
+        if skipping || !carry.is_empty() {
+            // The rest of a line begun in an earlier window.
+            let Some(i) = memchr::memchr(b'\n', w) else {
+                if !skipping {
+                    carry.extend_from_slice(w);
+                    if carry.len() > cfg.max_line {
+                        carry = Vec::new();
+                        skipping = true;
+                        if !out.tell(Done::TooLong) {
+                            return;
+                        }
+                    }
+                }
+                continue;
+            };
+            start = i + 1;
+            if skipping {
+                skipping = false;
+            } else {
+                let Some(mut buf) = out.slot(Vec::new) else {
+                    return;
+                };
+                buf.clear();
+                buf.extend_from_slice(&carry);
+                buf.extend_from_slice(&w[..start]);
+                carry.clear();
+                let n = buf.len();
+                if !out.chunk(Data::Buf(buf), 0..n) {
+                    return;
+                }
+            }
+        }
+        // The whole lines of the window, in chunks of about `chunk` bytes cut after a newline.
+        while start < w.len() {
+            let want = (start + cfg.chunk).min(w.len());
+            let cut = match memchr::memrchr(b'\n', &w[start..want]) {
+                Some(i) => start + i + 1,
+                // A line longer than a chunk: the chunk ends with it.
+                None => match memchr::memchr(b'\n', &w[want..]) {
+                    Some(i) => want + i + 1,
+                    None => break,
+                },
+            };
+            if out.slot(Vec::new).is_none() || !out.chunk(Data::Map(map.clone()), start..cut) {
+                return;
+            }
+            start = cut;
+        }
+        if start < w.len() {
+            carry.extend_from_slice(&w[start..]);
+            if carry.len() > cfg.max_line {
+                carry = Vec::new();
+                skipping = true;
+                if !out.tell(Done::TooLong) {
+                    return;
+                }
+            }
+        }
+    }
+    if !carry.is_empty() {
+        let n = carry.len();
+        if !out.chunk(Data::Buf(carry), 0..n) {
+            return;
+        }
+    }
+    out.tell(Done::End);
 }
 
 /// Sorts the lines of one chunk: skipped unread, counted as an ignored event, or decoded.

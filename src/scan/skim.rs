@@ -29,8 +29,9 @@ pub enum Verdict {
     Decode,
 }
 
-/// Values nested deeper than this are not walked (the line is decoded instead).
-const MAX_DEPTH: usize = 512;
+/// Values nested deeper than this are not walked (the line is decoded instead); the open
+/// containers fit the bits of a `u64`.
+const MAX_DEPTH: usize = 64;
 
 /// Skims a trimmed line (first byte `{`, last byte `}`).
 pub fn skim(line: &[u8], sel: &Selection) -> Verdict {
@@ -158,9 +159,10 @@ struct Walker<'a> {
 
 /// The first `"` or `\` in `s`.
 ///
-/// Most strings of an audit line are short (keys, names, timestamps), where `memchr2`'s setup
-/// costs more than the search: the first 32 bytes are searched a word (8 bytes) at a time with
-/// the usual has-zero-byte trick, and only longer strings are handed to `memchr2`.
+/// The strings of an audit line are short (keys, names, ids, timestamps, ARNs: a few to a hundred
+/// bytes), where `memchr2`'s setup costs more than the search: the first 256 bytes are searched a
+/// word (8 bytes) at a time with the usual has-zero-byte trick, and only longer strings (bodies'
+/// text) are handed to `memchr2`.
 #[inline]
 fn quote_or_backslash(s: &[u8]) -> Option<usize> {
     const ONES: u64 = 0x0101_0101_0101_0101;
@@ -170,9 +172,10 @@ fn quote_or_backslash(s: &[u8]) -> Option<usize> {
     // A byte of `v` is zero ⇒ its high bit is set here; the lowest set bit is always exact.
     let zero = |v: u64| v.wrapping_sub(ONES) & !v & HIGHS;
     let mut i = 0;
-    while i + 8 <= s.len() && i < 32 {
-        let mut word = [0u8; 8];
-        word.copy_from_slice(&s[i..i + 8]);
+    while i + 8 <= s.len() && i < 256 {
+        let Ok(word) = <[u8; 8]>::try_from(&s[i..i + 8]) else {
+            break;
+        };
         let w = u64::from_le_bytes(word);
         let hit = zero(w ^ QUOTES) | zero(w ^ BACKSLASHES);
         if hit != 0 {
@@ -318,8 +321,9 @@ impl<'a> Walker<'a> {
 
     /// Skips any JSON value, checking its syntax, without recursion.
     fn skip_value(&mut self) -> Option<()> {
-        // One entry per open container: true for an object, false for an array.
-        let mut stack: Vec<bool> = Vec::new();
+        // The open containers, innermost in the lowest bit: 1 for an object, 0 for an array.
+        let mut stack: u64 = 0;
+        let mut depth = 0usize;
         loop {
             // A value.
             self.ws();
@@ -333,7 +337,11 @@ impl<'a> Walker<'a> {
                     if self.peek()? == b'}' {
                         self.i += 1;
                     } else {
-                        stack.push(true);
+                        depth += 1;
+                        if depth > MAX_DEPTH {
+                            return None;
+                        }
+                        stack = stack << 1 | 1;
                         self.key()?;
                         continue;
                     }
@@ -344,7 +352,11 @@ impl<'a> Walker<'a> {
                     if self.peek()? == b']' {
                         self.i += 1;
                     } else {
-                        stack.push(false);
+                        depth += 1;
+                        if depth > MAX_DEPTH {
+                            return None;
+                        }
+                        stack <<= 1;
                         continue;
                     }
                 }
@@ -355,14 +367,12 @@ impl<'a> Walker<'a> {
                     self.number()?;
                 }
             }
-            if stack.len() > MAX_DEPTH {
-                return None;
-            }
             // After a value: a comma, or the end of one or more containers.
             loop {
-                let Some(&object) = stack.last() else {
+                if depth == 0 {
                     return Some(());
-                };
+                }
+                let object = stack & 1 == 1;
                 self.ws();
                 match self.peek()? {
                     b',' => {
@@ -374,11 +384,13 @@ impl<'a> Walker<'a> {
                     }
                     b'}' if object => {
                         self.i += 1;
-                        stack.pop();
+                        stack >>= 1;
+                        depth -= 1;
                     }
                     b']' if !object => {
                         self.i += 1;
-                        stack.pop();
+                        stack >>= 1;
+                        depth -= 1;
                     }
                     _ => return None,
                 }
@@ -838,8 +850,8 @@ mod tests {
         assert_eq!(check(&ev("get", POD, &deep), &sel), Verdict::Decode);
         let ok = format!(
             r#","requestObject":{}1{}"#,
-            "[".repeat(100),
-            "]".repeat(100)
+            "[".repeat(MAX_DEPTH),
+            "]".repeat(MAX_DEPTH)
         );
         assert_eq!(check(&ev("get", POD, &ok), &sel), Verdict::Ignored);
     }
