@@ -10,7 +10,7 @@ use serde::Serialize;
 
 use crate::decode::{self, Problem};
 use crate::record::{self, ConfigEvent, Extracted, Record, Selection};
-use crate::timeline::{self, Report};
+use crate::timeline::{Pending, Report};
 
 /// What one line gave, computed without shared state.
 #[derive(Default)]
@@ -150,10 +150,15 @@ impl Engine {
     }
 
     /// Builds the pods' stories.
-    pub fn finish(mut self) -> Report {
+    pub fn finish(self) -> Report {
+        self.finish_pending().into_report()
+    }
+
+    /// Ends the scan: the records grouped per pod, stories not derived yet.
+    pub fn finish_pending(mut self) -> Pending {
         self.summary.pod_events = self.records.len() as u64;
         self.configs.sort_by_key(|c| (c.time, c.seq));
-        timeline::build(self.records, self.configs, &self.sel, self.summary)
+        Pending::new(self.records, self.configs, &self.sel, self.summary)
     }
 }
 

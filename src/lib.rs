@@ -30,7 +30,7 @@ use cli::{Cli, Command, InputArgs, TimelineArgs};
 use engine::Engine;
 use record::Selection;
 use scan::{Diagnostic, ScanOptions};
-use timeline::Report;
+use timeline::{Pending, Report};
 
 /// Exit codes: 0 ok, 1 "found a problem" (a check failed, nothing matched), 2 usage or input error.
 pub mod exit {
@@ -93,6 +93,11 @@ pub fn run(cli: Cli) -> Result<u8> {
 /// Reads every input of `input` for `sel` and builds the report. Bad lines are printed to stderr;
 /// with `--strict` the first one is an error.
 pub fn load(input: &InputArgs, sel: Selection) -> Result<Report> {
+    Ok(load_pending(input, sel)?.into_report())
+}
+
+/// [`load`] up to the stories: the records grouped per pod, for output written pod by pod.
+pub fn load_pending(input: &InputArgs, sel: Selection) -> Result<Pending> {
     if input.cloudwatch.is_set() {
         return cloudwatch::commands::load(input, sel);
     }
@@ -110,14 +115,14 @@ pub fn load(input: &InputArgs, sel: Selection) -> Result<Report> {
         ..Default::default()
     };
     scan::scan_inputs(&inputs, &mut engine, &opts, &mut |d| printer.print(d))?;
-    let report = engine.finish();
-    if report.summary.lines_skipped > 0 {
+    let pending = engine.finish_pending();
+    if pending.summary.lines_skipped > 0 {
         eprintln!(
             "ktrail: skipped {} of {} lines",
-            report.summary.lines_skipped, report.summary.lines_read
+            pending.summary.lines_skipped, pending.summary.lines_read
         );
     }
-    Ok(report)
+    Ok(pending)
 }
 
 fn timeline_cmd(args: TimelineArgs) -> Result<u8> {
@@ -130,15 +135,23 @@ fn timeline_cmd(args: TimelineArgs) -> Result<u8> {
         }
         return cloudwatch::commands::follow_cmd(&args, sel);
     }
-    let report = load(&args.input, sel)?;
+    let pending = load_pending(&args.input, sel)?;
     let stdout = io::stdout();
     let mut out = io::BufWriter::new(stdout.lock());
-    render::timeline(&report, args.output, render::Style::detect(), &mut out)
-        .and_then(|_| out.flush())
-        .context("writing the timeline")?;
-    let found = !report.pods.is_empty();
-    // The process ends right after: freeing a big report piece by piece is wasted time.
-    std::mem::forget(report);
+    let style = render::Style::detect();
+    // The process ends right after: freeing the records (or the report) piece by piece would be
+    // wasted time, so they are forgotten.
+    let found = if args.output == render::Format::Mermaid {
+        // A diagram's layout depends on the number of pods: the whole report first.
+        let report = pending.into_report();
+        render::timeline(&report, args.output, style, &mut out).map(|_| !report.pods.is_empty())
+    } else {
+        let found = render::timeline_stream(&pending, args.output, style, &mut out);
+        std::mem::forget(pending);
+        found
+    }
+    .and_then(|found| out.flush().map(|_| found))
+    .context("writing the timeline")?;
     if !found {
         eprintln!("ktrail: no pod matched");
         return Ok(exit::PROBLEM);

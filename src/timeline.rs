@@ -122,67 +122,121 @@ pub struct Change {
 
 /// Groups records per pod, splits incarnations and derives each story.
 pub fn build(
-    mut records: Vec<Record>,
+    records: Vec<Record>,
     configs: Vec<ConfigEvent>,
     sel: &Selection,
     summary: Summary,
 ) -> Report {
-    records.sort_by(|a, b| {
-        (&a.namespace, &a.name, a.time, a.seq).cmp(&(&b.namespace, &b.name, b.time, b.seq))
-    });
-    let mut groups = Vec::new();
-    let mut start = 0;
-    while start < records.len() {
-        let end = start
-            + records[start..]
-                .iter()
-                .take_while(|r| {
-                    r.namespace == records[start].namespace && r.name == records[start].name
-                })
-                .count();
-        groups.push(start..end);
-        start = end;
+    Pending::new(records, configs, sel, summary).into_report()
+}
+
+/// The records of a scan, sorted and grouped by pod name, before any story is derived.
+///
+/// Deriving (parsing the kept bodies, diffing objects) is most of the work left after the scan,
+/// and the stories take several times the memory of the records they come from. So they are
+/// derived group by group, spread over every core: all at once for the commands that need the
+/// whole report ([`Pending::into_report`]), or a batch at a time for output that is written pod by
+/// pod ([`Pending::stream`]), which holds only the records and one batch of stories.
+pub struct Pending {
+    records: Vec<Record>,
+    /// One range of `records` per (namespace, name), in that order.
+    groups: Vec<Range<usize>>,
+    uid: Option<String>,
+    pub summary: Summary,
+    pub configs: Vec<ConfigEvent>,
+}
+
+/// Groups derived together by [`Pending::stream`]: enough to keep every core busy, few enough
+/// that their stories stay small next to the records.
+const STREAM_BATCH: usize = 64;
+
+impl Pending {
+    pub fn new(
+        mut records: Vec<Record>,
+        configs: Vec<ConfigEvent>,
+        sel: &Selection,
+        summary: Summary,
+    ) -> Pending {
+        records.sort_by(|a, b| {
+            (&a.namespace, &a.name, a.time, a.seq).cmp(&(&b.namespace, &b.name, b.time, b.seq))
+        });
+        let mut groups = Vec::new();
+        let mut start = 0;
+        while start < records.len() {
+            let end = start
+                + records[start..]
+                    .iter()
+                    .take_while(|r| {
+                        r.namespace == records[start].namespace && r.name == records[start].name
+                    })
+                    .count();
+            groups.push(start..end);
+            start = end;
+        }
+        Pending {
+            records,
+            groups,
+            uid: sel.uid.clone(),
+            summary,
+            configs,
+        }
     }
-    let mut pods: Vec<Pod> = derive_groups(&records, &groups)
-        .into_iter()
-        .flatten()
-        .collect();
-    if let Some(uid) = &sel.uid {
-        pods.retain(|p| p.uid.as_deref() == Some(uid.as_str()));
+
+    /// Every story, in output order.
+    pub fn into_report(self) -> Report {
+        let pods = par_map(0..self.groups.len(), |i| self.pods_of(i))
+            .into_iter()
+            .flatten()
+            .collect();
+        Report {
+            schema_version: SCHEMA_VERSION,
+            pods,
+            summary: self.summary,
+            configs: self.configs,
+        }
     }
-    pods.sort_by(|a, b| {
-        (&a.namespace, &a.name, a.times.created.or(a.times.first)).cmp(&(
-            &b.namespace,
-            &b.name,
-            b.times.created.or(b.times.first),
-        ))
-    });
-    Report {
-        schema_version: SCHEMA_VERSION,
-        pods,
-        summary,
-        configs,
+
+    /// Derives the stories a batch of groups at a time, hands each group's pods to `render` (on
+    /// any thread), and gives the results to `sink` in output order. The concatenation of the
+    /// groups' pods is [`Pending::into_report`]'s `pods`.
+    pub fn stream<T: Send, E>(
+        &self,
+        render: impl Fn(&[Pod]) -> T + Sync,
+        mut sink: impl FnMut(T) -> Result<(), E>,
+    ) -> Result<(), E> {
+        let n = self.groups.len();
+        for start in (0..n).step_by(STREAM_BATCH) {
+            let batch = start..(start + STREAM_BATCH).min(n);
+            for out in par_map(batch, |i| render(&self.pods_of(i))) {
+                sink(out)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The stories of group `i`: its incarnations, in output order.
+    fn pods_of(&self, i: usize) -> Vec<Pod> {
+        let mut pods = split_incarnations(&self.records[self.groups[i].clone()]);
+        if let Some(uid) = &self.uid {
+            pods.retain(|p| p.uid.as_deref() == Some(uid.as_str()));
+        }
+        // Every pod of a group has the group's namespace and name.
+        pods.sort_by_key(|p| p.times.created.or(p.times.first));
+        pods
     }
 }
 
-/// The pods of each group of records (one pod name per group), in the groups' order.
-///
-/// The groups are independent and deriving them (parsing the kept bodies, diffing objects) is most
-/// of the work left after the scan, so they are spread over every core: each thread takes the next
-/// group from a shared counter, and the results are put back in group order, so the output is the
-/// one a single thread gives.
-fn derive_groups(records: &[Record], groups: &[Range<usize>]) -> Vec<Vec<Pod>> {
+/// `f` over `range`, spread over every core, results in `range`'s order: each thread takes the
+/// next index from a shared counter, so the output is the one a single thread gives.
+fn par_map<T: Send>(range: Range<usize>, f: impl Fn(usize) -> T + Sync) -> Vec<T> {
     let threads = std::thread::available_parallelism()
         .map_or(1, usize::from)
-        .min(groups.len() / 8);
+        .min(range.len() / 8);
     if threads <= 1 {
-        return groups
-            .iter()
-            .map(|g| split_incarnations(&records[g.clone()]))
-            .collect();
+        return range.map(f).collect();
     }
-    let next = AtomicUsize::new(0);
-    let mut out: Vec<Vec<Pod>> = (0..groups.len()).map(|_| Vec::new()).collect();
+    let next = AtomicUsize::new(range.start);
+    let mut out: Vec<Option<T>> = range.clone().map(|_| None).collect();
     std::thread::scope(|scope| {
         let workers: Vec<_> = (0..threads)
             .map(|_| {
@@ -190,22 +244,22 @@ fn derive_groups(records: &[Record], groups: &[Range<usize>]) -> Vec<Vec<Pod>> {
                     let mut done = Vec::new();
                     loop {
                         let i = next.fetch_add(1, Ordering::Relaxed);
-                        let Some(g) = groups.get(i) else {
+                        if i >= range.end {
                             return done;
-                        };
-                        done.push((i, split_incarnations(&records[g.clone()])));
+                        }
+                        done.push((i, f(i)));
                     }
                 })
             })
             .collect();
         for w in workers {
             let done = w.join().unwrap_or_else(|e| std::panic::resume_unwind(e));
-            for (i, pods) in done {
-                out[i] = pods;
+            for (i, t) in done {
+                out[i - range.start] = Some(t);
             }
         }
     });
-    out
+    out.into_iter().flatten().collect()
 }
 
 /// Builder state of one incarnation.

@@ -21,7 +21,7 @@ use crate::record;
 use crate::render;
 use crate::sanitize::escape;
 use crate::scan::Diagnostic;
-use crate::timeline::{PodEvent, Report};
+use crate::timeline::{Pending, PodEvent, Report};
 use crate::{exit, DiagnosticPrinter};
 
 /// The source of the CloudWatch arguments over the selection's window (default: the last hour).
@@ -137,7 +137,7 @@ fn feed(
 }
 
 /// `timeline` over CloudWatch Logs: the same engine as files.
-pub fn load(input: &InputArgs, sel: record::Selection) -> Result<Report> {
+pub fn load(input: &InputArgs, sel: record::Selection) -> Result<Pending> {
     one_kind_of_input(input)?;
     let src = source(&input.cloudwatch, &sel);
     let cw = selection(&sel, false);
@@ -149,14 +149,14 @@ pub fn load(input: &InputArgs, sel: record::Selection) -> Result<Report> {
         feed(&mut engine, &mut printer, input.strict, n, e)
     })?;
     print_stats(&stats);
-    let report = engine.finish();
-    if report.summary.lines_skipped > 0 {
+    let pending = engine.finish_pending();
+    if pending.summary.lines_skipped > 0 {
         eprintln!(
             "ktrail: skipped {} of {} events",
-            report.summary.lines_skipped, report.summary.lines_read
+            pending.summary.lines_skipped, pending.summary.lines_read
         );
     }
-    Ok(report)
+    Ok(pending)
 }
 
 /// `query`: the Logs Insights query (or FilterLogEvents pattern) for the selection.

@@ -4,10 +4,18 @@ use std::io::{self, Write};
 
 use super::{offset, short_agent};
 use crate::sanitize::markdown_cell as cell;
-use crate::timeline::Report;
+use crate::timeline::{Pod, Report};
 
 pub fn timeline(report: &Report, w: &mut dyn Write) -> io::Result<()> {
     for pod in &report.pods {
+        pod_story(pod, w)?;
+    }
+    Ok(())
+}
+
+/// One pod's section: facts, webhook calls, events.
+pub fn pod_story(pod: &Pod, w: &mut dyn Write) -> io::Result<()> {
+    {
         writeln!(w, "### {}/{}\n", cell(&pod.namespace), cell(&pod.name))?;
         writeln!(w, "| fact | value |\n|---|---|")?;
         let facts: [(&str, &Option<String>); 12] = [

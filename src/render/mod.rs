@@ -10,7 +10,7 @@ use std::io::{self, IsTerminal, Write};
 use serde::Serialize;
 
 use crate::sanitize::is_unsafe;
-use crate::timeline::Report;
+use crate::timeline::{Pending, Pod, Report, SCHEMA_VERSION};
 
 /// How output should look on this terminal.
 #[derive(Debug, Clone, Copy, Default)]
@@ -72,9 +72,56 @@ pub fn json<T: Serialize>(value: &T, w: &mut dyn Write) -> io::Result<()> {
     buf.flush()
 }
 
-/// serde_json's pretty formatter, with every character `sanitize::is_unsafe` finds escaped.
+/// serde_json's pretty formatter (two spaces, `": "`), starting at any depth, with every character
+/// `sanitize::is_unsafe` finds escaped.
 #[derive(Default)]
-struct SafeJson(serde_json::ser::PrettyFormatter<'static>);
+struct SafeJson {
+    indent: usize,
+    has_value: bool,
+}
+
+impl SafeJson {
+    /// For a value nested `depth` levels deep in a document: its lines are indented to match.
+    fn at_depth(depth: usize) -> SafeJson {
+        SafeJson {
+            indent: depth,
+            has_value: false,
+        }
+    }
+
+    fn newline<W: ?Sized + Write>(&self, w: &mut W) -> io::Result<()> {
+        const SPACES: &[u8] = &[b' '; 64];
+        w.write_all(b"\n")?;
+        let mut n = self.indent * 2;
+        while n > 0 {
+            let k = n.min(SPACES.len());
+            w.write_all(&SPACES[..k])?;
+            n -= k;
+        }
+        Ok(())
+    }
+
+    fn open<W: ?Sized + Write>(&mut self, w: &mut W, c: &[u8]) -> io::Result<()> {
+        self.indent += 1;
+        self.has_value = false;
+        w.write_all(c)
+    }
+
+    fn close<W: ?Sized + Write>(&mut self, w: &mut W, c: &[u8]) -> io::Result<()> {
+        self.indent -= 1;
+        if self.has_value {
+            self.newline(w)?;
+        }
+        w.write_all(c)
+    }
+
+    fn item<W: ?Sized + Write>(&mut self, w: &mut W, first: bool) -> io::Result<()> {
+        if !first {
+            w.write_all(b",")?;
+        }
+        self.newline(w)
+    }
+}
 
 impl serde_json::ser::Formatter for SafeJson {
     fn write_string_fragment<W: ?Sized + Write>(
@@ -96,32 +143,110 @@ impl serde_json::ser::Formatter for SafeJson {
         w.write_all(rest.as_bytes())
     }
     fn begin_array<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
-        self.0.begin_array(w)
+        self.open(w, b"[")
     }
     fn end_array<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
-        self.0.end_array(w)
+        self.close(w, b"]")
     }
     fn begin_array_value<W: ?Sized + Write>(&mut self, w: &mut W, first: bool) -> io::Result<()> {
-        self.0.begin_array_value(w, first)
+        self.item(w, first)
     }
-    fn end_array_value<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
-        self.0.end_array_value(w)
+    fn end_array_value<W: ?Sized + Write>(&mut self, _: &mut W) -> io::Result<()> {
+        self.has_value = true;
+        Ok(())
     }
     fn begin_object<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
-        self.0.begin_object(w)
+        self.open(w, b"{")
     }
     fn end_object<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
-        self.0.end_object(w)
+        self.close(w, b"}")
     }
     fn begin_object_key<W: ?Sized + Write>(&mut self, w: &mut W, first: bool) -> io::Result<()> {
-        self.0.begin_object_key(w, first)
+        self.item(w, first)
     }
     fn begin_object_value<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
-        self.0.begin_object_value(w)
+        w.write_all(b": ")
     }
-    fn end_object_value<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
-        self.0.end_object_value(w)
+    fn end_object_value<W: ?Sized + Write>(&mut self, _: &mut W) -> io::Result<()> {
+        self.has_value = true;
+        Ok(())
     }
+}
+
+/// Serializes `value` into `out` as it would appear `depth` levels deep in a pretty document.
+fn json_at<T: Serialize>(value: &T, depth: usize, out: &mut Vec<u8>) -> io::Result<()> {
+    let mut ser = serde_json::Serializer::with_formatter(out, SafeJson::at_depth(depth));
+    value.serialize(&mut ser).map_err(io::Error::from)
+}
+
+/// The timeline written pod by pod as the stories are derived (see [`Pending::stream`]): the same
+/// bytes [`timeline`] writes for the whole report, without holding every story. Says whether any
+/// pod was written. Not for Mermaid, whose layout depends on the number of pods: use [`timeline`].
+pub fn timeline_stream(
+    pending: &Pending,
+    format: Format,
+    style: Style,
+    w: &mut dyn Write,
+) -> io::Result<bool> {
+    let render = |pods: &[Pod]| -> io::Result<(usize, Vec<u8>)> {
+        let mut out = Vec::new();
+        for (i, pod) in pods.iter().enumerate() {
+            match format {
+                Format::Json => {
+                    // An element of the report's `pods` array: two levels deep.
+                    out.extend_from_slice(if i > 0 { b",\n    " } else { b"\n    " });
+                    json_at(pod, 2, &mut out)?;
+                }
+                Format::Table => {
+                    if i > 0 {
+                        out.push(b'\n');
+                    }
+                    table::pod_story(pod, style, &mut out)?;
+                }
+                Format::Markdown => markdown::pod_story(pod, &mut out)?,
+                Format::Mermaid => {}
+            }
+        }
+        Ok((pods.len(), out))
+    };
+    if format == Format::Mermaid {
+        return Err(io::Error::new(
+            io::ErrorKind::Unsupported,
+            "Mermaid output needs the whole report",
+        ));
+    }
+    let mut written = 0usize;
+    if format == Format::Json {
+        write!(
+            w,
+            "{{\n  \"schemaVersion\": {SCHEMA_VERSION},\n  \"pods\": ["
+        )?;
+    }
+    pending.stream(render, |done| -> io::Result<()> {
+        let (n, bytes) = done?;
+        if n > 0 && written > 0 {
+            // Between the last pod written and this group's first.
+            w.write_all(match format {
+                Format::Json => b",",
+                Format::Table => b"\n",
+                _ => b"",
+            })?;
+        }
+        written += n;
+        w.write_all(&bytes)
+    })?;
+    if format == Format::Json {
+        w.write_all(if written > 0 {
+            b"\n  ],\n  \"summary\": "
+        } else {
+            b"],\n  \"summary\": "
+        })?;
+        let mut out = Vec::new();
+        json_at(&pending.summary, 1, &mut out)?;
+        w.write_all(&out)?;
+        w.write_all(b"\n}\n")?;
+    }
+    Ok(written > 0)
 }
 
 /// The timeline in the format asked for.
@@ -172,6 +297,75 @@ pub fn short_agent(ua: &str) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::engine::Engine;
+    use crate::record::Selection;
+
+    fn engine_over(log: &[u8], sel: Selection) -> Engine {
+        let mut e = Engine::new(sel);
+        for line in log.split(|&b| b == b'\n') {
+            e.feed_line(line);
+        }
+        e
+    }
+
+    /// Writing pod by pod gives the bytes the whole report gives, in every format that streams:
+    /// on every sample, and on a corpus with enough pods for many batches and several
+    /// incarnations per name, for every pod and for one uid.
+    #[test]
+    fn streamed_timeline_is_the_whole_report_timeline() {
+        let spec = crate::corpus::Spec {
+            seed: 9,
+            pods: 400,
+            noise_per_pod: 5,
+            ..Default::default()
+        };
+        let mut corpus = Vec::new();
+        let expected = crate::corpus::generate(&spec, &mut corpus).unwrap();
+        let uid = expected.pods.iter().find_map(|p| p.uid.clone()).unwrap();
+        let mut logs: Vec<(String, &[u8], Selection)> = crate::samples::SAMPLES
+            .iter()
+            .map(|s| (s.name.to_owned(), s.data.as_bytes(), Selection::default()))
+            .collect();
+        logs.push(("corpus".into(), &corpus, Selection::default()));
+        let by_uid = Selection {
+            uid: Some(uid),
+            ..Default::default()
+        };
+        logs.push(("corpus, one uid".into(), &corpus, by_uid));
+        logs.push((
+            "corpus, no pod".into(),
+            &corpus,
+            Selection {
+                name: Some("no-such-pod".into()),
+                ..Default::default()
+            },
+        ));
+        let style = Style::default();
+        for (what, log, sel) in logs {
+            for format in [Format::Json, Format::Table, Format::Markdown] {
+                let report = engine_over(log, sel.clone()).finish();
+                let mut whole = Vec::new();
+                timeline(&report, format, style, &mut whole).unwrap();
+                let pending = engine_over(log, sel.clone()).finish_pending();
+                let mut streamed = Vec::new();
+                let found = timeline_stream(&pending, format, style, &mut streamed).unwrap();
+                assert_eq!(found, !report.pods.is_empty(), "{what} {format:?}");
+                assert!(
+                    whole == streamed,
+                    "{what} {format:?}: streamed output differs\n{}\n---\n{}",
+                    String::from_utf8_lossy(&whole),
+                    String::from_utf8_lossy(&streamed)
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn mermaid_is_not_streamed() {
+        let pending = engine_over(b"", Selection::default()).finish_pending();
+        let err = timeline_stream(&pending, Format::Mermaid, Style::default(), &mut Vec::new());
+        assert_eq!(err.unwrap_err().kind(), io::ErrorKind::Unsupported);
+    }
 
     #[test]
     fn colours_only_on_a_terminal_without_no_color() {

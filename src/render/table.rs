@@ -55,7 +55,7 @@ pub fn actor(ev: &PodEvent) -> String {
     escape(&s).into_owned()
 }
 
-fn pod_story(pod: &Pod, style: Style, w: &mut dyn Write) -> io::Result<()> {
+pub fn pod_story(pod: &Pod, style: Style, w: &mut dyn Write) -> io::Result<()> {
     let title = format!("{}/{}", pod.namespace, pod.name);
     writeln!(
         w,
