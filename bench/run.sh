@@ -68,10 +68,10 @@ fi
 # machine can stay above 1 while its cores are idle).
 busy() {
     local a b
-    a=$(awk '/^cpu / { print $2+$3+$4+$7+$8+$9, $2+$3+$4+$5+$6+$7+$8+$9 }' /proc/stat)
+    a=$(awk '/^cpu / { printf "%d %d", $2+$3+$4+$7+$8+$9, $2+$3+$4+$5+$6+$7+$8+$9 }' /proc/stat)
     sleep 3
-    b=$(awk '/^cpu / { print $2+$3+$4+$7+$8+$9, $2+$3+$4+$5+$6+$7+$8+$9 }' /proc/stat)
-    echo "$a $b" | awk '{ d = $4 - $2; printf "%.0f", d > 0 ? 100 * ($3 - $1) / d : 0 }'
+    b=$(awk '/^cpu / { printf "%d %d", $2+$3+$4+$7+$8+$9, $2+$3+$4+$5+$6+$7+$8+$9 }' /proc/stat)
+    echo "$a $b" | awk '{ d = $4 - $2; printf "%.0f", (d > 0 ? 100 * ($3 - $1) / d : 0) }'
 }
 waited=0
 while now=$(busy) && [ "$now" -gt 25 ] && [ "$waited" -lt "${WAIT_IDLE:-600}" ]; do
