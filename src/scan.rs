@@ -176,10 +176,7 @@ fn scan_file(
     opts: &ScanOptions,
     on_bad: &mut dyn FnMut(&Diagnostic),
 ) -> Result<(), ScanError> {
-    let read_err = |e| ScanError::Read {
-        origin: origin.to_owned(),
-        source: e,
-    };
+    let read_err = read_error(origin);
     // The head decides between a document and lines, as for a stream.
     use std::io::Seek;
     file.rewind().map_err(read_err)?;
@@ -209,10 +206,7 @@ pub fn scan_reader(
     opts: &ScanOptions,
     on_bad: &mut dyn FnMut(&Diagnostic),
 ) -> Result<(), ScanError> {
-    let read_err = |e| ScanError::Read {
-        origin: origin.to_owned(),
-        source: e,
-    };
+    let read_err = read_error(origin);
     let (mut head, eof) = read_head(&mut reader).map_err(read_err)?;
     if document_start(&head) == Some(true) {
         reader.read_to_end(&mut head).map_err(read_err)?;
@@ -237,6 +231,14 @@ pub fn scan_reader(
         opts,
         on_bad,
     )
+}
+
+/// Turns an I/O error while reading `origin` into a scan error naming it.
+fn read_error(origin: &str) -> impl Fn(io::Error) -> ScanError + Copy + '_ {
+    move |source| ScanError::Read {
+        origin: origin.to_owned(),
+        source,
+    }
 }
 
 /// Reads [`HEAD_LIMIT`] bytes, or up to the end. Returns the bytes and whether the end was reached

@@ -36,10 +36,9 @@ pub fn scan_reader(
     on_bad: &mut dyn FnMut(&Diagnostic),
 ) -> Result<(), ScanError> {
     let mut data = Vec::new();
-    reader.read_to_end(&mut data).map_err(|e| ScanError::Read {
-        origin: origin.to_owned(),
-        source: e,
-    })?;
+    reader
+        .read_to_end(&mut data)
+        .map_err(super::read_error(origin))?;
     let mut report = |line: u64, p: Option<Problem>| {
         if let Some(problem) = p {
             let d = Diagnostic {
