@@ -139,14 +139,13 @@ fn timeline_cmd(args: TimelineArgs) -> Result<u8> {
     let stdout = io::stdout();
     let mut out = io::BufWriter::new(stdout.lock());
     let style = render::Style::detect();
-    // The process ends right after: freeing the records (or the report) piece by piece would be
-    // wasted time, so they are forgotten.
     let found = if args.output == render::Format::Mermaid {
         // A diagram's layout depends on the number of pods: the whole report first.
         let report = pending.into_report();
         render::timeline(&report, args.output, style, &mut out).map(|_| !report.pods.is_empty())
     } else {
         let found = render::timeline_stream(&pending, args.output, style, &mut out);
+        // The process ends right after: freeing every record piece by piece is wasted time.
         std::mem::forget(pending);
         found
     }

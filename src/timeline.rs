@@ -120,16 +120,6 @@ pub struct Change {
     pub by: String,
 }
 
-/// Groups records per pod, splits incarnations and derives each story.
-pub fn build(
-    records: Vec<Record>,
-    configs: Vec<ConfigEvent>,
-    sel: &Selection,
-    summary: Summary,
-) -> Report {
-    Pending::new(records, configs, sel, summary).into_report()
-}
-
 /// The records of a scan, sorted and grouped by pod name, before any story is derived.
 ///
 /// Deriving (parsing the kept bodies, diffing objects) is most of the work left after the scan,
