@@ -34,7 +34,7 @@ pub struct Report {
 }
 
 /// One pod incarnation (or one denied create).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Default, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Pod {
     pub namespace: String,
@@ -152,16 +152,9 @@ impl Pending {
         });
         let mut groups = Vec::new();
         let mut start = 0;
-        while start < records.len() {
-            let end = start
-                + records[start..]
-                    .iter()
-                    .take_while(|r| {
-                        r.namespace == records[start].namespace && r.name == records[start].name
-                    })
-                    .count();
-            groups.push(start..end);
-            start = end;
+        for group in records.chunk_by(|a, b| a.namespace == b.namespace && a.name == b.name) {
+            groups.push(start..start + group.len());
+            start += group.len();
         }
         Pending {
             records,
@@ -360,27 +353,11 @@ fn derive(inc: Incarnation<'_>) -> Pod {
         name: first.name.clone(),
         uid: inc.uid.clone(),
         denied: inc.denied,
-        denied_by: None,
-        message: None,
-        created_at: None,
-        created_by: None,
-        scheduler: None,
-        node: None,
-        bound_at: None,
-        bound_by: None,
-        ready_at: None,
-        phase: None,
-        deleted_at: None,
-        deleted_by: None,
-        deleted_via: None,
-        latencies: Latencies::default(),
-        webhooks: Vec::new(),
-        builtin_changes: Vec::new(),
-        events: Vec::new(),
         times: Times {
             first: Some(first.time),
             ..Default::default()
         },
+        ..Default::default()
     };
     // The bodies, parsed for this incarnation only (see `record::Body`).
     let bodies: Vec<(Option<Value>, Option<Value>)> = inc

@@ -188,33 +188,28 @@ pub fn timeline_stream(
     style: Style,
     w: &mut dyn Write,
 ) -> io::Result<bool> {
-    let render = |pods: &[Pod]| -> io::Result<(usize, Vec<u8>)> {
-        let mut out = Vec::new();
-        for (i, pod) in pods.iter().enumerate() {
-            match format {
-                Format::Json => {
-                    // An element of the report's `pods` array: two levels deep.
-                    out.extend_from_slice(if i > 0 { b",\n    " } else { b"\n    " });
-                    json_at(pod, 2, &mut out)?;
-                }
-                Format::Table => {
-                    if i > 0 {
-                        out.push(b'\n');
-                    }
-                    table::pod_story(pod, style, &mut out)?;
-                }
-                Format::Markdown => markdown::pod_story(pod, &mut out)?,
-                Format::Mermaid => {}
-            }
-        }
-        Ok((pods.len(), out))
-    };
     if format == Format::Mermaid {
         return Err(io::Error::new(
             io::ErrorKind::Unsupported,
             "Mermaid output needs the whole report",
         ));
     }
+    // Each pod rendered on its own (on any thread); the separators are written here, in order.
+    let render = |pods: &[Pod]| -> io::Result<Vec<Vec<u8>>> {
+        pods.iter()
+            .map(|pod| {
+                let mut out = Vec::new();
+                match format {
+                    // An element of the report's `pods` array: two levels deep.
+                    Format::Json => json_at(pod, 2, &mut out)?,
+                    Format::Table => table::pod_story(pod, style, &mut out)?,
+                    Format::Markdown => markdown::pod_story(pod, &mut out)?,
+                    Format::Mermaid => {}
+                }
+                Ok(out)
+            })
+            .collect()
+    };
     let mut written = 0usize;
     if format == Format::Json {
         write!(
@@ -223,17 +218,17 @@ pub fn timeline_stream(
         )?;
     }
     pending.stream(render, |done| -> io::Result<()> {
-        let (n, bytes) = done?;
-        if n > 0 && written > 0 {
-            // Between the last pod written and this group's first.
-            w.write_all(match format {
-                Format::Json => b",",
-                Format::Table => b"\n",
-                _ => b"",
-            })?;
+        for pod in done? {
+            match format {
+                Format::Json if written > 0 => w.write_all(b",\n    ")?,
+                Format::Json => w.write_all(b"\n    ")?,
+                Format::Table if written > 0 => w.write_all(b"\n")?,
+                _ => {}
+            }
+            w.write_all(&pod)?;
+            written += 1;
         }
-        written += n;
-        w.write_all(&bytes)
+        Ok(())
     })?;
     if format == Format::Json {
         w.write_all(if written > 0 {
