@@ -41,7 +41,7 @@ pub fn process_line(line: &[u8], sel: &Selection) -> LineResult {
 pub struct Summary {
     pub lines_read: u64,
     pub lines_skipped: u64,
-    /// Audit events read (every stage counts).
+    /// Audit events decoded (every stage counts); lines the scan skips unread are not counted.
     pub events: u64,
     /// Distinct pod requests kept.
     pub pod_events: u64,

@@ -10,13 +10,19 @@
 //! - an object line is decoded only when it contains the selection's literals (`pods`, and the
 //!   pod's name when one is asked for) or `webhookconfigurations`; the others are counted as read.
 //!   The literals are a necessary condition only: the parse decides.
+//! - unless reads are selected, an object line whose top-level `verb` is `get`, `list` or `watch`,
+//!   on no subresource, as [`is_plain_read`] tells from the raw bytes, is counted as read without
+//!   being decoded: such reads enter no story (unlike a streaming `exec`, `attach` or
+//!   `portforward`), and they are most of the lines that mention pods.
 //!
 //! The fast path adds one exact shortcut: a line the [`skim`] proves to be a single audit event the
-//! selection ignores (a read of a pod, a node status write that mentions pods) is counted as one
-//! event without being parsed; the result is what decoding it would have given.
+//! selection ignores (a node status write that mentions pods, a read the byte test above leaves
+//! to the decoder) is counted as one event without being parsed; the result is what decoding it
+//! would have given.
 
 use std::fmt;
 use std::io::{self, Read};
+use std::sync::LazyLock;
 
 use memchr::memmem;
 
@@ -122,6 +128,41 @@ impl Prefilter {
         self.all.iter().all(|f| f.find(line).is_some())
             || self.any.iter().any(|f| f.find(line).is_some())
     }
+}
+
+/// Whether an object line (trimmed: first byte `{`, last byte `}`) is a read that no story uses: its
+/// top-level `verb` is `get`, `list` or `watch`, on no subresource (so not a streaming `exec`,
+/// `attach` or `portforward`, which stories show).
+///
+/// Told from the bytes, without parsing, and only when that is sure for valid JSON: the first
+/// `"verb":"` must stand before any nested object or array (so at the top level; audit events log
+/// `verb` before `user`) and not follow a backslash (so it is a key, not text inside a string),
+/// and its value must end right after the verb. A line with a `"subresource"` key anywhere is
+/// left to the decoder. Anything else answers false, and the line goes on to be decoded.
+pub fn is_plain_read(t: &[u8]) -> bool {
+    struct Finders {
+        verb: memmem::Finder<'static>,
+        subresource: memmem::Finder<'static>,
+    }
+    static FIND: LazyLock<Finders> = LazyLock::new(|| Finders {
+        verb: memmem::Finder::new(b"\"verb\":\""),
+        subresource: memmem::Finder::new(b"\"subresource\""),
+    });
+    let Some(body) = t.get(1..) else {
+        return false;
+    };
+    let head = &body[..memchr::memchr2(b'{', b'[', body).unwrap_or(body.len())];
+    let Some(at) = FIND.verb.find(head) else {
+        return false;
+    };
+    if at > 0 && head[at - 1] == b'\\' {
+        return false;
+    }
+    let value = &body[at + FIND.verb.needle().len()..];
+    let read = [&b"get\""[..], b"list\"", b"watch\""]
+        .iter()
+        .any(|v| value.starts_with(v));
+    read && FIND.subresource.find(t).is_none()
 }
 
 /// The shape every JSON object line has; a line without it is decoded to say what is wrong.
@@ -672,5 +713,98 @@ mod tests {
         assert_eq!(document_start(b"{\"a\":1}\n"), Some(false));
         assert_eq!(document_start(b"{\"a\":"), None);
         assert_eq!(document_start(b"garbage"), Some(false));
+    }
+
+    #[test]
+    fn plain_reads_are_told_from_the_bytes() {
+        let read = |verb: &str| {
+            format!(
+                "{{\"kind\":\"Event\",\"level\":\"Request\",\"auditID\":\"a\",\"stage\":\"ResponseComplete\",\"requestURI\":\"/api/v1/namespaces/n/pods/p\",\"verb\":\"{verb}\",\"user\":{{\"username\":\"u\"}},\"objectRef\":{{\"resource\":\"pods\",\"namespace\":\"n\",\"name\":\"p\"}}}}"
+            )
+        };
+        for verb in ["get", "list", "watch"] {
+            assert!(is_plain_read(read(verb).as_bytes()), "{verb}");
+        }
+        for verb in ["create", "patch", "update", "delete", "getx", "", "GET"] {
+            assert!(!is_plain_read(read(verb).as_bytes()), "{verb}");
+        }
+        let no = [
+            // A subresource (streaming or not) is left to the decoder.
+            read("get").replace("\"name\":\"p\"", "\"name\":\"p\",\"subresource\":\"exec\""),
+            read("get").replace("\"name\":\"p\"", "\"name\":\"p\",\"subresource\":\"log\""),
+            // Not at the top level: after a nested object, or inside an array.
+            "{\"user\":{\"username\":\"u\"},\"verb\":\"get\"}".into(),
+            "{\"items\":[{\"verb\":\"get\"}]}".into(),
+            // Inside a string (valid JSON escapes the quotes), or after a stray backslash.
+            "{\"requestURI\":\"\\\"verb\\\":\\\"get\\\"\",\"verb\":\"create\"}".into(),
+            "{\"a\":\"\\\"verb\":\"get\"}".into(),
+            // Spellings the byte test does not follow: decoded, never guessed.
+            "{\"verb\" : \"get\"}".into(),
+            "{\"verb\":\"g\\u0065t\"}".into(),
+            "{}".into(),
+            "{".into(),
+        ];
+        for line in &no {
+            assert!(!is_plain_read(line.as_bytes()), "{line}");
+        }
+    }
+
+    /// On every line of generated corpora, clean and damaged: a line called a plain read is, once
+    /// parsed (when it parses), a get, list or watch on no subresource; and nearly every such read
+    /// of the corpus is recognised, so the shortcut is taken where it matters.
+    #[test]
+    fn plain_reads_agree_with_the_parse() {
+        for seed in [11, 12] {
+            let spec = crate::corpus::Spec {
+                seed,
+                target_bytes: Some(2_000_000),
+                ..Default::default()
+            };
+            let mut data = Vec::new();
+            crate::corpus::generate(&spec, &mut data).expect("generate");
+            let (mut reads, mut told) = (0, 0);
+            for line in data.split(|&b| b == b'\n') {
+                let t = decode::trim(line);
+                let plain = looks_like_object(t) && !t.is_empty() && is_plain_read(t);
+                // The same line with damage where the byte test looks: verb moved after a nested
+                // value, verb value changed, a subresource added.
+                let moved = String::from_utf8_lossy(t)
+                    .replacen("\"verb\":", "\"x\":{},\"verb\":", 1)
+                    .replacen("\"verb\":\"get\"", "\"verb\":\"get\",\"y\":[]", 1);
+                let sub = String::from_utf8_lossy(t).replacen(
+                    "\"resource\":\"pods\"",
+                    "\"resource\":\"pods\",\"subresource\":\"attach\"",
+                    1,
+                );
+                for (text, said) in [
+                    (t.to_vec(), plain),
+                    (moved.clone().into_bytes(), is_plain_read(moved.as_bytes())),
+                    (sub.clone().into_bytes(), is_plain_read(sub.as_bytes())),
+                ] {
+                    let Ok(v) = serde_json::from_slice::<serde_json::Value>(&text) else {
+                        continue;
+                    };
+                    let verb = v["verb"].as_str().unwrap_or("");
+                    let read = matches!(verb, "get" | "list" | "watch")
+                        && v["objectRef"]["subresource"].is_null();
+                    if said {
+                        assert!(read, "not a plain read: {}", String::from_utf8_lossy(&text));
+                    }
+                }
+                if let Ok(v) = serde_json::from_slice::<serde_json::Value>(t) {
+                    if matches!(v["verb"].as_str(), Some("get" | "list" | "watch"))
+                        && v["objectRef"]["subresource"].is_null()
+                    {
+                        reads += 1;
+                        told += usize::from(plain);
+                    }
+                }
+            }
+            assert!(reads > 500, "seed {seed}: the corpus has reads ({reads})");
+            assert!(
+                told * 100 >= reads * 99,
+                "seed {seed}: {told} of {reads} plain reads recognised"
+            );
+        }
     }
 }

@@ -571,7 +571,7 @@ pub(super) fn process_chunk(data: &[u8], work: &Work) -> ChunkOut {
             if !shaped {
                 // Damaged or not JSON: decoding says what is wrong with it.
                 items.push((index, Item::Line(engine::process_line(line, &work.sel))));
-            } else if m.wants(start, end) {
+            } else if m.wants(start, end) && (work.sel.reads || !super::is_plain_read(t)) {
                 let r = match skim::skim(t, &work.sel) {
                     Verdict::Ignored => LineResult {
                         events: 1,

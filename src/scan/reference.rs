@@ -75,7 +75,8 @@ pub fn scan_reader(
         let t = decode::trim(line);
         let shaped = t.is_empty() || (t.first() == Some(&b'{') && t.last() == Some(&b'}'));
         let relevant = literals.iter().all(|l| contains(line, l)) || contains(line, CONFIG_LITERAL);
-        if shaped && !relevant {
+        let unused_read = shaped && !engine.selection().reads && super::is_plain_read(t);
+        if shaped && (!relevant || unused_read) {
             engine.skip_unread();
             continue;
         }

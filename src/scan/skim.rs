@@ -1,10 +1,11 @@
 //! Proves, without building anything, that a line decodes to one audit event the selection
 //! ignores, so that the line can be counted and not parsed.
 //!
-//! Most lines that pass the literal prefilter of a busy cluster's log are still of no interest:
-//! reads of pods (kubelets and controllers get, list and watch pods all day), node status writes
-//! that mention `pods` in the node's capacity. Parsing them with serde costs several microseconds
-//! each; this module reads the top level of the object in one pass instead.
+//! Many lines that pass the literal prefilter of a busy cluster's log are still of no interest:
+//! node status writes that mention `pods` in the node's capacity, reads of pods that the byte
+//! test of `scan::is_plain_read` leaves to the decoder (kubelets and controllers get, list and
+//! watch pods all day; most are skipped before this). Parsing them with serde costs several
+//! microseconds each; this module reads the top level of the object in one pass instead.
 //!
 //! The answer must be exact, because a skipped line is counted as if it had been decoded: [`skim`]
 //! says [`Verdict::Ignored`] only when `decode::decode_line` would succeed on the line, yield

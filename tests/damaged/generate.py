@@ -207,9 +207,11 @@ def cases():
         '{"kind":"ConfigMap","apiVersion":"v1"}',
         "{}",
         '{"auditID":"no-verb-or-stage","note":"pods"}',
-        '{"kind":"Event","auditID":"a0000011","verb":"get","user":{"username":7},"objectRef":{"resource":"pods"}}',
+        '{"kind":"Event","auditID":"a0000011","verb":"patch","user":{"username":7},"objectRef":{"resource":"pods"}}',
         *story[2:],
         "[]",
+        # A plain read of a pod (no story uses one) is passed over unread too, damage and all.
+        '{"kind":"Event","auditID":"a0000012","verb":"get","user":{"username":7},"objectRef":{"resource":"pods"}}',
     ]
 
     # CloudWatch cuts events over 256 KB and appends `[Truncated...]`, as a plain line and inside
