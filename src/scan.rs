@@ -749,9 +749,10 @@ mod tests {
         }
     }
 
-    /// On every line of generated corpora, clean and damaged: a line called a plain read is, once
-    /// parsed (when it parses), a get, list or watch on no subresource; and nearly every such read
-    /// of the corpus is recognised, so the shortcut is taken where it matters.
+    /// On every line of generated corpora, and on each line altered where the byte test looks: a
+    /// line called a plain read is, once parsed (when it parses), a get, list or watch on no
+    /// subresource; and nearly every such read of the corpus is recognised, so the shortcut is
+    /// taken where it matters.
     #[test]
     fn plain_reads_agree_with_the_parse() {
         for seed in [11, 12] {
@@ -766,8 +767,8 @@ mod tests {
             for line in data.split(|&b| b == b'\n') {
                 let t = decode::trim(line);
                 let plain = looks_like_object(t) && !t.is_empty() && is_plain_read(t);
-                // The same line with damage where the byte test looks: verb moved after a nested
-                // value, verb value changed, a subresource added.
+                // The same line altered where the byte test looks: the verb moved after a nested
+                // value (and followed by an array), a subresource added.
                 let moved = String::from_utf8_lossy(t)
                     .replacen("\"verb\":", "\"x\":{},\"verb\":", 1)
                     .replacen("\"verb\":\"get\"", "\"verb\":\"get\",\"y\":[]", 1);
