@@ -9,6 +9,7 @@ use serde_json::Value;
 
 use ktrail::admission;
 use ktrail::check::{self, rules};
+use ktrail::doc::Doc;
 use ktrail::engine::Engine;
 use ktrail::record::Selection;
 use ktrail::redact::{redact_line as redact, Redactor};
@@ -79,8 +80,11 @@ pub fn webhook_annotations(data: &[u8]) {
                 }
                 let _ = admission::pointer_tokens(&p);
                 if let Some(v) = v {
-                    let _ = admission::diff(patch, &v, admission::SERVER_FIELDS);
-                    let _ = admission::merge_patch_paths(&v, &["/metadata/uid"]);
+                    let (pt, vt) = (patch.to_string(), v.to_string());
+                    if let (Some(pd), Some(vd)) = (Doc::parse(&pt), Doc::parse(&vt)) {
+                        let _ = admission::diff(&pd, &vd, admission::SERVER_FIELDS);
+                        let _ = admission::merge_patch_paths(&vd, &["/metadata/uid"]);
+                    }
                 }
             }
         }
@@ -88,12 +92,15 @@ pub fn webhook_annotations(data: &[u8]) {
     for (k, v) in &pairs {
         let _ = admission::denied_by(v);
         let _ = admission::explains(k, v);
-        if let (Ok(a), Ok(b)) = (
-            serde_json::from_str::<Value>(k),
-            serde_json::from_str::<Value>(v),
-        ) {
+        // A document read in place is the value serde_json reads.
+        assert_eq!(
+            Doc::parse(v).map(|d| d.to_value()),
+            serde_json::from_str::<Value>(v).ok()
+        );
+        if let (Some(a), Some(b)) = (Doc::parse(k), Doc::parse(v)) {
             let _ = admission::diff(&a, &b, admission::SERVER_FIELDS);
             let _ = admission::merge_patch_paths(&b, &[]);
+            let _ = (a == b, a.to_value(), b.pointer(k));
         }
     }
 }

@@ -11,7 +11,9 @@
 use std::borrow::Cow;
 
 use serde::Serialize;
-use serde_json::{Map, Value};
+use serde_json::Value;
+
+use crate::doc::{Doc, Obj};
 
 /// One admission webhook call made while serving a request.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -241,14 +243,14 @@ pub fn explains(q: &str, p: &str) -> bool {
 /// Like [`explains`], but when `before` (the object as sent) is known, an append (`-`) only explains
 /// indexes past the end of the array as it was sent: appending a sidecar does not explain a change
 /// to the first container.
-pub fn explains_in(before: Option<&Value>, q: &str, p: &str) -> bool {
+pub fn explains_in(before: Option<&Doc>, q: &str, p: &str) -> bool {
     let mut at = before;
     for (a, b) in borrowed_tokens(q).zip(borrowed_tokens(p)) {
         let (a, b) = (a.as_ref(), b.as_ref());
         let is_index = |s: &str| !s.is_empty() && s.bytes().all(|c| c.is_ascii_digit());
         let ok = a == b
             || (a == "-" && is_index(b) && {
-                let len = at.and_then(Value::as_array).map_or(0, Vec::len);
+                let len = at.and_then(Doc::as_array).map_or(0, <[Doc]>::len);
                 b.parse::<usize>().is_ok_and(|i| i >= len)
             })
             || (b == "-" && is_index(a));
@@ -256,8 +258,8 @@ pub fn explains_in(before: Option<&Value>, q: &str, p: &str) -> bool {
             return false;
         }
         at = at.and_then(|v| match v {
-            Value::Object(m) => m.get(b),
-            Value::Array(xs) => b.parse::<usize>().ok().and_then(|i| xs.get(i)),
+            Doc::Object(m) => m.get(b),
+            Doc::Array(xs) => b.parse::<usize>().ok().and_then(|i| xs.get(i)),
             _ => None,
         });
     }
@@ -297,7 +299,7 @@ pub const SERVER_FIELDS: &[&str] = &[
 /// Leaf differences from `a` to `b`: objects are recursed, arrays index by index with extra
 /// elements reported as `/path/N`; a field present on one side only is reported at its own path.
 /// Paths equal to or below one of `ignore` are left out.
-pub fn diff(a: &Value, b: &Value, ignore: &[&str]) -> Vec<Diff> {
+pub fn diff(a: &Doc, b: &Doc, ignore: &[&str]) -> Vec<Diff> {
     let mut out = Vec::new();
     let mut path = String::new();
     diff_into(a, b, &mut path, ignore, &mut out, 0);
@@ -314,8 +316,8 @@ fn ignored(path: &str, ignore: &[&str]) -> bool {
 }
 
 fn diff_into(
-    a: &Value,
-    b: &Value,
+    a: &Doc,
+    b: &Doc,
     path: &mut String,
     ignore: &[&str],
     out: &mut Vec<Diff>,
@@ -326,8 +328,8 @@ fn diff_into(
     }
     let len = path.len();
     match (a, b) {
-        (Value::Object(ma), Value::Object(mb)) if depth < MAX_DIFF_DEPTH => {
-            for (k, va) in ma {
+        (Doc::Object(ma), Doc::Object(mb)) if depth < MAX_DIFF_DEPTH => {
+            for (k, va) in ma.iter() {
                 path.push('/');
                 path.push_str(&escape_token(k));
                 match mb.get(k) {
@@ -341,7 +343,7 @@ fn diff_into(
                 }
                 path.truncate(len);
             }
-            for (k, vb) in mb {
+            for (k, vb) in mb.iter() {
                 if ma.contains_key(k) {
                     continue;
                 }
@@ -351,13 +353,13 @@ fn diff_into(
                     out.push(Diff {
                         path: path.clone(),
                         op: "add",
-                        value: Some(vb.clone()),
+                        value: Some(vb.to_value()),
                     });
                 }
                 path.truncate(len);
             }
         }
-        (Value::Array(xa), Value::Array(xb)) if depth < MAX_DIFF_DEPTH => {
+        (Doc::Array(xa), Doc::Array(xb)) if depth < MAX_DIFF_DEPTH => {
             for i in 0..xa.len().max(xb.len()) {
                 path.push('/');
                 path.push_str(&i.to_string());
@@ -371,7 +373,7 @@ fn diff_into(
                     (None, Some(vb)) => out.push(Diff {
                         path: path.clone(),
                         op: "add",
-                        value: Some(vb.clone()),
+                        value: Some(vb.to_value()),
                     }),
                     (None, None) => {}
                 }
@@ -381,7 +383,7 @@ fn diff_into(
         _ => out.push(Diff {
             path: path.clone(),
             op: "replace",
-            value: Some(b.clone()),
+            value: Some(b.to_value()),
         }),
     }
 }
@@ -389,15 +391,9 @@ fn diff_into(
 /// The leaf paths a patch body sets (a merge or strategic-merge patch, as kubectl and the kubelet
 /// send them). Directive keys (`$setElementOrder/…`, `$patch`, `$retainKeys`, …) are left out; arrays
 /// are reported whole. `skip` removes a path and everything below it.
-pub fn merge_patch_paths(body: &Value, skip: &[&str]) -> Vec<Diff> {
-    fn walk(
-        v: &Map<String, Value>,
-        path: &mut String,
-        skip: &[&str],
-        out: &mut Vec<Diff>,
-        d: usize,
-    ) {
-        for (k, val) in v {
+pub fn merge_patch_paths(body: &Doc, skip: &[&str]) -> Vec<Diff> {
+    fn walk(v: &Obj, path: &mut String, skip: &[&str], out: &mut Vec<Diff>, d: usize) {
+        for (k, val) in v.iter() {
             if k.starts_with('$') {
                 continue;
             }
@@ -406,10 +402,10 @@ pub fn merge_patch_paths(body: &Value, skip: &[&str]) -> Vec<Diff> {
             path.push_str(&escape_token(k));
             if !ignored(path, skip) {
                 match val {
-                    Value::Object(m) if !m.is_empty() && d < MAX_DIFF_DEPTH => {
+                    Doc::Object(m) if !m.is_empty() && d < MAX_DIFF_DEPTH => {
                         walk(m, path, skip, out, d + 1)
                     }
-                    Value::Null => out.push(Diff {
+                    Doc::Null => out.push(Diff {
                         path: path.clone(),
                         op: "remove",
                         value: None,
@@ -417,7 +413,7 @@ pub fn merge_patch_paths(body: &Value, skip: &[&str]) -> Vec<Diff> {
                     _ => out.push(Diff {
                         path: path.clone(),
                         op: "replace",
-                        value: Some(val.clone()),
+                        value: Some(val.to_value()),
                     }),
                 }
             }
@@ -425,7 +421,7 @@ pub fn merge_patch_paths(body: &Value, skip: &[&str]) -> Vec<Diff> {
         }
     }
     let mut out = Vec::new();
-    if let Value::Object(m) = body {
+    if let Doc::Object(m) = body {
         walk(m, &mut String::new(), skip, &mut out, 0);
     }
     out
@@ -565,7 +561,7 @@ mod tests {
         assert!(explains("/spec/containers/-", "/spec/containers/1/image"));
         assert!(!explains("/spec/containers/-", "/spec/containersX"));
         assert!(!explains("/spec/priority", "/spec/priorityClassName"));
-        let sent = json!({"spec":{"containers":[{"name":"app"}]}});
+        let sent = Doc::parse(r#"{"spec":{"containers":[{"name":"app"}]}}"#).unwrap();
         assert!(!explains_in(
             Some(&sent),
             "/spec/containers/-",
@@ -584,10 +580,15 @@ mod tests {
 
     #[test]
     fn diff_reports_leaves_and_absent_fields_whole() {
-        let a = json!({"metadata":{"name":"x","labels":{"run":"x"}},"spec":{"containers":[{"name":"c","image":"nginx"}]},"status":{}});
-        let b = json!({"metadata":{"name":"x","uid":"u","labels":{"run":"x","a/b":"1"}},
+        let doc = |t: &'static str| Doc::parse(t).unwrap();
+        let a = doc(
+            r#"{"metadata":{"name":"x","labels":{"run":"x"}},"spec":{"containers":[{"name":"c","image":"nginx"}]},"status":{}}"#,
+        );
+        let b = doc(
+            r#"{"metadata":{"name":"x","uid":"u","labels":{"run":"x","a/b":"1"}},
             "spec":{"containers":[{"name":"c","image":"nginx","imagePullPolicy":"Always"},{"name":"side"}],
-                    "tolerations":[{"key":"k"}]},"status":{"phase":"Pending"}});
+                    "tolerations":[{"key":"k"}]},"status":{"phase":"Pending"}}"#,
+        );
         let d = diff(&a, &b, SERVER_FIELDS);
         let paths: Vec<&str> = d.iter().map(|d| d.path.as_str()).collect();
         assert_eq!(
@@ -600,7 +601,7 @@ mod tests {
             ]
         );
         assert!(d.iter().all(|d| d.op == "add"));
-        let r = diff(&json!({"a":1,"b":2}), &json!({"a":3}), &[]);
+        let r = diff(&doc(r#"{"a":1,"b":2}"#), &doc(r#"{"a":3}"#), &[]);
         assert_eq!(
             r[0],
             Diff {
@@ -621,8 +622,11 @@ mod tests {
 
     #[test]
     fn strategic_merge_patch_paths_skip_directives() {
-        let body = json!({"metadata":{"uid":"u"},"status":{"$setElementOrder/conditions":[{"type":"Ready"}],
-            "conditions":[{"type":"Ready","status":"True"}],"phase":"Running","podIP":null}});
+        let body = Doc::parse(
+            r#"{"metadata":{"uid":"u"},"status":{"$setElementOrder/conditions":[{"type":"Ready"}],
+            "conditions":[{"type":"Ready","status":"True"}],"phase":"Running","podIP":null}}"#,
+        )
+        .unwrap();
         let d = merge_patch_paths(&body, &["/metadata/uid"]);
         let paths: Vec<&str> = d.iter().map(|d| d.path.as_str()).collect();
         assert_eq!(

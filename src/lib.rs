@@ -11,6 +11,7 @@ pub mod cli;
 pub mod cloudwatch;
 pub mod corpus;
 pub mod decode;
+pub mod doc;
 pub mod engine;
 pub mod record;
 pub mod redact;

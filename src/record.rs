@@ -11,6 +11,7 @@ use serde_json::Value;
 
 use crate::admission;
 use crate::audit::{self, Event, Stage};
+use crate::doc::Doc;
 
 mod identity;
 
@@ -79,11 +80,10 @@ pub struct Record {
 pub struct Body(Box<RawValue>);
 
 impl Body {
-    /// The object, when the text is JSON other than `null` (it was checked when kept).
-    pub fn parse(&self) -> Option<Value> {
-        serde_json::from_str(self.0.get())
-            .ok()
-            .filter(|v: &Value| !v.is_null())
+    /// The object, when the text is JSON other than `null` (it was checked when kept), read in
+    /// place (see [`Doc`]).
+    pub fn parse(&self) -> Option<Doc<'_>> {
+        Doc::parse(self.0.get()).filter(|d| !d.is_null())
     }
 
     pub fn text(&self) -> &str {

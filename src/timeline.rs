@@ -7,7 +7,8 @@
 
 use std::collections::BTreeMap;
 use std::ops::Range;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::panic::{self, AssertUnwindSafe};
+use std::sync::{mpsc, Mutex, PoisonError};
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -15,6 +16,7 @@ use serde_json::Value;
 
 use crate::admission::{self, WebhookCall};
 use crate::audit::format_time;
+use crate::doc::Doc;
 use crate::engine::Summary;
 use crate::record::{Body, ConfigEvent, Record, Selection};
 
@@ -125,8 +127,8 @@ pub struct Change {
 /// Deriving (parsing the kept bodies, diffing objects) is most of the work left after the scan,
 /// and the stories take several times the memory of the records they come from. So they are
 /// derived group by group, spread over every core: all at once for the commands that need the
-/// whole report ([`Pending::into_report`]), or a batch at a time for output that is written pod by
-/// pod ([`Pending::stream`]), which holds only the records and one batch of stories.
+/// whole report ([`Pending::into_report`]), or written pod by pod as they are derived
+/// ([`Pending::stream`]), which holds only the records and a few dozen stories.
 pub struct Pending {
     records: Vec<Record>,
     /// One range of `records` per (namespace, name), in that order.
@@ -136,9 +138,9 @@ pub struct Pending {
     pub configs: Vec<ConfigEvent>,
 }
 
-/// Groups derived together by [`Pending::stream`]: enough to keep every core busy, few enough
-/// that their stories stay small next to the records.
-const STREAM_BATCH: usize = 64;
+/// Groups derived ahead of the one written next: enough to keep every core busy when a group
+/// takes long, few enough that their stories stay small next to the records.
+const AHEAD: usize = 64;
 
 impl Pending {
     pub fn new(
@@ -147,9 +149,29 @@ impl Pending {
         sel: &Selection,
         summary: Summary,
     ) -> Pending {
-        records.sort_by(|a, b| {
-            (&a.namespace, &a.name, a.time, a.seq).cmp(&(&b.namespace, &b.name, b.time, b.seq))
-        });
+        // Sorted through a list of keys: moving the records themselves (a few hundred bytes
+        // each) made this the longest step that runs on one core. `seq` is unique.
+        let mut order: Vec<(&str, &str, DateTime<Utc>, u64, usize)> = records
+            .iter()
+            .enumerate()
+            .map(|(i, r)| (r.namespace.as_str(), r.name.as_str(), r.time, r.seq, i))
+            .collect();
+        order.sort_unstable();
+        let mut order: Vec<usize> = order.into_iter().map(|k| k.4).collect();
+        // In place, cycle by cycle (a new vector of records costs fresh pages): position `k`
+        // takes the record at `order[k]`; a position done is marked `usize::MAX`.
+        for start in 0..order.len() {
+            let mut k = start;
+            while order[k] != usize::MAX {
+                let from = order[k];
+                order[k] = usize::MAX;
+                if from == start {
+                    break;
+                }
+                records.swap(k, from);
+                k = from;
+            }
+        }
         let mut groups = Vec::new();
         let mut start = 0;
         for group in records.chunk_by(|a, b| a.namespace == b.namespace && a.name == b.name) {
@@ -167,10 +189,16 @@ impl Pending {
 
     /// Every story, in output order.
     pub fn into_report(self) -> Report {
-        let pods = par_map(0..self.groups.len(), |i| self.pods_of(i))
-            .into_iter()
-            .flatten()
-            .collect();
+        let mut pods = Vec::new();
+        ordered_map(
+            self.groups.len(),
+            |i| self.pods_of(i),
+            |p| -> Result<(), std::convert::Infallible> {
+                pods.extend(p);
+                Ok(())
+            },
+        )
+        .unwrap_or_else(|e| match e {});
         Report {
             schema_version: SCHEMA_VERSION,
             pods,
@@ -179,22 +207,15 @@ impl Pending {
         }
     }
 
-    /// Derives the stories a batch of groups at a time, hands each group's pods to `render` (on
-    /// any thread), and gives the results to `sink` in output order. The concatenation of the
-    /// groups' pods is [`Pending::into_report`]'s `pods`.
+    /// Derives the stories group by group, hands each group's pods to `render` (on any thread),
+    /// and gives the results to `sink` in output order. The concatenation of the groups' pods is
+    /// [`Pending::into_report`]'s `pods`.
     pub fn stream<T: Send, E>(
         &self,
         render: impl Fn(&[Pod]) -> T + Sync,
-        mut sink: impl FnMut(T) -> Result<(), E>,
+        sink: impl FnMut(T) -> Result<(), E>,
     ) -> Result<(), E> {
-        let n = self.groups.len();
-        for start in (0..n).step_by(STREAM_BATCH) {
-            let batch = start..(start + STREAM_BATCH).min(n);
-            for out in par_map(batch, |i| render(&self.pods_of(i))) {
-                sink(out)?;
-            }
-        }
-        Ok(())
+        ordered_map(self.groups.len(), |i| render(&self.pods_of(i)), sink)
     }
 
     /// The stories of group `i`: its incarnations, in output order.
@@ -209,40 +230,73 @@ impl Pending {
     }
 }
 
-/// `f` over `range`, spread over every core, results in `range`'s order: each thread takes the
-/// next index from a shared counter, so the output is the one a single thread gives.
-fn par_map<T: Send>(range: Range<usize>, f: impl Fn(usize) -> T + Sync) -> Vec<T> {
+/// `f` of `0..n`, spread over every core, each result handed to `sink` in index order (the output
+/// a single thread gives), at most [`AHEAD`] results waiting for their turn.
+///
+/// The threads live for the whole map: each keeps its allocator's memory from one group to the
+/// next (threads started per batch took fresh pages from the system for every batch, and the
+/// kernel zeroing them was a tenth of the work). A panic in `f` is raised again here.
+fn ordered_map<T: Send, E>(
+    n: usize,
+    f: impl Fn(usize) -> T + Sync,
+    mut sink: impl FnMut(T) -> Result<(), E>,
+) -> Result<(), E> {
     let threads = std::thread::available_parallelism()
         .map_or(1, usize::from)
-        .min(range.len() / 8);
+        .min(n / 8);
     if threads <= 1 {
-        return range.map(f).collect();
-    }
-    let next = AtomicUsize::new(range.start);
-    let mut out: Vec<Option<T>> = range.clone().map(|_| None).collect();
-    std::thread::scope(|scope| {
-        let workers: Vec<_> = (0..threads)
-            .map(|_| {
-                scope.spawn(|| {
-                    let mut done = Vec::new();
-                    loop {
-                        let i = next.fetch_add(1, Ordering::Relaxed);
-                        if i >= range.end {
-                            return done;
-                        }
-                        done.push((i, f(i)));
-                    }
-                })
-            })
-            .collect();
-        for w in workers {
-            let done = w.join().unwrap_or_else(|e| std::panic::resume_unwind(e));
-            for (i, t) in done {
-                out[i - range.start] = Some(t);
-            }
+        for i in 0..n {
+            sink(f(i))?;
         }
-    });
-    out.into_iter().flatten().collect()
+        return Ok(());
+    }
+    let (job_tx, job_rx) = mpsc::channel::<usize>();
+    let job_rx = Mutex::new(job_rx);
+    std::thread::scope(|scope| {
+        let job_tx = job_tx;
+        let (done_tx, done_rx) = mpsc::channel::<(usize, std::thread::Result<T>)>();
+        for _ in 0..threads {
+            let (done_tx, job_rx, f) = (done_tx.clone(), &job_rx, &f);
+            scope.spawn(move || loop {
+                // The lock is held while waiting; the other threads wait on the lock instead.
+                let job = job_rx.lock().unwrap_or_else(PoisonError::into_inner).recv();
+                let Ok(i) = job else { return };
+                let t = panic::catch_unwind(AssertUnwindSafe(|| f(i)));
+                if done_tx.send((i, t)).is_err() {
+                    return;
+                }
+            });
+        }
+        drop(done_tx);
+        // Returning drops `job_tx`: the threads end after the group in hand.
+        let mut sent = 0;
+        while sent < n.min(AHEAD) {
+            let _ = job_tx.send(sent);
+            sent += 1;
+        }
+        let mut early = BTreeMap::new();
+        for want in 0..n {
+            let t = loop {
+                if let Some(t) = early.remove(&want) {
+                    break t;
+                }
+                match done_rx.recv() {
+                    Ok((i, t)) => {
+                        early.insert(i, t);
+                    }
+                    // Every thread catches its panics, so they all end only when told to.
+                    Err(_) => unreachable!("the timeline's threads ended early"),
+                }
+            };
+            let t = t.unwrap_or_else(|p| panic::resume_unwind(p));
+            if sent < n {
+                let _ = job_tx.send(sent);
+                sent += 1;
+            }
+            sink(t)?;
+        }
+        Ok(())
+    })
 }
 
 /// Builder state of one incarnation.
@@ -341,7 +395,7 @@ fn secs(a: Option<DateTime<Utc>>, b: Option<DateTime<Utc>>) -> Option<f64> {
     Some(us as f64 / 1e6)
 }
 
-fn str_at<'v>(v: Option<&'v Value>, ptr: &str) -> Option<&'v str> {
+fn str_at<'v>(v: Option<&'v Doc>, ptr: &str) -> Option<&'v str> {
     v?.pointer(ptr)?.as_str()
 }
 
@@ -359,21 +413,23 @@ fn derive(inc: Incarnation<'_>) -> Pod {
         },
         ..Default::default()
     };
-    // The bodies, parsed for this incarnation only (see `record::Body`).
-    let bodies: Vec<(Option<Value>, Option<Value>)> = inc
+    // The bodies, parsed for this incarnation only (see `record::Body`); the stored object only
+    // for the events that read it (a delete's or a binding's response tells nothing more).
+    let bodies: Vec<(String, Option<Doc>, Option<Doc>)> = inc
         .records
         .iter()
         .map(|r| {
-            (
-                r.request.as_ref().and_then(Body::parse),
-                r.response.as_ref().and_then(Body::parse),
-            )
+            let kind = event_kind(r);
+            let response = matches!(kind.as_str(), "create" | "update" | "patch" | "status")
+                .then(|| r.response.as_ref().and_then(Body::parse))
+                .flatten();
+            (kind, r.request.as_ref().and_then(Body::parse), response)
         })
         .collect();
     // The latest known state of the object, to tell what an update changed.
-    let mut state: Option<&Value> = None;
+    let mut state: Option<&Doc> = None;
     let mut kubelet_node: Option<String> = None;
-    for (r, (request, response)) in inc.records.iter().zip(&bodies) {
+    for (r, (kind, request, response)) in inc.records.iter().zip(&bodies) {
         let (calls, _) = admission::webhook_calls(
             r.webhook_annotations
                 .iter()
@@ -381,7 +437,7 @@ fn derive(inc: Incarnation<'_>) -> Pod {
         );
         let mut ev = PodEvent {
             time: format_time(&r.time),
-            kind: event_kind(r),
+            kind: kind.clone(),
             verb: r.verb.clone(),
             subresource: r.subresource.clone(),
             user: r.user.clone(),
@@ -399,7 +455,7 @@ fn derive(inc: Incarnation<'_>) -> Pod {
         let req = request.as_ref();
         let resp = response.as_ref().filter(|v| {
             v.get("kind")
-                .and_then(Value::as_str)
+                .and_then(Doc::as_str)
                 .is_none_or(|k| k == "Pod")
         });
         if let Some(n) = r.user.strip_prefix("system:node:") {
@@ -505,7 +561,7 @@ fn derive(inc: Incarnation<'_>) -> Pod {
                         patch_changes(body, &r.user, &mut ev.changes);
                     } else if let Some(st) = body.get("status") {
                         let prev = state.and_then(|s| s.get("status"));
-                        let empty = Value::Object(Default::default());
+                        let empty = Doc::Object(Default::default());
                         for d in admission::diff(prev.unwrap_or(&empty), st, &[]) {
                             ev.changes.push(change(
                                 format!("/status{}", d.path),
@@ -526,7 +582,7 @@ fn derive(inc: Incarnation<'_>) -> Pod {
                     }
                     if let Some(p) = status
                         .and_then(|s| s.get("phase"))
-                        .and_then(Value::as_str)
+                        .and_then(Doc::as_str)
                         .or(str_at(resp, "/status/phase"))
                     {
                         pod.phase = Some(p.to_owned());
@@ -563,7 +619,7 @@ fn derive(inc: Incarnation<'_>) -> Pod {
             "delete" => {
                 let grace = req
                     .and_then(|b| b.get("gracePeriodSeconds"))
-                    .and_then(Value::as_i64)
+                    .and_then(Doc::as_i64)
                     .or_else(|| {
                         query_param(r.request_uri.as_deref(), "gracePeriodSeconds")
                             .and_then(|g| g.parse().ok())
@@ -649,9 +705,9 @@ fn change(path: String, op: &str, value: Option<Value>, by: &str) -> Change {
 }
 
 /// The paths a patch request sets: a JSON Patch (an array of ops) or a merge patch body.
-fn patch_changes(body: &Value, user: &str, out: &mut Vec<Change>) {
-    if body.is_array() {
-        for (op, path, value) in admission::patch_ops(body) {
+fn patch_changes(body: &Doc, user: &str, out: &mut Vec<Change>) {
+    if let Doc::Array(_) = body {
+        for (op, path, value) in admission::patch_ops(&body.to_value()) {
             out.push(change(path, &op, value, user));
         }
     } else {
@@ -664,12 +720,7 @@ fn patch_changes(body: &Value, user: &str, out: &mut Vec<Change>) {
 
 /// Credits each webhook patch op to its webhook, then what the stored object shows beyond the
 /// request and the patches to built-in admission.
-fn attribute(
-    calls: &[WebhookCall],
-    req: Option<&Value>,
-    resp: Option<&Value>,
-    out: &mut Vec<Change>,
-) {
+fn attribute(calls: &[WebhookCall], req: Option<&Doc>, resp: Option<&Doc>, out: &mut Vec<Change>) {
     let mut explained: Vec<&str> = Vec::new();
     for call in calls {
         if let Some(patch) = &call.patch {
@@ -780,33 +831,33 @@ fn summarize_write(verb: &str, changes: &[Change], unknown: Option<&str>) -> Str
     format!("{verb} {}", describe_changes(changes.iter()))
 }
 
-fn is_ready(obj: Option<&Value>) -> Option<bool> {
+fn is_ready(obj: Option<&Doc>) -> Option<bool> {
     let conds = obj?.pointer("/status/conditions")?.as_array()?;
     conds
         .iter()
-        .find(|c| c.get("type").and_then(Value::as_str) == Some("Ready"))
-        .map(|c| c.get("status").and_then(Value::as_str) == Some("True"))
+        .find(|c| c.get("type").and_then(Doc::as_str) == Some("Ready"))
+        .map(|c| c.get("status").and_then(Doc::as_str) == Some("True"))
 }
 
-fn summarize_status(status: Option<&Value>) -> String {
+fn summarize_status(status: Option<&Doc>) -> String {
     let Some(st) = status else {
         return "status updated".into();
     };
     let mut parts = Vec::new();
-    if let Some(p) = st.get("phase").and_then(Value::as_str) {
+    if let Some(p) = st.get("phase").and_then(Doc::as_str) {
         parts.push(format!("phase={p}"));
     }
-    if let Some(conds) = st.get("conditions").and_then(Value::as_array) {
+    if let Some(conds) = st.get("conditions").and_then(Doc::as_array) {
         for c in conds {
             if let (Some(t), Some(v)) = (
-                c.get("type").and_then(Value::as_str),
-                c.get("status").and_then(Value::as_str),
+                c.get("type").and_then(Doc::as_str),
+                c.get("status").and_then(Doc::as_str),
             ) {
                 parts.push(format!("{t}={v}"));
             }
         }
     }
-    if let Some(ip) = st.get("podIP").and_then(Value::as_str) {
+    if let Some(ip) = st.get("podIP").and_then(Doc::as_str) {
         parts.push(format!("podIP={ip}"));
     }
     if parts.is_empty() {
@@ -1005,6 +1056,46 @@ mod tests {
         assert_eq!(b.node.as_deref(), Some("node-2"));
         assert_eq!(b.latencies.created_to_bound, Some(1.0));
         assert!(pods[2].denied && pods[2].uid.is_none());
+    }
+
+    #[test]
+    fn ordered_map_keeps_the_order_and_stops_when_told() {
+        for n in [0, 1, 7, 8, 100, 1000] {
+            let mut got = Vec::new();
+            let r = ordered_map(
+                n,
+                |i| {
+                    // Uneven work, so that results come back out of order.
+                    if i % 7 == 0 {
+                        std::thread::sleep(std::time::Duration::from_micros(200));
+                    }
+                    i * 2
+                },
+                |x| -> Result<(), ()> {
+                    got.push(x);
+                    Ok(())
+                },
+            );
+            assert_eq!(r, Ok(()));
+            assert_eq!(got, (0..n).map(|i| i * 2).collect::<Vec<_>>(), "{n}");
+        }
+        let mut seen = 0;
+        let r = ordered_map(
+            1000,
+            |i| i,
+            |i| {
+                if i == 300 {
+                    return Err(i);
+                }
+                seen += 1;
+                Ok(())
+            },
+        );
+        assert_eq!((r, seen), (Err(300), 300));
+        let panicked = std::panic::catch_unwind(|| {
+            ordered_map(100, |i| assert_ne!(i, 50), |()| Ok::<(), ()>(()))
+        });
+        assert!(panicked.is_err());
     }
 
     #[test]

@@ -198,7 +198,9 @@ pub fn timeline_stream(
     let render = |pods: &[Pod]| -> io::Result<Vec<Vec<u8>>> {
         pods.iter()
             .map(|pod| {
-                let mut out = Vec::new();
+                // About what a story takes (a few KiB per event): growing a buffer from empty
+                // copied it over and over.
+                let mut out = Vec::with_capacity(1024 + 4096 * pod.events.len());
                 match format {
                     // An element of the report's `pods` array: two levels deep.
                     Format::Json => json_at(pod, 2, &mut out)?,
