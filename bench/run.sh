@@ -3,7 +3,7 @@
 # EKS-like audit log held in the page cache, all measured in one run. Prints medians, ratios and
 # PASS/FAIL per target; exits 1 when a target fails.
 #
-#   bench/run.sh                 # RUNS=5 runs per command
+#   bench/run.sh                 # RUNS=5 rounds, each command once per round
 #   RUNS=10 bench/run.sh
 #   BENCH_JQ=1 bench/run.sh      # also time plain `jq` over the file once (slow)
 #   SIZE=200MB bench/run.sh      # a smaller corpus (its own file), for a quick look
@@ -37,7 +37,6 @@ need() {
     fi
 }
 need rg ripgrep
-need hyperfine hyperfine
 need /usr/bin/time time
 need jq jq
 need gzip gzip
@@ -94,12 +93,39 @@ echo "input:   $BIG, $(stat -c %s "$BIG") bytes, $(wc -l <"$BIG") lines; .gz $(s
 echo "cores busy before: $(busy)%"
 echo
 
-# median NAME COMMAND: runs COMMAND with hyperfine and prints its median in seconds.
+# rounds NAME=COMMAND...: runs the commands in turn, one run of each per round, after one warm-up
+# round; TIMES[NAME] gets each one's wall times in seconds, round by round, and MED[NAME] their
+# median. A command and the peer it is compared with are timed in the same rounds, and a ratio is
+# the median of the ratios within a round: the speed of this kind of virtual machine's cores
+# drifts by a third over minutes (`zstd -dc` alone took 0.73 s to 1.19 s on one afternoon), and
+# timing every run of one command before the other's let that drift decide a verdict.
+declare -A MED TIMES
+rounds() {
+    local spec name cmd t r
+    for spec in "$@"; do TIMES[${spec%%=*}]=; done
+    for ((r = 0; r <= RUNS; r++)); do
+        for spec in "$@"; do
+            name=${spec%%=*} cmd=${spec#*=}
+            t=$({ TIMEFORMAT=%3R; time eval "$cmd" >/dev/null 2>"$TMP/$name.err"; } 2>&1) ||
+                { cat "$TMP/$name.err" >&2; echo "bench: '$cmd' failed" >&2; exit 2; }
+            [ "$r" -gt 0 ] && TIMES[$name]+="$t "
+        done
+    done
+    for spec in "$@"; do
+        name=${spec%%=*}
+        MED[$name]=$(printf '%s\n' ${TIMES[$name]} | median)
+    done
+}
+
+# median: the median of the numbers on stdin, one per line.
 median() {
-    local name=$1 cmd=$2 runs=${3:-$RUNS}
-    hyperfine --style none --warmup 1 --runs "$runs" --export-json "$TMP/$name.json" "$cmd" >/dev/null 2>"$TMP/$name.err" ||
-        { cat "$TMP/$name.err" >&2; echo "bench: '$cmd' failed" >&2; exit 2; }
-    jq -r '.results[0].median' "$TMP/$name.json"
+    sort -g | awk '{ a[NR] = $1 } END { print (NR % 2 ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2) }'
+}
+
+# ratio A B: the median over the rounds of A's time divided by B's (both timed by one `rounds`).
+ratio() {
+    paste -d' ' <(printf '%s\n' ${TIMES[$1]}) <(printf '%s\n' ${TIMES[$2]}) |
+        awk '{ print $1 / $2 }' | median
 }
 
 # rss PROGRAM ARGS...: peak resident memory of one run, in MiB.
@@ -108,56 +134,56 @@ rss() {
     awk '{printf "%.1f", $1/1024}' "$TMP/rss"
 }
 
-all_k=$(median ktrail-all "$KTRAIL timeline -f $BIG -o json")
-all_p=$(median peer-all "rg '\"resource\":\"pods\"' $BIG | $JQ -c '$JQ_FILTER'")
-one_k=$(median ktrail-one "$KTRAIL timeline $POD -f $BIG -o json")
-one_p=$(median peer-one "rg -c '\"name\":\"nginx\"' $BIG")
-gz_p=$(median peer-gz "gzip -dc $BIG.gz")
-gz_one=$(median ktrail-gz-one "$KTRAIL timeline $POD -f $BIG.gz -o json")
-gz_all=$(median ktrail-gz-all "$KTRAIL timeline -f $BIG.gz -o json")
-zst_p=$(median peer-zst "zstd -dc $BIG.zst")
-zst_one=$(median ktrail-zst-one "$KTRAIL timeline $POD -f $BIG.zst -o json")
-zst_all=$(median ktrail-zst-all "$KTRAIL timeline -f $BIG.zst -o json")
+rounds ktrail-all="$KTRAIL timeline -f $BIG -o json" \
+    peer-all="rg '\"resource\":\"pods\"' $BIG | $JQ -c '$JQ_FILTER'"
+rounds ktrail-one="$KTRAIL timeline $POD -f $BIG -o json" peer-one="rg -c '\"name\":\"nginx\"' $BIG"
+rounds peer-gz="gzip -dc $BIG.gz" ktrail-gz-one="$KTRAIL timeline $POD -f $BIG.gz -o json" \
+    ktrail-gz-all="$KTRAIL timeline -f $BIG.gz -o json"
+rounds peer-zst="zstd -dc $BIG.zst" ktrail-zst-one="$KTRAIL timeline $POD -f $BIG.zst -o json" \
+    ktrail-zst-all="$KTRAIL timeline -f $BIG.zst -o json"
 rss_all=$(rss "$KTRAIL" timeline -f "$BIG" -o json)
 rss_one=$(rss "$KTRAIL" timeline "$POD" -f "$BIG" -o json)
 rss_gz=$(rss "$KTRAIL" timeline -f "$BIG.gz" -o json)
 rss_zst=$(rss "$KTRAIL" timeline -f "$BIG.zst" -o json)
 if [ "${BENCH_JQ:-0}" = 1 ]; then
-    jq_all=$(median jq "$JQ -c . $BIG" 1)
+    RUNS=1 rounds jq="$JQ -c . $BIG"
+    jq_all=${MED[jq]}
 fi
 
 fail=0
-# check LABEL VERDICT-EXPRESSION (awk) TEXT
+# check LABEL X VERDICT-EXPRESSION (awk, on `x`) TEXT [FORMAT OF X]
 check() {
-    local label=$1 ok=$2 text=$3
-    if awk "BEGIN { exit !($ok) }"; then v=PASS; else v=FAIL; fail=1; fi
-    printf '%-4s  %-36s %s\n' "$v" "$label" "$text"
+    local label=$1 x=$2 ok=$3 text=$4 format=${5:-%.2f}
+    if awk -v x="$x" "BEGIN { exit !($ok) }"; then v=PASS; else v=FAIL; fail=1; fi
+    printf "%-4s  %-36s $format%s\n" "$v" "$label" "$x" "$text"
 }
-r() { awk "BEGIN { printf \"%.2f\", $1 / $2 }"; }
+# line LABEL NAME: a command's median and its times round by round.
+line() { printf '  %-58s %7.3f   (%s)\n' "$1" "${MED[$2]}" "$(echo ${TIMES[$2]})"; }
 
-echo "medians of $RUNS runs (seconds):"
-printf '  %-58s %7.3f\n' "ktrail timeline -f big.jsonl -o json" "$all_k"
-printf '  %-58s %7.3f\n' "rg '\"resource\":\"pods\"' big.jsonl | jq -c 'select(…)'" "$all_p"
-printf '  %-58s %7.3f\n' "ktrail timeline $POD -f big.jsonl -o json" "$one_k"
-printf '  %-58s %7.3f\n' "rg -c '\"name\":\"nginx\"' big.jsonl" "$one_p"
-printf '  %-58s %7.3f\n' "gzip -dc big.jsonl.gz >/dev/null" "$gz_p"
-printf '  %-58s %7.3f\n' "ktrail timeline $POD -f big.jsonl.gz -o json" "$gz_one"
-printf '  %-58s %7.3f\n' "ktrail timeline -f big.jsonl.gz -o json" "$gz_all"
-printf '  %-58s %7.3f\n' "zstd -dc big.jsonl.zst >/dev/null" "$zst_p"
-printf '  %-58s %7.3f\n' "ktrail timeline $POD -f big.jsonl.zst -o json" "$zst_one"
-printf '  %-58s %7.3f\n' "ktrail timeline -f big.jsonl.zst -o json" "$zst_all"
-[ -n "${jq_all:-}" ] && printf '  %-58s %7.3f\n' "jq -c . big.jsonl (1 run)" "$jq_all"
+echo "medians of $RUNS rounds (seconds; then each round's time):"
+line "ktrail timeline -f big.jsonl -o json" ktrail-all
+line "rg '\"resource\":\"pods\"' big.jsonl | jq -c 'select(…)'" peer-all
+line "ktrail timeline $POD -f big.jsonl -o json" ktrail-one
+line "rg -c '\"name\":\"nginx\"' big.jsonl" peer-one
+line "gzip -dc big.jsonl.gz >/dev/null" peer-gz
+line "ktrail timeline $POD -f big.jsonl.gz -o json" ktrail-gz-one
+line "ktrail timeline -f big.jsonl.gz -o json" ktrail-gz-all
+line "zstd -dc big.jsonl.zst >/dev/null" peer-zst
+line "ktrail timeline $POD -f big.jsonl.zst -o json" ktrail-zst-one
+line "ktrail timeline -f big.jsonl.zst -o json" ktrail-zst-all
+[ -n "${jq_all:-}" ] && line "jq -c . big.jsonl (1 run)" jq
 echo "peak resident memory (MiB): all pods $rss_all, one pod $rss_one, all pods from gzip $rss_gz, from zstd $rss_zst"
 echo
-check "all pods vs rg | jq" "$all_p / $all_k >= 5" "$(r "$all_p" "$all_k")x faster (target >= 5x)"
-check "one pod vs rg -c" "$one_k / $one_p <= 1.5" "$(r "$one_k" "$one_p")x the time (target <= 1.5x)"
-check "peak memory, all pods" "$rss_all < 256" "$rss_all MiB (target < 256 MiB)"
-check "peak memory, one pod" "$rss_one < 256" "$rss_one MiB (target < 256 MiB)"
-check "gzip input, one pod vs gzip -dc" "$gz_one / $gz_p <= 1.3" "$(r "$gz_one" "$gz_p")x the time (target <= 1.3x)"
-check "gzip input, all pods vs gzip -dc" "$gz_all / $gz_p <= 1.3" "$(r "$gz_all" "$gz_p")x the time (target <= 1.3x)"
-check "zstd input, one pod vs zstd -dc" "$zst_one / $zst_p <= 1.3" "$(r "$zst_one" "$zst_p")x the time (target <= 1.3x)"
-check "zstd input, all pods vs zstd -dc" "$zst_all / $zst_p <= 1.3" "$(r "$zst_all" "$zst_p")x the time (target <= 1.3x)"
-[ -n "${jq_all:-}" ] && echo "      (all pods vs plain jq: $(r "$jq_all" "$all_k")x faster)"
+echo "ratios: the median of the ratios within a round"
+check "all pods vs rg | jq" "$(ratio peer-all ktrail-all)" "x >= 5" "x faster (target >= 5x)"
+check "one pod vs rg -c" "$(ratio ktrail-one peer-one)" "x <= 1.5" "x the time (target <= 1.5x)"
+check "peak memory, all pods" "$rss_all" "x < 256" " MiB (target < 256 MiB)" %.1f
+check "peak memory, one pod" "$rss_one" "x < 256" " MiB (target < 256 MiB)" %.1f
+check "gzip input, one pod vs gzip -dc" "$(ratio ktrail-gz-one peer-gz)" "x <= 1.3" "x the time (target <= 1.3x)"
+check "gzip input, all pods vs gzip -dc" "$(ratio ktrail-gz-all peer-gz)" "x <= 1.3" "x the time (target <= 1.3x)"
+check "zstd input, one pod vs zstd -dc" "$(ratio ktrail-zst-one peer-zst)" "x <= 1.3" "x the time (target <= 1.3x)"
+check "zstd input, all pods vs zstd -dc" "$(ratio ktrail-zst-all peer-zst)" "x <= 1.3" "x the time (target <= 1.3x)"
+[ -n "${jq_all:-}" ] && echo "      (all pods vs plain jq: $(awk "BEGIN { printf \"%.2f\", $jq_all / ${MED[ktrail-all]} }")x faster)"
 echo
 echo "cores busy after: $(busy)% (other work on the machine skews the medians; rerun when it is idle)"
 exit $fail

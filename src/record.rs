@@ -30,16 +30,6 @@ impl Selection {
     pub fn in_window(&self, t: &DateTime<Utc>) -> bool {
         self.since.is_none_or(|s| *t >= s) && self.until.is_none_or(|u| *t <= u)
     }
-
-    /// Literals that every line about the selected pods must contain, used to skip lines unread.
-    /// Only a necessary condition: the parse decides.
-    pub fn pod_literals(&self) -> Vec<Vec<u8>> {
-        let mut v = vec![b"pods".to_vec()];
-        if let Some(n) = &self.name {
-            v.push(n.as_bytes().to_vec());
-        }
-        v
-    }
 }
 
 /// One kept pod event (one stage of one request).

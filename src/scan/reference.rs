@@ -7,7 +7,9 @@
 
 use std::io::Read;
 
-use super::{document_start, Diagnostic, ScanError, ScanOptions, CONFIG_LITERAL, HEAD_LIMIT};
+use super::{
+    document_start, Diagnostic, Literal, ScanError, ScanOptions, CONFIG_LITERAL, HEAD_LIMIT,
+};
 use crate::decode::{self, Problem};
 use crate::engine::Engine;
 use crate::source::{self, Input};
@@ -57,7 +59,7 @@ pub fn scan_reader(
         let p = engine.feed_line(&data);
         return report(1, p);
     }
-    let literals = engine.selection().pod_literals();
+    let literals = super::pod_literals(engine.selection());
     let mut lines: Vec<&[u8]> = data.split(|&b| b == b'\n').collect();
     // The piece after a final newline is not a line.
     if lines.last().is_some_and(|l| l.is_empty()) {
@@ -74,7 +76,8 @@ pub fn scan_reader(
         }
         let t = decode::trim(line);
         let shaped = t.is_empty() || (t.first() == Some(&b'{') && t.last() == Some(&b'}'));
-        let relevant = literals.iter().all(|l| contains(line, l)) || contains(line, CONFIG_LITERAL);
+        let relevant =
+            literals.iter().all(|l| has_literal(line, l)) || contains(line, CONFIG_LITERAL);
         let unused_read = shaped && !engine.selection().reads && super::is_plain_read(t);
         if shaped && (!relevant || unused_read) {
             engine.skip_unread();
@@ -88,4 +91,12 @@ pub fn scan_reader(
 
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {
     needle.is_empty() || haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+/// Whether `line` holds the literal, tried at every position.
+fn has_literal(line: &[u8], l: &Literal) -> bool {
+    (0..line.len()).any(|i| {
+        line[i..].starts_with(&l.bytes)
+            && (!l.closed || super::closes_string(&line[i + l.bytes.len()..]))
+    })
 }
