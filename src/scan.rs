@@ -397,6 +397,24 @@ mod tests {
     use super::*;
     use crate::record::Selection;
 
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_worker_yields_to_the_reader_alone() {
+        // SAFETY: getpriority(2) reads the calling thread's nice value.
+        let nice = || unsafe { libc::getpriority(libc::PRIO_PROCESS, 0) };
+        let before = nice();
+        let (spawned, lowered) = std::thread::spawn(move || {
+            let spawned = nice();
+            pipeline::yield_to_reader();
+            (spawned, nice())
+        })
+        .join()
+        .expect("thread");
+        assert_eq!(spawned, before);
+        assert_eq!(lowered, (before + 5).min(19));
+        assert_eq!(nice(), before, "the other threads keep their priority");
+    }
+
     #[test]
     fn the_prefilter_wants_the_pod_name_as_a_whole_string() {
         let pre = Prefilter::for_selection(&Selection {
