@@ -234,3 +234,47 @@ fn realworld_captures() {
     assert!(out.status.code() == Some(0) || out.status.code() == Some(1));
     let _: Value = serde_json::from_slice(&out.stdout).unwrap();
 }
+
+/// A running ktrail has transparent huge pages turned off (see `small_pages` in src/main.rs).
+#[cfg(target_os = "linux")]
+#[test]
+fn a_run_turns_transparent_huge_pages_off() {
+    use std::process::{Command as Std, Stdio};
+    use std::time::{Duration, Instant};
+    let thp = |status: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("THP_enabled:"))
+            .map(|v| v.trim().to_owned())
+    };
+    let mine = std::fs::read_to_string("/proc/self/status").expect("status");
+    if thp(&mine).is_none() {
+        eprintln!("skipped: this kernel does not report THP_enabled");
+        return;
+    }
+    // Reading a pipe that stays open, ktrail waits for its input.
+    let mut child = Std::new(env!("CARGO_BIN_EXE_ktrail"))
+        .args(["timeline", "-f", "-", "-o", "json"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn");
+    let path = format!("/proc/{}/status", child.id());
+    let start = Instant::now();
+    let mut seen = None;
+    while start.elapsed() < Duration::from_secs(10) {
+        seen = std::fs::read_to_string(&path).ok().and_then(|s| thp(&s));
+        if seen.as_deref() == Some("0") {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    drop(child.stdin.take());
+    child.wait().expect("wait");
+    assert_eq!(
+        seen.as_deref(),
+        Some("0"),
+        "THP_enabled of the running ktrail"
+    );
+}
