@@ -101,7 +101,6 @@ impl Default for ScanOptions {
 }
 
 /// A literal of the prefilter.
-#[derive(Clone, Debug, PartialEq, Eq)]
 struct Literal {
     /// The bytes looked for.
     bytes: Vec<u8>,
@@ -133,6 +132,15 @@ fn pod_literals(sel: &Selection) -> Vec<Literal> {
         });
     }
     v
+}
+
+/// The literal of every line about a webhook configuration (kept for provenance), whatever the
+/// selection.
+fn config_literal() -> Literal {
+    Literal {
+        bytes: CONFIG_LITERAL.to_vec(),
+        closed: false,
+    }
 }
 
 /// Whether the bytes after a closed literal's hit close its string: backslashes, then a quote.
@@ -192,10 +200,7 @@ impl Prefilter {
         all.sort_by_key(|l| std::cmp::Reverse(l.bytes.len()));
         Prefilter {
             all: all.iter().map(Needle::new).collect(),
-            any: vec![Needle::new(&Literal {
-                bytes: CONFIG_LITERAL.to_vec(),
-                closed: false,
-            })],
+            any: vec![Needle::new(&config_literal())],
         }
     }
 

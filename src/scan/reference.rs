@@ -8,7 +8,7 @@
 use std::io::Read;
 
 use super::{
-    document_start, Diagnostic, Literal, ScanError, ScanOptions, CONFIG_LITERAL, HEAD_LIMIT,
+    config_literal, document_start, Diagnostic, Literal, ScanError, ScanOptions, HEAD_LIMIT,
 };
 use crate::decode::{self, Problem};
 use crate::engine::Engine;
@@ -60,6 +60,7 @@ pub fn scan_reader(
         return report(1, p);
     }
     let literals = super::pod_literals(engine.selection());
+    let config = config_literal();
     let mut lines: Vec<&[u8]> = data.split(|&b| b == b'\n').collect();
     // The piece after a final newline is not a line.
     if lines.last().is_some_and(|l| l.is_empty()) {
@@ -76,8 +77,7 @@ pub fn scan_reader(
         }
         let t = decode::trim(line);
         let shaped = t.is_empty() || (t.first() == Some(&b'{') && t.last() == Some(&b'}'));
-        let relevant =
-            literals.iter().all(|l| has_literal(line, l)) || contains(line, CONFIG_LITERAL);
+        let relevant = literals.iter().all(|l| has_literal(line, l)) || has_literal(line, &config);
         let unused_read = shaped && !engine.selection().reads && super::is_plain_read(t);
         if shaped && (!relevant || unused_read) {
             engine.skip_unread();
@@ -87,10 +87,6 @@ pub fn scan_reader(
         report(n, p)?;
     }
     Ok(())
-}
-
-fn contains(haystack: &[u8], needle: &[u8]) -> bool {
-    needle.is_empty() || haystack.windows(needle.len()).any(|w| w == needle)
 }
 
 /// Whether `line` holds the literal, tried at every position.
