@@ -42,13 +42,13 @@ need jq jq
 need gzip gzip
 need zstd zstd
 
-cargo build --release --locked --bin ktrail --example gen-corpus >&2
+cargo build --release --locked --bin ktrail --bin gen-corpus >&2
 KTRAIL=$PWD/target/release/ktrail
 
 mkdir -p "$DATA"
 if [ ! -s "$BIG" ]; then
     echo "bench: generating $BIG ($SIZE, seed $SEED)" >&2
-    target/release/examples/gen-corpus --size "$SIZE" --seed "$SEED" --out "$BIG.tmp" \
+    target/release/gen-corpus --size "$SIZE" --seed "$SEED" --out "$BIG.tmp" \
         --expected "$DATA/$NAME.expected.json" >&2
     mv "$BIG.tmp" "$BIG"
     rm -f "$BIG.gz" "$BIG.zst"

@@ -7,15 +7,15 @@ use std::sync::OnceLock;
 
 use serde_json::Value;
 
-use ktrail::admission;
-use ktrail::check::{self, rules};
-use ktrail::doc::Doc;
-use ktrail::engine::Engine;
-use ktrail::record::Selection;
-use ktrail::redact::{redact_line as redact, Redactor};
 use ktrail::render::{self, Format, Style};
-use ktrail::sanitize::is_unsafe;
-use ktrail::timeline::Report;
+use ktrail_core::admission;
+use ktrail_core::check::{self, rules};
+use ktrail_core::collect::Collector;
+use ktrail_core::escape::is_unsafe;
+use ktrail_core::json::tree::Tree;
+use ktrail_core::record::Selection;
+use ktrail_core::redact::{redact_line as redact, Redactor};
+use ktrail_core::timeline::Report;
 
 fn assert_printable(text: &str, what: &str) {
     assert!(
@@ -29,17 +29,17 @@ fn assert_printable(text: &str, what: &str) {
 /// no format may carry a raw control character from the input.
 pub fn decode_line(data: &[u8]) {
     for reads in [false, true] {
-        let mut engine = Engine::new(Selection {
+        let mut engine = Collector::new(Selection {
             reads,
             ..Default::default()
         });
         for line in data.split(|b| *b == b'\n') {
             let mut n = 0;
-            let outcome = ktrail::decode::decode_line(line, &mut |_| n += 1);
+            let outcome = ktrail_core::decode::decode_line(line, &mut |_| n += 1);
             assert_eq!(outcome.events, n);
             if let Some(p) = engine.feed_line(line) {
                 // Diagnostics are printed escaped.
-                assert_printable(&ktrail::sanitize::escape(&p.to_string()), "a diagnostic");
+                assert_printable(&ktrail_core::escape::escape(&p.to_string()), "a diagnostic");
             }
         }
         let report = engine.finish();
@@ -81,7 +81,7 @@ pub fn webhook_annotations(data: &[u8]) {
                 let _ = admission::pointer_tokens(&p);
                 if let Some(v) = v {
                     let (pt, vt) = (patch.to_string(), v.to_string());
-                    if let (Some(pd), Some(vd)) = (Doc::parse(&pt), Doc::parse(&vt)) {
+                    if let (Some(pd), Some(vd)) = (Tree::parse(&pt), Tree::parse(&vt)) {
                         let _ = admission::diff(&pd, &vd, admission::SERVER_FIELDS);
                         let _ = admission::merge_patch_paths(&vd, &["/metadata/uid"]);
                     }
@@ -94,10 +94,10 @@ pub fn webhook_annotations(data: &[u8]) {
         let _ = admission::explains(k, v);
         // A document read in place is the value serde_json reads.
         assert_eq!(
-            Doc::parse(v).map(|d| d.to_value()),
+            Tree::parse(v).map(|d| d.to_value()),
             serde_json::from_str::<Value>(v).ok()
         );
-        if let (Some(a), Some(b)) = (Doc::parse(k), Doc::parse(v)) {
+        if let (Some(a), Some(b)) = (Tree::parse(k), Tree::parse(v)) {
             let _ = admission::diff(&a, &b, admission::SERVER_FIELDS);
             let _ = admission::merge_patch_paths(&b, &[]);
             let _ = (a == b, a.to_value(), b.pointer(k));
@@ -109,8 +109,8 @@ pub fn webhook_annotations(data: &[u8]) {
 fn sample_report() -> &'static Report {
     static R: OnceLock<Report> = OnceLock::new();
     R.get_or_init(|| {
-        let mut e = Engine::new(Selection::default());
-        for s in ktrail::samples::SAMPLES {
+        let mut e = Collector::new(Selection::default());
+        for s in ktrail_core::samples::SAMPLES {
             for line in s.data.lines() {
                 e.feed_line(line.as_bytes());
             }
@@ -135,15 +135,15 @@ pub fn rules(data: &[u8]) {
     for require_match in [false, true] {
         let verdict = check::evaluate(&parsed, sample_report(), require_match);
         for format in [
-            check::Format::Table,
-            check::Format::Json,
-            check::Format::Junit,
-            check::Format::Markdown,
+            ktrail::render::check::Format::Table,
+            ktrail::render::check::Format::Json,
+            ktrail::render::check::Format::Junit,
+            ktrail::render::check::Format::Markdown,
         ] {
             let mut out = Vec::new();
-            check::render::render(&verdict, format, Style::default(), &mut out).unwrap();
+            ktrail::render::check::render(&verdict, format, Style::default(), &mut out).unwrap();
             let out = String::from_utf8(out).expect("UTF-8 output");
-            if format == check::Format::Json {
+            if format == ktrail::render::check::Format::Json {
                 serde_json::from_str::<Value>(&out).expect("valid JSON");
             }
             assert_printable(&out, "check output");

@@ -1,12 +1,19 @@
 //! The command line: clap derive types whose doc comments are the help text, validated once into
-//! library types (`Selection`, inputs). Nothing past this module needs clap.
+//! the engine's types (`Selection`, inputs). Nothing past this module needs clap: the renderers'
+//! and the engine's enums get their command-line spellings here.
 
-use chrono::{DateTime, Duration, Utc};
+use std::path::PathBuf;
+
+use chrono::{DateTime, Utc};
+use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::record::Selection;
-use crate::render::Format;
-use crate::views::{PodSort, PodsFormat, ViewFormat};
+use ktrail_core::record::Selection;
+use ktrail_core::time::{parse_duration, parse_when};
+use ktrail_core::views::PodSort;
+
+use crate::render::check::Format as CheckFormat;
+use crate::render::{Format, PodsFormat, ViewFormat};
 
 /// Who changed this pod? ktrail reads Kubernetes API-server audit logs (files or AWS CloudWatch
 /// Logs), rebuilds each pod's story and attributes every field change to the admission webhook or
@@ -42,7 +49,7 @@ pub enum Command {
     /// configurations); without, every audit event in the window.
     Fetch(Box<FetchArgs>),
     /// Hold recorded pod stories to a rules file (a CI gate): exit 1 when a rule is broken.
-    Check(Box<crate::check::CheckArgs>),
+    Check(Box<CheckArgs>),
     /// Mask what must not leave a company (environment values, Secret data, tokens, access keys,
     /// account ids, session names, IP addresses) so that an audit log can be shared. The same value
     /// always gets the same mask within a file, so the redacted log tells the same story.
@@ -123,7 +130,7 @@ pub struct PodsArgs {
     #[command(flatten)]
     pub input: InputArgs,
     /// Order of the rows (latencies: slowest first). Default: by namespace, name and creation.
-    #[arg(long, value_enum)]
+    #[arg(long, value_parser = pod_sort_parser())]
     pub sort: Option<PodSort>,
     /// Output format.
     #[arg(short, long, value_enum, default_value_t = PodsFormat::Table)]
@@ -137,7 +144,30 @@ pub struct RedactArgs {
     pub file: String,
     /// Where to write the redacted log (default: standard output).
     #[arg(short, long, value_name = "FILE")]
-    pub output: Option<std::path::PathBuf>,
+    pub output: Option<PathBuf>,
+}
+
+/// `ktrail check` arguments.
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// The rules file (YAML): which pods must show what, and must not show what.
+    #[arg(long, value_name = "FILE")]
+    pub rules: PathBuf,
+    #[command(flatten)]
+    pub input: InputArgs,
+    /// Output format.
+    #[arg(short, long, value_enum, default_value_t = CheckFormat::Table)]
+    pub output: CheckFormat,
+    /// A rule that matches no pod fails the check (exit 1) instead of only warning.
+    #[arg(long)]
+    pub require_match: bool,
+    /// Only events at or after this time: RFC 3339 (2022-09-20T20:00:00Z) or a duration ago (2h,
+    /// 30m, 1d). With CloudWatch Logs the window is the last hour unless given.
+    #[arg(long, value_parser = parse_when)]
+    pub since: Option<DateTime<Utc>>,
+    /// Only events at or before this time: RFC 3339 or a duration ago.
+    #[arg(long, value_parser = parse_when)]
+    pub until: Option<DateTime<Utc>>,
 }
 
 /// Which pods and which events.
@@ -222,6 +252,49 @@ pub enum Engine {
     Filter,
 }
 
+/// Command-line spellings of an enum defined past this module (clap's `ValueEnum`, by hand, so
+/// the renderers need not know clap).
+macro_rules! value_enum {
+    ($ty:ty { $($variant:ident => $name:literal $(: $help:literal)?),+ $(,)? }) => {
+        impl ValueEnum for $ty {
+            fn value_variants<'a>() -> &'a [Self] {
+                &[$(<$ty>::$variant),+]
+            }
+            fn to_possible_value(&self) -> Option<PossibleValue> {
+                Some(match self {
+                    $(<$ty>::$variant => PossibleValue::new($name)$(.help($help))?),+
+                })
+            }
+        }
+    };
+}
+
+value_enum!(Format {
+    Table => "table",
+    Json => "json",
+    Markdown => "markdown",
+    Mermaid => "mermaid": "A Mermaid sequence diagram per pod (several pods: Markdown with one diagram each)",
+});
+value_enum!(ViewFormat { Table => "table", Json => "json", Markdown => "markdown" });
+value_enum!(PodsFormat { Table => "table", Json => "json", Markdown => "markdown", Csv => "csv" });
+value_enum!(CheckFormat { Table => "table", Json => "json", Junit => "junit", Markdown => "markdown" });
+
+/// `--sort`: the engine's [`PodSort`] (a type of another crate, so not a `ValueEnum` here).
+fn pod_sort_parser() -> impl TypedValueParser<Value = PodSort> {
+    PossibleValuesParser::new([
+        PossibleValue::new("created-to-bound").help("Slowest to schedule first"),
+        PossibleValue::new("bound-to-ready").help("Slowest to start once bound first"),
+        PossibleValue::new("created-to-ready").help("Slowest to become Ready first"),
+        PossibleValue::new("created").help("Oldest first"),
+    ])
+    .map(|s| match s.as_str() {
+        "created-to-bound" => PodSort::CreatedToBound,
+        "bound-to-ready" => PodSort::BoundToReady,
+        "created-to-ready" => PodSort::CreatedToReady,
+        _ => PodSort::Created,
+    })
+}
+
 /// A usage error found after parsing (exit code 2).
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
@@ -269,60 +342,9 @@ impl PodArgs {
     }
 }
 
-/// Parses `--since`/`--until`: an RFC 3339 time, or a duration before now (`90s`, `15m`, `2h`, `1d`,
-/// `1h30m`).
-pub fn parse_when(s: &str) -> Result<DateTime<Utc>, String> {
-    if let Ok(t) = DateTime::parse_from_rfc3339(s) {
-        return Ok(t.with_timezone(&Utc));
-    }
-    parse_duration(s)
-        .map(|d| Utc::now() - d)
-        .ok_or_else(|| format!("{s:?} is neither an RFC 3339 time nor a duration like 2h or 30m"))
-}
-
-/// `1h30m`, `90s`, `2d`, `500ms`.
-pub fn parse_duration(s: &str) -> Option<Duration> {
-    let mut total = Duration::zero();
-    let mut rest = s.trim();
-    if rest.is_empty() {
-        return None;
-    }
-    while !rest.is_empty() {
-        let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
-        if digits == 0 || digits > 12 {
-            return None;
-        }
-        let n: i64 = rest[..digits].parse().ok()?;
-        rest = &rest[digits..];
-        let unit = rest.bytes().take_while(u8::is_ascii_alphabetic).count();
-        let d = match &rest[..unit] {
-            "ms" => Duration::milliseconds(n),
-            "s" => Duration::seconds(n),
-            "m" => Duration::minutes(n),
-            "h" => Duration::hours(n),
-            "d" => Duration::days(n),
-            _ => return None,
-        };
-        total = total.checked_add(&d)?;
-        rest = &rest[unit..];
-    }
-    Some(total)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn durations() {
-        assert_eq!(parse_duration("2h"), Some(Duration::hours(2)));
-        assert_eq!(parse_duration("1h30m"), Some(Duration::minutes(90)));
-        assert_eq!(parse_duration("500ms"), Some(Duration::milliseconds(500)));
-        assert_eq!(parse_duration("2x"), None);
-        assert_eq!(parse_duration("h"), None);
-        assert_eq!(parse_duration(""), None);
-        assert_eq!(parse_duration("99999999999999999d"), None);
-    }
 
     #[test]
     fn pod_argument_forms() {

@@ -15,10 +15,10 @@ fn main() -> ExitCode {
     let cli = ktrail::cli::Cli::parse();
     match ktrail::run(cli) {
         Ok(code) => ExitCode::from(code),
-        Err(e) if ktrail::is_broken_pipe(&e) => ExitCode::SUCCESS,
+        Err(e) if ktrail::commands::is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
             let msg = format!("ktrail: {e:#}");
-            eprintln!("{}", ktrail::sanitize::escape(&msg));
+            eprintln!("{}", ktrail_core::escape::escape(&msg));
             ExitCode::from(ktrail::exit::USAGE)
         }
     }

@@ -4,18 +4,13 @@
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-use assert_cmd::Command;
 use predicates::prelude::*;
 use quick_xml::events::Event;
 use serde_json::{json, Value};
 
-fn ktrail() -> Command {
-    Command::cargo_bin("ktrail").unwrap()
-}
+use crate::util::ktrail;
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
+use crate::util::root;
 
 fn fixture(name: &str) -> String {
     root()
@@ -863,7 +858,7 @@ rules:
 // A generated corpus: its answer (what each pod incarnation shows) is known from how it was
 // written, so which pods break a rule can be worked out here without ktrail's evaluation.
 
-use ktrail::corpus::{generate, Expected, ExpectedCall, ExpectedPod, Spec};
+use ktrail_corpus::{generate, Expected, ExpectedCall, ExpectedPod, Spec};
 
 const RS: &str = "system:serviceaccount:kube-system:replicaset-controller";
 

@@ -2,13 +2,10 @@
 
 use std::path::Path;
 
-use assert_cmd::Command;
 use predicates::prelude::*;
 use serde_json::Value;
 
-fn ktrail() -> Command {
-    Command::cargo_bin("ktrail").unwrap()
-}
+use crate::util::ktrail;
 
 #[test]
 fn usage_errors_exit_2() {

@@ -12,7 +12,7 @@ use std::io::Read;
 use std::path::PathBuf;
 
 use assert_cmd::Command;
-use ktrail::cloudwatch::peek;
+use ktrail_cloudwatch::peek;
 use predicates::prelude::*;
 use serde_json::Value;
 

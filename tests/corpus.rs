@@ -6,10 +6,9 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::io::Write;
 use std::path::Path;
 
-use assert_cmd::Command;
 use serde_json::{json, Value};
 
-use ktrail::corpus::{generate, Expected, Spec};
+use ktrail_corpus::{generate, Expected, Spec};
 
 fn write_corpus(dir: &Path) -> (std::path::PathBuf, Expected) {
     let spec = Spec {
@@ -31,8 +30,7 @@ fn write_corpus(dir: &Path) -> (std::path::PathBuf, Expected) {
 }
 
 fn timeline(file: &Path) -> Value {
-    let out = Command::cargo_bin("ktrail")
-        .unwrap()
+    let out = crate::util::ktrail()
         .args(["timeline", "-f", file.to_str().unwrap(), "-o", "json"])
         .output()
         .unwrap();

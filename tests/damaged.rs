@@ -10,7 +10,6 @@
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-use assert_cmd::Command;
 use serde_json::Value;
 
 const CASES: &[&str] = &[
@@ -132,8 +131,7 @@ struct Run {
 }
 
 fn ktrail(cwd: &Path, args: &[&str]) -> Run {
-    let out = Command::cargo_bin("ktrail")
-        .unwrap()
+    let out = crate::util::ktrail()
         .current_dir(cwd)
         .env_remove("NO_COLOR")
         .args(args)

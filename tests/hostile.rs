@@ -5,7 +5,6 @@
 
 use std::path::Path;
 
-use assert_cmd::Command;
 use serde_json::{json, Value};
 
 const UA: &str = "kubectl/v1.29\u{1b}]0;pwned\u{7}\u{1b}[2J\u{9b}31m\u{202e}exe.txt";
@@ -103,7 +102,7 @@ fn hostile_log() -> String {
 }
 
 fn run(dir: &Path, args: &[&str], envs: &[(&str, &str)]) -> Vec<u8> {
-    let mut cmd = Command::cargo_bin("ktrail").unwrap();
+    let mut cmd = crate::util::ktrail();
     cmd.current_dir(dir).args(args);
     for (k, v) in envs {
         cmd.env(k, v);
@@ -128,7 +127,7 @@ fn assert_harmless(out: &[u8], what: &str) {
     let text = std::str::from_utf8(out).unwrap_or_else(|e| panic!("{what}: not UTF-8: {e}"));
     for (i, c) in text.char_indices() {
         assert!(
-            c == '\n' || !ktrail::sanitize::is_unsafe(c),
+            c == '\n' || !ktrail_core::escape::is_unsafe(c),
             "{what}: raw U+{:04X} at byte {i}: …{}…",
             c as u32,
             text[..i]
@@ -247,8 +246,7 @@ fn hostile_diagnostics_are_escaped() {
     let d = setup();
     let name = "bad\u{1b}[2J.jsonl";
     std::fs::write(d.path().join(name), "\u{1b}]0;title\u{7}not json\u{9b}\n").unwrap();
-    let out = Command::cargo_bin("ktrail")
-        .unwrap()
+    let out = crate::util::ktrail()
         .current_dir(d.path())
         .args(["timeline", "-f", name])
         .output()
@@ -257,8 +255,7 @@ fn hostile_diagnostics_are_escaped() {
     assert_harmless(&out.stderr, "stderr");
     let err = String::from_utf8(out.stderr).unwrap();
     assert!(err.starts_with(r"bad\u{1b}[2J.jsonl:1: not JSON"), "{err}");
-    let out = Command::cargo_bin("ktrail")
-        .unwrap()
+    let out = crate::util::ktrail()
         .current_dir(d.path())
         .args(["timeline", "--strict", "-f", name])
         .output()

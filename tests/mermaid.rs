@@ -5,13 +5,11 @@
 //! test script sets it after installing); otherwise each test says it was skipped and passes.
 //! Once enabled, a missing Node or missing packages is a failure, not a skip.
 
-mod views_fixture;
+use crate::views_fixture;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command as Process;
-
-use assert_cmd::Command;
 
 fn enabled(test: &str) -> bool {
     let on = std::env::var("KTRAIL_TEST_MERMAID").is_ok_and(|v| v == "1");
@@ -66,8 +64,7 @@ fn mermaid_parse_all(texts: &[&str]) -> (bool, String) {
 }
 
 fn mermaid_of(args: &[&str]) -> String {
-    let out = Command::cargo_bin("ktrail")
-        .unwrap()
+    let out = crate::util::ktrail()
         .arg("timeline")
         .args(args)
         .args(["-o", "mermaid"])
@@ -119,11 +116,7 @@ fn every_sample_parses() {
     if !enabled("every_sample_parses") {
         return;
     }
-    let out = Command::cargo_bin("ktrail")
-        .unwrap()
-        .arg("samples")
-        .output()
-        .unwrap();
+    let out = crate::util::ktrail().arg("samples").output().unwrap();
     let names: Vec<String> = String::from_utf8(out.stdout)
         .unwrap()
         .lines()

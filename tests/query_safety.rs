@@ -3,11 +3,8 @@
 //! name is refused with exit code 2 before a query is built, whatever the command; the refusal
 //! itself prints the value escaped. `ktrail query` needs no AWS access, so this runs offline.
 
-use assert_cmd::Command;
-
 fn ktrail(args: &[&str]) -> (i32, String, String) {
-    let out = Command::cargo_bin("ktrail")
-        .unwrap()
+    let out = crate::util::ktrail()
         .args(args)
         // Never reach a real endpoint, whatever a test gets wrong.
         .env("AWS_ENDPOINT_URL_CLOUDWATCH_LOGS", "http://127.0.0.1:9")
@@ -73,7 +70,7 @@ fn assert_refused(args: &[&str], what: &str) {
         "{what}: one line on stderr: {err:?}"
     );
     assert!(
-        !err.trim_end().chars().any(ktrail::sanitize::is_unsafe),
+        !err.trim_end().chars().any(ktrail_core::escape::is_unsafe),
         "{what}: raw control character on stderr: {err:?}"
     );
 }

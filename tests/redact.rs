@@ -3,7 +3,6 @@
 
 use std::path::Path;
 
-use assert_cmd::Command;
 use serde_json::{json, Value};
 
 const ACCOUNT: &str = "111122223333";
@@ -118,8 +117,7 @@ fn sensitive_log() -> String {
 }
 
 fn ktrail(dir: &Path, args: &[&str]) -> (i32, Vec<u8>, String) {
-    let out = Command::cargo_bin("ktrail")
-        .unwrap()
+    let out = crate::util::ktrail()
         .current_dir(dir)
         .args(args)
         .output()
@@ -276,8 +274,7 @@ fn every_sample_keeps_its_structure_when_redacted() {
 fn standard_input_compression_and_refusals() {
     let d = tempfile::tempdir().unwrap();
     let log = sensitive_log();
-    let out = Command::cargo_bin("ktrail")
-        .unwrap()
+    let out = crate::util::ktrail()
         .args(["redact", "-f", "-"])
         .write_stdin(log.clone())
         .output()

@@ -5,7 +5,6 @@
 
 use std::path::{Path, PathBuf};
 
-use assert_cmd::Command;
 use serde_json::Value;
 
 fn samples_dir() -> PathBuf {
@@ -25,9 +24,7 @@ fn sample_names() -> Vec<String> {
     names
 }
 
-fn ktrail() -> Command {
-    Command::cargo_bin("ktrail").unwrap()
-}
+use crate::util::ktrail;
 
 fn timeline_json(args: &[&str], stdin: Option<Vec<u8>>) -> Value {
     let mut cmd = ktrail();

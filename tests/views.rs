@@ -1,12 +1,11 @@
 //! The cluster-wide views (`ktrail webhooks`, `ktrail pods`) through the real binary: on a log
 //! written for them (`views_fixture`), and on the recorded seed story.
 
-mod views_fixture;
+use crate::views_fixture;
 
 use std::collections::BTreeSet;
 use std::io::Write;
 
-use assert_cmd::Command;
 use serde_json::{json, Value};
 use views_fixture::*;
 
@@ -17,8 +16,7 @@ fn fixture_file() -> tempfile::NamedTempFile {
 }
 
 fn ktrail(args: &[&str]) -> (i32, String, String) {
-    let out = Command::cargo_bin("ktrail")
-        .unwrap()
+    let out = crate::util::ktrail()
         .env("NO_COLOR", "1")
         .args(args)
         .output()
@@ -521,8 +519,7 @@ fn views_from_cloudwatch_equal_the_offline_views() {
     );
     let file = dir.join("audit.jsonl");
     let run = |args: &[&str]| -> Value {
-        let out = Command::cargo_bin("ktrail")
-            .unwrap()
+        let out = crate::util::ktrail()
             .env("AWS_ACCESS_KEY_ID", "testing")
             .env("AWS_SECRET_ACCESS_KEY", "testing")
             .env("AWS_REGION", "us-east-1")

@@ -7,10 +7,9 @@ use std::collections::BTreeSet;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use assert_cmd::Command;
 use serde_json::{json, Value};
 
-use ktrail::corpus::{generate, Expected, Spec};
+use ktrail_corpus::{generate, Expected, Spec};
 
 fn write_corpus(dir: &Path, seed: u64) -> (PathBuf, Expected) {
     let spec = Spec {
@@ -27,11 +26,7 @@ fn write_corpus(dir: &Path, seed: u64) -> (PathBuf, Expected) {
 }
 
 fn json_of(args: &[&str]) -> Value {
-    let out = Command::cargo_bin("ktrail")
-        .unwrap()
-        .args(args)
-        .output()
-        .unwrap();
+    let out = crate::util::ktrail().args(args).output().unwrap();
     assert!(
         out.status.success(),
         "{args:?}: {}",
@@ -132,8 +127,7 @@ fn pods_has_one_row_per_expected_incarnation() {
     assert_eq!(got.len(), expected.pods.len());
     assert_eq!(got, want);
     // The CSV and the latency summary cover the same incarnations.
-    let out = Command::cargo_bin("ktrail")
-        .unwrap()
+    let out = crate::util::ktrail()
         .args(["pods", "-f", file.to_str().unwrap(), "-o", "csv"])
         .output()
         .unwrap();

@@ -2,9 +2,9 @@
 
 use std::io::{self, Write};
 
-use super::{offset, short_agent};
-use crate::sanitize::markdown_cell as cell;
-use crate::timeline::{Pod, Report};
+use ktrail_core::escape::markdown_cell as cell;
+use ktrail_core::text::{offset, short_agent};
+use ktrail_core::timeline::{Pod, Report};
 
 pub fn timeline(report: &Report, w: &mut dyn Write) -> io::Result<()> {
     for pod in &report.pods {

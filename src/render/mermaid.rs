@@ -12,10 +12,11 @@
 use std::fmt::Write as _;
 use std::io::{self, Write};
 
-use super::{offset, short_agent};
-use crate::admission::WebhookCall;
-use crate::sanitize::{self, markdown_cell};
-use crate::timeline::{shorten, Pod, PodEvent, BUILTIN};
+use ktrail_core::admission::WebhookCall;
+use ktrail_core::escape::{self, markdown_cell};
+use ktrail_core::text::shorten;
+use ktrail_core::text::{offset, short_agent};
+use ktrail_core::timeline::{Pod, PodEvent, BUILTIN};
 
 /// At most this many characters of log text in one message (before escaping).
 const TEXT_CHARS: usize = 160;
@@ -24,7 +25,7 @@ const PATHS_SHOWN: usize = 6;
 const PATH_CHARS: usize = 80;
 
 /// One diagram for one pod; for several, a Markdown document with a fenced diagram per pod.
-pub fn timeline(report: &crate::timeline::Report, w: &mut dyn Write) -> io::Result<()> {
+pub fn timeline(report: &ktrail_core::timeline::Report, w: &mut dyn Write) -> io::Result<()> {
     match report.pods.as_slice() {
         [] => Ok(()),
         [pod] => diagram(pod, w),
@@ -54,7 +55,7 @@ fn title(pod: &Pod) -> String {
 /// title): control characters escaped, then every character Mermaid's lexer or preprocessor gives
 /// a meaning to replaced by its entity code, which Mermaid decodes when it draws.
 pub fn text(s: &str) -> String {
-    let s = sanitize::escape(s);
+    let s = escape::escape(s);
     let mut out = String::with_capacity(s.len() + 8);
     for c in s.chars() {
         match c {

@@ -1,16 +1,22 @@
 //! Output formats. Every renderer writes to any `io::Write`, so tests render into a `Vec<u8>`.
-//! Table and Markdown escape log text (see `sanitize`); JSON is the versioned contract.
+//! Table and Markdown escape log text (see `ktrail_core::escape`); JSON is the versioned contract.
+//! One module per report: the timeline (`table`, `markdown`, `mermaid`, JSON here), the views
+//! (`pods`, `webhooks`, with `csv`) and the check's verdict (`check`).
 
+pub mod check;
+pub mod csv;
 pub mod markdown;
 pub mod mermaid;
+pub mod pods;
 pub mod table;
+pub mod webhooks;
 
 use std::io::{self, IsTerminal, Write};
 
 use serde::Serialize;
 
-use crate::sanitize::is_unsafe;
-use crate::timeline::{Pending, Pod, Report, SCHEMA_VERSION};
+use ktrail_core::escape::is_unsafe;
+use ktrail_core::timeline::{Pending, Pod, Report, SCHEMA_VERSION};
 
 /// How output should look on this terminal.
 #[derive(Debug, Clone, Copy, Default)]
@@ -73,7 +79,7 @@ pub fn json<T: Serialize>(value: &T, w: &mut dyn Write) -> io::Result<()> {
 }
 
 /// serde_json's pretty formatter (two spaces, `": "`), starting at any depth, with every character
-/// `sanitize::is_unsafe` finds escaped.
+/// `ktrail_core::escape::is_unsafe` finds escaped.
 #[derive(Default)]
 struct SafeJson {
     indent: usize,
@@ -262,7 +268,7 @@ pub fn timeline(
 }
 
 /// The formats of `timeline`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
     Table,
     Json,
@@ -271,34 +277,55 @@ pub enum Format {
     Mermaid,
 }
 
-/// `+1m02.5s` style offsets from a pod's creation.
-pub fn offset(secs: f64) -> String {
-    let sign = if secs < 0.0 { "-" } else { "+" };
-    let s = secs.abs();
-    if s < 60.0 {
-        format!("{sign}{s:.3}s")
-    } else if s < 3600.0 {
-        format!("{sign}{}m{:06.3}s", (s / 60.0).floor() as u64, s % 60.0)
-    } else {
-        let h = (s / 3600.0).floor() as u64;
-        let m = ((s % 3600.0) / 60.0).floor() as u64;
-        format!("{sign}{h}h{m:02}m{:02}s", (s % 60.0).floor() as u64)
-    }
+/// The formats of `webhooks`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ViewFormat {
+    Table,
+    Json,
+    Markdown,
 }
 
-/// The first word of a user agent (`kubectl/v1.22.12`), which is what tells a reader most.
-pub fn short_agent(ua: &str) -> &str {
-    ua.split_whitespace().next().unwrap_or("")
+/// The formats of `pods`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PodsFormat {
+    Table,
+    Json,
+    Markdown,
+    Csv,
+}
+
+/// A comfy-table set up like the timeline's: borderless, wrapped to the terminal or left whole.
+pub fn plain_table(style: Style) -> comfy_table::Table {
+    let mut t = comfy_table::Table::new();
+    t.load_preset(comfy_table::presets::NOTHING);
+    match style.width {
+        Some(width) => {
+            t.set_content_arrangement(comfy_table::ContentArrangement::Dynamic);
+            t.set_width(width);
+        }
+        None => {
+            t.set_content_arrangement(comfy_table::ContentArrangement::Disabled);
+        }
+    }
+    t
+}
+
+/// Writes a table with trailing spaces removed from every line.
+pub fn write_table(t: &comfy_table::Table, w: &mut dyn Write) -> io::Result<()> {
+    for line in t.to_string().lines() {
+        writeln!(w, "{}", line.trim_end())?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::Engine;
-    use crate::record::Selection;
+    use ktrail_core::collect::Collector;
+    use ktrail_core::record::Selection;
 
-    fn engine_over(log: &[u8], sel: Selection) -> Engine {
-        let mut e = Engine::new(sel);
+    fn engine_over(log: &[u8], sel: Selection) -> Collector {
+        let mut e = Collector::new(sel);
         for line in log.split(|&b| b == b'\n') {
             e.feed_line(line);
         }
@@ -310,16 +337,16 @@ mod tests {
     /// incarnations per name, for every pod and for one uid.
     #[test]
     fn streamed_timeline_is_the_whole_report_timeline() {
-        let spec = crate::corpus::Spec {
+        let spec = ktrail_corpus::Spec {
             seed: 9,
             pods: 400,
             noise_per_pod: 5,
             ..Default::default()
         };
         let mut corpus = Vec::new();
-        let expected = crate::corpus::generate(&spec, &mut corpus).unwrap();
+        let expected = ktrail_corpus::generate(&spec, &mut corpus).unwrap();
         let uid = expected.pods.iter().find_map(|p| p.uid.clone()).unwrap();
-        let mut logs: Vec<(String, &[u8], Selection)> = crate::samples::SAMPLES
+        let mut logs: Vec<(String, &[u8], Selection)> = ktrail_core::samples::SAMPLES
             .iter()
             .map(|s| (s.name.to_owned(), s.data.as_bytes(), Selection::default()))
             .collect();
@@ -398,14 +425,5 @@ mod tests {
             String::from_utf8(plain).unwrap(),
             "{\n  \"a\": [\n    1,\n    \"b\"\n  ],\n  \"c\": {}\n}\n"
         );
-    }
-
-    #[test]
-    fn offsets_read_naturally() {
-        assert_eq!(offset(0.0), "+0.000s");
-        assert_eq!(offset(58.7049), "+58.705s");
-        assert_eq!(offset(65.7126), "+1m05.713s");
-        assert_eq!(offset(3725.0), "+1h02m05s");
-        assert_eq!(offset(-2.5), "-2.500s");
     }
 }

@@ -4,9 +4,10 @@ use std::io::{self, Write};
 
 use comfy_table::{presets, ContentArrangement, Table};
 
-use super::{offset, short_agent, Style};
-use crate::sanitize::escape;
-use crate::timeline::{Pod, PodEvent, Report};
+use super::Style;
+use ktrail_core::escape::escape;
+use ktrail_core::text::{offset, short_agent};
+use ktrail_core::timeline::{Pod, PodEvent, Report};
 
 pub fn timeline(report: &Report, style: Style, w: &mut dyn Write) -> io::Result<()> {
     for (i, pod) in report.pods.iter().enumerate() {

@@ -1,0 +1,142 @@
+//! Evaluation over a small cluster story fed through the engine.
+
+use super::eval::{evaluate, Status};
+use super::fixture::{cluster, RULES};
+use super::rules::parse;
+
+fn checks(v: &[super::eval::Violation]) -> Vec<&str> {
+    v.iter().map(|v| v.check.as_str()).collect()
+}
+
+#[test]
+fn each_rule_names_exactly_the_violating_pods() {
+    let report = cluster();
+    assert_eq!(report.pods.len(), 5);
+    let rules = parse("r.yaml", RULES).unwrap();
+    let v = evaluate(&rules, &report, false);
+
+    let fargate = &v.rules[0];
+    assert_eq!(fargate.status, Status::Fail);
+    let names: Vec<&str> = fargate.pods.iter().map(|p| p.name.as_str()).collect();
+    assert_eq!(names, ["api-1", "api-2", "api-3"]);
+    assert!(
+        fargate.pods[0].violations.is_empty(),
+        "{:?}",
+        fargate.pods[0].violations
+    );
+    assert_eq!(
+        checks(&fargate.pods[1].violations),
+        [
+            "expect.scheduler",
+            "expect.node",
+            "expect.createdBy",
+            "expect.mutatedBy",
+            "expect.readyWithin"
+        ]
+    );
+    let ready = &fargate.pods[1].violations[4];
+    assert_eq!(ready.found, "Ready 4m59.000s after creation");
+    let ev = ready.event.as_ref().unwrap();
+    assert_eq!(
+        (ev.kind.as_str(), ev.audit_id.as_deref()),
+        ("status", Some("r2"))
+    );
+    let mutated = &fargate.pods[1].violations[3];
+    assert!(
+        mutated.found.contains("was not called"),
+        "{}",
+        mutated.found
+    );
+    // Never bound: the node, the binding and Ready are all missing from the log.
+    assert_eq!(
+        checks(&fargate.pods[2].violations),
+        ["expect.node", "expect.boundWithin", "expect.readyWithin"]
+    );
+    assert!(fargate.pods[2].violations[1]
+        .found
+        .starts_with("never bound in the log"));
+
+    let istio = &v.rules[1];
+    let bad: Vec<(&str, Vec<&str>)> = istio
+        .pods
+        .iter()
+        .filter(|p| !p.violations.is_empty())
+        .map(|p| (p.name.as_str(), checks(&p.violations)))
+        .collect();
+    assert_eq!(
+        bad,
+        [
+            ("blocked", vec!["forbid.denied"]),
+            ("web", vec!["forbid.mutations", "forbid.failedOpen"]),
+        ]
+    );
+    let web = istio.pods.iter().find(|p| p.name == "web").unwrap();
+    assert_eq!(
+        web.violations[0].found,
+        "iam-for-pods.amazonaws.com (round 0 index 2) patched /spec/containers on the create"
+    );
+    assert_eq!(
+        web.violations[0]
+            .event
+            .as_ref()
+            .unwrap()
+            .audit_id
+            .as_deref(),
+        Some("c3")
+    );
+    let blocked = istio.pods.iter().find(|p| p.name == "blocked").unwrap();
+    assert!(blocked.denied && blocked.uid.is_none());
+    assert!(blocked.violations[0]
+        .found
+        .starts_with("create denied by validate.kyverno.svc-fail"));
+
+    let tol = &v.rules[2];
+    assert_eq!(tol.failed_pods(), 3);
+    assert_eq!(
+        tol.pods[0].violations[0].found,
+        "built-in admission changed /spec/tolerations"
+    );
+
+    // By configuration name as well as webhook name.
+    let iam = &v.rules[3];
+    let bad: Vec<&str> = iam
+        .pods
+        .iter()
+        .filter(|p| !p.violations.is_empty())
+        .map(|p| p.name.as_str())
+        .collect();
+    assert_eq!(bad, ["web"]);
+
+    assert_eq!(v.rules[4].status, Status::Unmatched);
+    assert!(!v.passed);
+    assert_eq!(v.summary.violations, 5 + 3 + 1 + 2 + 3 + 1);
+}
+
+#[test]
+fn denied_creates_are_held_only_to_what_a_request_can_show() {
+    let report = cluster();
+    let rules = parse(
+        "r.yaml",
+        "rules:\n  - name: r\n    pods: {name: blocked}\n    expect:\n      scheduler: x\n      node: x\n      boundWithin: 1s\n      readyWithin: 1s\n      mutatedBy: [{webhook: x}]\n      createdBy: bob\n",
+    )
+    .unwrap();
+    let v = evaluate(&rules, &report, false);
+    assert_eq!(v.rules[0].pods.len(), 1);
+    assert!(v.rules[0].pods[0].violations.is_empty());
+    assert!(v.passed);
+}
+
+#[test]
+fn compliant_rules_pass_and_unmatched_rules_fail_only_when_required() {
+    let report = cluster();
+    let rules = parse(
+        "r.yaml",
+        "rules:\n  - name: a\n    pods: {name: api-1}\n    expect: {scheduler: fargate-scheduler, boundWithin: 50s, readyWithin: 1m}\n  - name: b\n    pods: {namespace: nowhere}\n    forbid: {denied: true}\n",
+    )
+    .unwrap();
+    let v = evaluate(&rules, &report, false);
+    assert!(v.passed);
+    assert_eq!(v.rules[0].status, Status::Pass);
+    assert_eq!(v.rules[1].status, Status::Unmatched);
+    assert!(!evaluate(&rules, &report, true).passed);
+}

@@ -1,0 +1,186 @@
+//! Collects the records of many lines into one place, collapsing the stages of a request and the
+//! duplicates of overlapping exports, then hands them to the timeline builder.
+//!
+//! Work per line is split in two: [`process_line`] is pure (decode + extract) and can run on any
+//! thread; [`Collector::accept`] is the cheap sequential part that must see lines in order.
+
+use std::collections::HashMap;
+
+
+use crate::decode::{self, Problem};
+use crate::record::{self, ConfigEvent, Extracted, Record, Selection};
+use crate::timeline::{Pending, Report, Summary};
+
+/// What one line gave, computed without shared state.
+#[derive(Default)]
+pub struct LineResult {
+    pub events: usize,
+    pub extracted: Vec<Extracted>,
+    pub problem: Option<Problem>,
+}
+
+/// Decodes one line and keeps what the selection needs.
+pub fn process_line(line: &[u8], sel: &Selection) -> LineResult {
+    let mut extracted = Vec::new();
+    let mut unusable = None;
+    let outcome = decode::decode_line(line, &mut |ev| match record::extract(ev, sel) {
+        Ok(x) => extracted.push(x),
+        Err(why) => unusable = Some(Problem::Unusable(why)),
+    });
+    LineResult {
+        events: outcome.events,
+        extracted,
+        problem: outcome.problem.or(unusable),
+    }
+}
+
+
+#[derive(Default)]
+pub struct Collector {
+    sel: Selection,
+    records: Vec<Record>,
+    by_audit: HashMap<String, usize>,
+    configs: Vec<ConfigEvent>,
+    configs_by_audit: HashMap<String, usize>,
+    summary: Summary,
+    seq: u64,
+}
+
+impl Collector {
+    pub fn new(sel: Selection) -> Self {
+        Collector {
+            sel,
+            ..Default::default()
+        }
+    }
+
+    pub fn selection(&self) -> &Selection {
+        &self.sel
+    }
+
+    /// Decodes and keeps one line; returns what was wrong with it, if anything.
+    pub fn feed_line(&mut self, line: &[u8]) -> Option<Problem> {
+        let r = process_line(line, &self.sel);
+        self.accept(r)
+    }
+
+    /// Counts a line that was never decoded because no prefilter literal was in it.
+    pub fn skip_unread(&mut self) {
+        self.summary.lines_read += 1;
+    }
+
+    /// Counts a line that could not even be read (too long, I/O).
+    pub fn reject(&mut self, p: Problem) -> Option<Problem> {
+        self.summary.lines_read += 1;
+        self.summary.lines_skipped += 1;
+        Some(p)
+    }
+
+    /// The sequential half of line processing, in input order.
+    pub fn accept(&mut self, r: LineResult) -> Option<Problem> {
+        self.summary.lines_read += 1;
+        self.summary.events += r.events as u64;
+        // A line is skipped when it had a problem and gave nothing: a line whose only event is an
+        // unusable pod event is skipped too, a batch with some good items is not.
+        if r.problem.is_some() && r.extracted.is_empty() {
+            self.summary.lines_skipped += 1;
+        }
+        for x in r.extracted {
+            match x {
+                Extracted::Pod(rec) => self.keep_record(*rec),
+                Extracted::Config(c) => self.keep_config(c),
+                Extracted::Other => {}
+            }
+        }
+        r.problem
+    }
+
+    fn keep_record(&mut self, mut rec: Record) {
+        self.seq += 1;
+        rec.seq = self.seq;
+        if let Some(id) = rec.audit_id.clone() {
+            if let Some(&i) = self.by_audit.get(&id) {
+                let old = &mut self.records[i];
+                if old.stage == rec.stage {
+                    self.summary.duplicates += 1;
+                } else {
+                    self.summary.stages_collapsed += 1;
+                }
+                if rec.stage.rank() > old.stage.rank() {
+                    rec.seq = old.seq;
+                    *old = rec;
+                }
+                return;
+            }
+            self.by_audit.insert(id, self.records.len());
+        }
+        self.records.push(rec);
+    }
+
+    fn keep_config(&mut self, mut c: ConfigEvent) {
+        self.seq += 1;
+        c.seq = self.seq;
+        if let Some(id) = c.audit_id.clone() {
+            if let Some(&i) = self.configs_by_audit.get(&id) {
+                if c.stage.rank() > self.configs[i].stage.rank() {
+                    c.seq = self.configs[i].seq;
+                    self.configs[i] = c;
+                }
+                return;
+            }
+            self.configs_by_audit.insert(id, self.configs.len());
+        }
+        self.configs.push(c);
+    }
+
+    /// Builds the pods' stories.
+    pub fn finish(self) -> Report {
+        self.finish_pending().into_report()
+    }
+
+    /// Ends the scan: the records grouped per pod, stories not derived yet.
+    pub fn finish_pending(mut self) -> Pending {
+        self.summary.pod_events = self.records.len() as u64;
+        self.configs.sort_by_key(|c| (c.time, c.seq));
+        Pending::new(self.records, self.configs, &self.sel, self.summary)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn line(id: &str, stage: &str) -> String {
+        format!(
+            r#"{{"kind":"Event","auditID":"{id}","stage":"{stage}","verb":"create","objectRef":{{"resource":"pods","namespace":"ns","name":"p","subresource":"exec"}},"stageTimestamp":"2024-01-01T00:00:00.000001Z","user":{{"username":"u"}}}}"#
+        )
+    }
+
+    #[test]
+    fn stages_collapse_and_duplicates_count_once() {
+        let mut e = Collector::new(Selection::default());
+        for l in [
+            line("a", "ResponseStarted"),
+            line("a", "ResponseComplete"),
+            line("a", "ResponseComplete"),
+            line("b", "ResponseStarted"),
+            "not json".into(),
+        ] {
+            e.feed_line(l.as_bytes());
+        }
+        let rep = e.finish();
+        assert_eq!(rep.summary.lines_read, 5);
+        assert_eq!(rep.summary.lines_skipped, 1);
+        assert_eq!(rep.summary.events, 4);
+        assert_eq!(rep.summary.pod_events, 2);
+        assert_eq!(rep.summary.stages_collapsed, 1);
+        assert_eq!(rep.summary.duplicates, 1);
+        let ev = &rep.pods[0].events;
+        assert_eq!(ev.len(), 2);
+        assert_eq!(ev[0].stage, "ResponseComplete");
+        assert_eq!(
+            ev[1].stage, "ResponseStarted",
+            "a lone ResponseStarted still counts"
+        );
+    }
+}

@@ -1,0 +1,859 @@
+//! Proves, without building anything, that a line decodes to one audit event the selection
+//! ignores, so that the line can be counted and not parsed.
+//!
+//! Many lines that pass the literal prefilter of a busy cluster's log are still of no interest:
+//! node status writes that mention `pods` in the node's capacity, reads of pods that the byte
+//! test of `scan::is_plain_read` leaves to the decoder (kubelets and controllers get, list and
+//! watch pods all day; most are skipped before this). Parsing them with serde costs several
+//! microseconds each; this module reads the top level of the object in one pass instead.
+//!
+//! The answer must be exact, because a skipped line is counted as if it had been decoded: [`skim`]
+//! says [`Verdict::Ignored`] only when `decode::decode_line` would succeed on the line, yield
+//! exactly one audit event, and `record::extract` would return `Extracted::Other` for it. So the
+//! walk checks everything serde would check on the way: the whole line is JSON (strings, escapes,
+//! numbers, literals, nesting, nothing after the object), it is valid UTF-8, the fields of
+//! `audit::Event` have the types serde expects and appear once. Whenever a detail would need more
+//! thought (an escape in a field that is read, a very deep value, a control character anywhere),
+//! the answer is [`Verdict::Decode`]: decoding is always correct, only slower.
+//! The mirror of `record::extract`'s early returns is in [`Top::verdict`]; the equivalence tests
+//! in `tests/scan_equivalence.rs` compare both on random corpora.
+
+use crate::audit;
+use crate::record::Selection;
+
+/// What the skim found out about a line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// One valid audit event that the selection ignores: count it as read, do not decode it.
+    Ignored,
+    /// Anything else: decode the line.
+    Decode,
+}
+
+/// Values nested deeper than this are not walked (the line is decoded instead); the open
+/// containers fit the bits of a `u64`.
+const MAX_DEPTH: usize = 64;
+
+/// Skims a trimmed line (first byte `{`, last byte `}`).
+pub fn skim(line: &[u8], sel: &Selection) -> Verdict {
+    // Control characters are never valid inside JSON strings and audit lines have none between
+    // tokens either; ruling them out here keeps the string scan below to `"` and `\`. This fold
+    // has no early exit so that it compiles to a vector loop.
+    if line.iter().fold(false, |acc, &b| acc | (b < 0x20)) {
+        return Verdict::Decode;
+    }
+    if !line.is_ascii() && std::str::from_utf8(line).is_err() {
+        return Verdict::Decode;
+    }
+    let mut w = Walker {
+        b: line,
+        i: 0,
+        surrogate: false,
+    };
+    match w.top() {
+        Some(top) if w.at_end() && !w.surrogate => top.verdict(sel),
+        _ => Verdict::Decode,
+    }
+}
+
+/// The top-level fields of `audit::Event` that decide the verdict, as raw (escape-free) bytes.
+#[derive(Default)]
+struct Top<'a> {
+    /// Every known field seen so far (a bit per field), to refuse duplicates as serde does.
+    seen: u32,
+    kind: Option<&'a [u8]>,
+    has_audit_id: bool,
+    has_stage: bool,
+    verb: Option<&'a [u8]>,
+    object_ref: Option<ObjRef<'a>>,
+    /// `stageTimestamp`, `requestReceivedTimestamp`, `timestamp`: the order `Event::time` tries.
+    times: [Option<Str<'a>>; 3],
+}
+
+#[derive(Default)]
+struct ObjRef<'a> {
+    resource: Option<&'a [u8]>,
+    namespace: Option<&'a [u8]>,
+    name: Option<&'a [u8]>,
+    api_group: Option<&'a [u8]>,
+    subresource: Option<&'a [u8]>,
+}
+
+impl Top<'_> {
+    /// Mirrors `Event::is_audit_event` and the early returns of `record::extract`.
+    fn verdict(&self, sel: &Selection) -> Verdict {
+        let is_event = self.has_audit_id
+            && (self.verb.is_some() || self.has_stage)
+            && self.kind.is_none_or(|k| k == b"Event");
+        if !is_event {
+            return Verdict::Decode; // wrappers and non-events: decode says what they are
+        }
+        let Some(obj) = &self.object_ref else {
+            return Verdict::Ignored;
+        };
+        let resource = obj.resource.unwrap_or(b"");
+        let core = obj.api_group.unwrap_or(b"").is_empty();
+        let verb = self.verb.unwrap_or(b"");
+        let read_verb = matches!(verb, b"get" | b"list" | b"watch");
+        match resource {
+            b"pods" if core => {}
+            b"mutatingwebhookconfigurations" | b"validatingwebhookconfigurations" if !read_verb => {
+                return Verdict::Decode;
+            }
+            _ => return Verdict::Ignored,
+        }
+        let streaming = matches!(obj.subresource, Some(b"exec" | b"attach" | b"portforward"));
+        if read_verb && !streaming && !sel.reads {
+            return Verdict::Ignored;
+        }
+        let Some(ns) = obj.namespace else {
+            return Verdict::Ignored;
+        };
+        if sel.namespace.as_deref().is_some_and(|n| n.as_bytes() != ns) {
+            return Verdict::Ignored;
+        }
+        // A pod event without a valid time is a diagnostic, so the time comes before the name.
+        let mut time = None;
+        for t in self.times.iter().flatten() {
+            let Some(raw) = t.plain() else {
+                return Verdict::Decode;
+            };
+            if let Some(parsed) = std::str::from_utf8(raw).ok().and_then(audit::parse_time) {
+                time = Some(parsed);
+                break;
+            }
+        }
+        let Some(time) = time else {
+            return Verdict::Decode;
+        };
+        if !sel.in_window(&time) {
+            return Verdict::Ignored;
+        }
+        match (sel.name.as_deref(), obj.name) {
+            (Some(want), Some(have)) if want.as_bytes() != have => Verdict::Ignored,
+            _ => Verdict::Decode,
+        }
+    }
+}
+
+/// A JSON string as found: its raw bytes between the quotes, and whether they hold escapes.
+#[derive(Clone, Copy)]
+struct Str<'a> {
+    raw: &'a [u8],
+    escaped: bool,
+}
+
+impl<'a> Str<'a> {
+    /// The value, when it can be compared byte for byte (no escapes).
+    fn plain(&self) -> Option<&'a [u8]> {
+        (!self.escaped).then_some(self.raw)
+    }
+}
+
+struct Walker<'a> {
+    b: &'a [u8],
+    i: usize,
+    /// A `\u` escape of a UTF-16 surrogate was seen: serde pairs these up (and refuses lone ones)
+    /// in the strings it keeps, which this walk does not reproduce.
+    surrogate: bool,
+}
+
+/// The first `"` or `\` in `s`.
+///
+/// The strings of an audit line are short (keys, names, ids, timestamps, ARNs: a few to a hundred
+/// bytes), where `memchr2`'s setup costs more than the search: the first 256 bytes are searched a
+/// word (8 bytes) at a time with the usual has-zero-byte trick, and only longer strings (bodies'
+/// text) are handed to `memchr2`.
+#[inline]
+fn quote_or_backslash(s: &[u8]) -> Option<usize> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    const QUOTES: u64 = ONES * b'"' as u64;
+    const BACKSLASHES: u64 = ONES * b'\\' as u64;
+    // A byte of `v` is zero ⇒ its high bit is set here; the lowest set bit is always exact.
+    let zero = |v: u64| v.wrapping_sub(ONES) & !v & HIGHS;
+    let mut i = 0;
+    while i + 8 <= s.len() && i < 256 {
+        let Ok(word) = <[u8; 8]>::try_from(&s[i..i + 8]) else {
+            break;
+        };
+        let w = u64::from_le_bytes(word);
+        let hit = zero(w ^ QUOTES) | zero(w ^ BACKSLASHES);
+        if hit != 0 {
+            return Some(i + (hit.trailing_zeros() / 8) as usize);
+        }
+        i += 8;
+    }
+    memchr::memchr2(b'"', b'\\', &s[i..]).map(|k| i + k)
+}
+
+/// Bits of `Top::seen` / the nested structs' duplicate checks.
+mod field {
+    pub const KIND: u32 = 1 << 0;
+    pub const API_VERSION: u32 = 1 << 1;
+    pub const LEVEL: u32 = 1 << 2;
+    pub const AUDIT_ID: u32 = 1 << 3;
+    pub const STAGE: u32 = 1 << 4;
+    pub const REQUEST_URI: u32 = 1 << 5;
+    pub const VERB: u32 = 1 << 6;
+    pub const USER: u32 = 1 << 7;
+    pub const IMPERSONATED_USER: u32 = 1 << 8;
+    pub const USER_AGENT: u32 = 1 << 9;
+    pub const OBJECT_REF: u32 = 1 << 10;
+    pub const RESPONSE_STATUS: u32 = 1 << 11;
+    pub const REQUEST_OBJECT: u32 = 1 << 12;
+    pub const RESPONSE_OBJECT: u32 = 1 << 13;
+    pub const REQUEST_RECEIVED_TIMESTAMP: u32 = 1 << 14;
+    pub const STAGE_TIMESTAMP: u32 = 1 << 15;
+    pub const TIMESTAMP: u32 = 1 << 16;
+    pub const ANNOTATIONS: u32 = 1 << 17;
+    pub const ITEMS: u32 = 1 << 18;
+    pub const MESSAGE: u32 = 1 << 19;
+    pub const AT_MESSAGE: u32 = 1 << 20;
+    pub const EVENTS: u32 = 1 << 21;
+    pub const RESULTS: u32 = 1 << 22;
+}
+
+impl<'a> Walker<'a> {
+    fn peek(&self) -> Option<u8> {
+        self.b.get(self.i).copied()
+    }
+
+    fn ws(&mut self) {
+        while let Some(b' ' | b'\t' | b'\r' | b'\n') = self.peek() {
+            self.i += 1;
+        }
+    }
+
+    fn at_end(&mut self) -> bool {
+        self.ws();
+        self.i == self.b.len()
+    }
+
+    fn eat(&mut self, c: u8) -> Option<()> {
+        self.ws();
+        (self.peek()? == c).then(|| self.i += 1)
+    }
+
+    /// A string starting at the current `"`. Escapes are checked the way serde_json checks them
+    /// in values it skips (`\u` needs four hex digits); surrogates are only noted. Callers that
+    /// compare a string's value refuse escaped ones.
+    fn string(&mut self) -> Option<Str<'a>> {
+        self.ws();
+        if self.peek()? != b'"' {
+            return None;
+        }
+        self.i += 1;
+        let start = self.i;
+        let mut escaped = false;
+        loop {
+            let rest = &self.b[self.i..];
+            let k = quote_or_backslash(rest)?;
+            self.i += k;
+            if self.b[self.i] == b'"' {
+                let raw = &self.b[start..self.i];
+                self.i += 1;
+                return Some(Str { raw, escaped });
+            }
+            escaped = true;
+            match *self.b.get(self.i + 1)? {
+                b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't' => self.i += 2,
+                b'u' => {
+                    let hex = self.b.get(self.i + 2..self.i + 6)?;
+                    let hex = std::str::from_utf8(hex).ok()?;
+                    if !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+                        return None;
+                    }
+                    let unit = u16::from_str_radix(hex, 16).ok()?;
+                    self.surrogate |= (0xD800..=0xDFFF).contains(&unit);
+                    self.i += 6;
+                }
+                _ => return None,
+            }
+        }
+    }
+
+    /// A number, by JSON's grammar. Returns whether it is an integer (no fraction or exponent).
+    fn number(&mut self) -> Option<bool> {
+        self.ws();
+        let start = self.i;
+        if self.peek() == Some(b'-') {
+            self.i += 1;
+        }
+        match self.peek()? {
+            b'0' => self.i += 1,
+            b'1'..=b'9' => self.digits(),
+            _ => return None,
+        }
+        let mut integer = true;
+        if self.peek() == Some(b'.') {
+            self.i += 1;
+            integer = false;
+            if !self.peek()?.is_ascii_digit() {
+                return None;
+            }
+            self.digits();
+        }
+        if let Some(b'e' | b'E') = self.peek() {
+            self.i += 1;
+            integer = false;
+            if let Some(b'+' | b'-') = self.peek() {
+                self.i += 1;
+            }
+            if !self.peek()?.is_ascii_digit() {
+                return None;
+            }
+            self.digits();
+        }
+        debug_assert!(self.i > start);
+        Some(integer)
+    }
+
+    fn digits(&mut self) {
+        while self.peek().is_some_and(|b| b.is_ascii_digit()) {
+            self.i += 1;
+        }
+    }
+
+    fn literal(&mut self, word: &[u8]) -> Option<()> {
+        let end = self.i + word.len();
+        (self.b.get(self.i..end)? == word).then(|| self.i = end)
+    }
+
+    /// Skips any JSON value, checking its syntax, without recursion.
+    fn skip_value(&mut self) -> Option<()> {
+        // The open containers, innermost in the lowest bit: 1 for an object, 0 for an array.
+        let mut stack: u64 = 0;
+        let mut depth = 0usize;
+        loop {
+            // A value.
+            self.ws();
+            match self.peek()? {
+                b'"' => {
+                    self.string()?;
+                }
+                b'{' => {
+                    self.i += 1;
+                    self.ws();
+                    if self.peek()? == b'}' {
+                        self.i += 1;
+                    } else {
+                        depth += 1;
+                        if depth > MAX_DEPTH {
+                            return None;
+                        }
+                        stack = stack << 1 | 1;
+                        self.key()?;
+                        continue;
+                    }
+                }
+                b'[' => {
+                    self.i += 1;
+                    self.ws();
+                    if self.peek()? == b']' {
+                        self.i += 1;
+                    } else {
+                        depth += 1;
+                        if depth > MAX_DEPTH {
+                            return None;
+                        }
+                        stack <<= 1;
+                        continue;
+                    }
+                }
+                b't' => self.literal(b"true")?,
+                b'f' => self.literal(b"false")?,
+                b'n' => self.literal(b"null")?,
+                _ => {
+                    self.number()?;
+                }
+            }
+            // After a value: a comma, or the end of one or more containers.
+            loop {
+                if depth == 0 {
+                    return Some(());
+                }
+                let object = stack & 1 == 1;
+                self.ws();
+                match self.peek()? {
+                    b',' => {
+                        self.i += 1;
+                        if object {
+                            self.key()?;
+                        }
+                        break;
+                    }
+                    b'}' if object => {
+                        self.i += 1;
+                        stack >>= 1;
+                        depth -= 1;
+                    }
+                    b']' if !object => {
+                        self.i += 1;
+                        stack >>= 1;
+                        depth -= 1;
+                    }
+                    _ => return None,
+                }
+            }
+        }
+    }
+
+    /// `"key":` inside an object.
+    fn key(&mut self) -> Option<Str<'a>> {
+        let k = self.string()?;
+        self.eat(b':')?;
+        Some(k)
+    }
+
+    /// Walks the members of an object, calling `member` with each key (positioned at its value),
+    /// which must consume the value.
+    fn object(&mut self, mut member: impl FnMut(&mut Self, Str<'a>) -> Option<()>) -> Option<()> {
+        self.eat(b'{')?;
+        self.ws();
+        if self.peek()? == b'}' {
+            self.i += 1;
+            return Some(());
+        }
+        loop {
+            let k = self.key()?;
+            member(self, k)?;
+            self.ws();
+            match self.peek()? {
+                b',' => self.i += 1,
+                b'}' => {
+                    self.i += 1;
+                    return Some(());
+                }
+                _ => return None,
+            }
+        }
+    }
+
+    /// True when the value is `null` (consumed); false when something else follows.
+    fn null(&mut self) -> Option<bool> {
+        self.ws();
+        if self.peek()? == b'n' {
+            self.literal(b"null")?;
+            return Some(true);
+        }
+        Some(false)
+    }
+
+    /// A field read with `audit::lenient_str`: any value; a string is `Some`.
+    fn lenient(&mut self) -> Option<Option<Str<'a>>> {
+        self.ws();
+        if self.peek()? == b'"' {
+            return Some(Some(self.string()?));
+        }
+        self.skip_value()?;
+        Some(None)
+    }
+
+    /// An `Option<Cow<str>>` field with serde's plain rules: a string without escapes, or null.
+    fn opt_str(&mut self) -> Option<Option<&'a [u8]>> {
+        if self.null()? {
+            return Some(None);
+        }
+        Some(Some(self.string()?.plain()?))
+    }
+
+    /// `Option<UserInfo>`: null, or an object whose `username` is a string or null.
+    fn user(&mut self) -> Option<()> {
+        if self.null()? {
+            return Some(());
+        }
+        let mut seen = false;
+        self.object(|w, k| match k.plain()? {
+            b"username" => {
+                if std::mem::replace(&mut seen, true) {
+                    return None;
+                }
+                w.opt_str().map(drop)
+            }
+            _ => w.skip_value(),
+        })
+    }
+
+    fn object_ref(&mut self) -> Option<Option<ObjRef<'a>>> {
+        if self.null()? {
+            return Some(None);
+        }
+        let mut r = ObjRef::default();
+        let mut seen = 0u8;
+        self.object(|w, k| {
+            let bit = match k.plain()? {
+                b"resource" => 1,
+                b"namespace" => 2,
+                b"name" => 4,
+                b"uid" => 8,
+                b"apiGroup" => 16,
+                b"subresource" => 32,
+                _ => return w.skip_value(),
+            };
+            if seen & bit != 0 {
+                return None;
+            }
+            seen |= bit;
+            let v = w.opt_str()?;
+            match bit {
+                1 => r.resource = v,
+                2 => r.namespace = v,
+                4 => r.name = v,
+                16 => r.api_group = v,
+                32 => r.subresource = v,
+                _ => {}
+            }
+            Some(())
+        })?;
+        Some(Some(r))
+    }
+
+    /// `Option<Status>`: null, or an object with `code` an i64 or null and `message`/`reason`
+    /// strings or null.
+    fn status(&mut self) -> Option<()> {
+        if self.null()? {
+            return Some(());
+        }
+        let mut seen = 0u8;
+        self.object(|w, k| {
+            let bit = match k.plain()? {
+                b"code" => 1,
+                b"message" => 2,
+                b"reason" => 4,
+                _ => return w.skip_value(),
+            };
+            if seen & bit != 0 {
+                return None;
+            }
+            seen |= bit;
+            if bit == 1 {
+                if w.null()? {
+                    return Some(());
+                }
+                w.ws();
+                let start = w.i;
+                if !w.number()? {
+                    return None;
+                }
+                // Must fit an i64, as serde requires; serde reads `-0` as a float.
+                let text = std::str::from_utf8(&w.b[start..w.i]).ok()?;
+                if text.starts_with("-0") {
+                    return None;
+                }
+                text.parse::<i64>().ok().map(drop)
+            } else {
+                w.opt_str().map(drop)
+            }
+        })
+    }
+
+    /// `Option<BTreeMap<Cow<str>, Cow<str>>>`: null, or an object of strings.
+    fn annotations(&mut self) -> Option<()> {
+        if self.null()? {
+            return Some(());
+        }
+        self.object(|w, k| {
+            if k.escaped {
+                return None;
+            }
+            w.string()?.plain().map(drop)
+        })
+    }
+
+    /// The top-level object.
+    fn top(&mut self) -> Option<Top<'a>> {
+        let mut t = Top::default();
+        self.object(|w, k| {
+            use field::*;
+            let bit = match k.plain()? {
+                b"kind" => KIND,
+                b"apiVersion" => API_VERSION,
+                b"level" => LEVEL,
+                b"auditID" => AUDIT_ID,
+                b"stage" => STAGE,
+                b"requestURI" => REQUEST_URI,
+                b"verb" => VERB,
+                b"user" => USER,
+                b"impersonatedUser" => IMPERSONATED_USER,
+                b"userAgent" => USER_AGENT,
+                b"objectRef" => OBJECT_REF,
+                b"responseStatus" => RESPONSE_STATUS,
+                b"requestObject" => REQUEST_OBJECT,
+                b"responseObject" => RESPONSE_OBJECT,
+                b"requestReceivedTimestamp" => REQUEST_RECEIVED_TIMESTAMP,
+                b"stageTimestamp" => STAGE_TIMESTAMP,
+                b"timestamp" => TIMESTAMP,
+                b"annotations" => ANNOTATIONS,
+                b"items" => ITEMS,
+                b"message" => MESSAGE,
+                b"@message" => AT_MESSAGE,
+                b"events" => EVENTS,
+                b"results" => RESULTS,
+                _ => return w.skip_value(),
+            };
+            if t.seen & bit != 0 {
+                return None; // serde: duplicate field
+            }
+            t.seen |= bit;
+            match bit {
+                KIND => match w.lenient()? {
+                    Some(s) => t.kind = Some(s.plain()?),
+                    None => t.kind = None,
+                },
+                AUDIT_ID => t.has_audit_id = w.lenient()?.is_some(),
+                STAGE_TIMESTAMP => t.times[0] = w.lenient()?,
+                REQUEST_RECEIVED_TIMESTAMP => t.times[1] = w.lenient()?,
+                TIMESTAMP => t.times[2] = w.lenient()?,
+                STAGE => t.has_stage = w.lenient()?.is_some(),
+                VERB => match w.lenient()? {
+                    Some(s) => t.verb = Some(s.plain()?),
+                    None => t.verb = None,
+                },
+                USER | IMPERSONATED_USER => w.user()?,
+                OBJECT_REF => t.object_ref = w.object_ref()?,
+                RESPONSE_STATUS => w.status()?,
+                ANNOTATIONS => w.annotations()?,
+                REQUEST_OBJECT | RESPONSE_OBJECT | ITEMS | EVENTS | RESULTS => w.skip_value()?,
+                _ => drop(w.lenient()?),
+            }
+            Some(())
+        })?;
+        Some(t)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::collect::process_line;
+
+    /// The skim's promise: `Ignored` only where decoding gives one event and keeps nothing.
+    fn check(line: &str, sel: &Selection) -> Verdict {
+        let v = skim(line.as_bytes(), sel);
+        if v == Verdict::Ignored {
+            let r = process_line(line.as_bytes(), sel);
+            assert!(
+                r.events == 1
+                    && r.problem.is_none()
+                    && r.extracted
+                        .iter()
+                        .all(|x| matches!(x, crate::record::Extracted::Other)),
+                "skim ignored a line that decodes to something: {line}"
+            );
+        }
+        v
+    }
+
+    fn ev(verb: &str, objref: &str, extra: &str) -> String {
+        format!(
+            r#"{{"kind":"Event","apiVersion":"audit.k8s.io/v1","level":"Metadata","auditID":"a-1","stage":"ResponseComplete","requestURI":"/api/v1/x","verb":"{verb}","user":{{"username":"u","groups":["g"],"extra":{{"k":["v"]}}}},"sourceIPs":["10.0.0.1"],"userAgent":"ua","objectRef":{objref},"responseStatus":{{"metadata":{{}},"code":200}},"requestReceivedTimestamp":"2024-01-01T00:00:00.000001Z","stageTimestamp":"2024-01-01T00:00:00.000002Z","annotations":{{"authorization.k8s.io/decision":"allow"}}{extra}}}"#
+        )
+    }
+
+    const POD: &str = r#"{"resource":"pods","namespace":"ns","name":"p","apiVersion":"v1"}"#;
+
+    #[test]
+    fn reads_of_pods_and_other_resources_are_ignored() {
+        let sel = Selection::default();
+        for verb in ["get", "list", "watch"] {
+            assert_eq!(check(&ev(verb, POD, ""), &sel), Verdict::Ignored, "{verb}");
+        }
+        let lease =
+            r#"{"resource":"leases","namespace":"n","name":"x","apiGroup":"coordination.k8s.io"}"#;
+        assert_eq!(check(&ev("update", lease, ""), &sel), Verdict::Ignored);
+        assert_eq!(check(&ev("update", "null", ""), &sel), Verdict::Ignored);
+        // Bodies are walked, not parsed, whatever they hold.
+        let body = r#","requestObject":{"a":[1,-2.5e+3,true,false,null,{"b":"c\"\\\/\b\f\n\r\t\u00e9"}],"verb":"create"}"#;
+        assert_eq!(check(&ev("get", POD, body), &sel), Verdict::Ignored);
+        // The API server escapes `&` in request URIs.
+        let line = ev("watch", POD, "").replacen(
+            "/api/v1/x",
+            r#"/api/v1/pods?limit=500\u0026watch=true"#,
+            1,
+        );
+        assert_eq!(check(&line, &sel), Verdict::Ignored);
+    }
+
+    #[test]
+    fn anything_the_selection_may_keep_is_decoded() {
+        let sel = Selection::default();
+        for verb in [
+            "create",
+            "update",
+            "patch",
+            "delete",
+            "deletecollection",
+            "frob",
+            "",
+        ] {
+            assert_eq!(check(&ev(verb, POD, ""), &sel), Verdict::Decode, "{verb}");
+        }
+        let exec = r#"{"resource":"pods","namespace":"ns","name":"p","subresource":"exec"}"#;
+        assert_eq!(check(&ev("get", exec, ""), &sel), Verdict::Decode);
+        let mwc = r#"{"resource":"mutatingwebhookconfigurations","name":"w","apiGroup":"admissionregistration.k8s.io"}"#;
+        assert_eq!(check(&ev("create", mwc, ""), &sel), Verdict::Decode);
+        assert_eq!(check(&ev("get", mwc, ""), &sel), Verdict::Ignored);
+        let reads = Selection {
+            reads: true,
+            ..Default::default()
+        };
+        assert_eq!(check(&ev("get", POD, ""), &reads), Verdict::Decode);
+        let other_ns = Selection {
+            namespace: Some("other".into()),
+            ..Default::default()
+        };
+        assert_eq!(check(&ev("create", POD, ""), &other_ns), Verdict::Ignored);
+        let same_ns = Selection {
+            namespace: Some("ns".into()),
+            ..Default::default()
+        };
+        assert_eq!(check(&ev("create", POD, ""), &same_ns), Verdict::Decode);
+        // Another pod, or outside the time window, once the time is known to be valid.
+        let one = Selection {
+            namespace: Some("ns".into()),
+            name: Some("q".into()),
+            ..Default::default()
+        };
+        assert_eq!(check(&ev("create", POD, ""), &one), Verdict::Ignored);
+        let no_time = ev("create", POD, "")
+            .replace("2024-01-01T00:00:00.000001Z", "soon")
+            .replace("2024-01-01T00:00:00.000002Z", "later");
+        assert_eq!(
+            check(&no_time, &one),
+            Verdict::Decode,
+            "no valid time is a diagnostic"
+        );
+        let beta = no_time.replacen(
+            r#""level""#,
+            r#""timestamp":"2024-01-01T00:00:00Z","level""#,
+            1,
+        );
+        assert_eq!(check(&beta, &one), Verdict::Ignored);
+        let p = Selection {
+            name: Some("p".into()),
+            ..Default::default()
+        };
+        assert_eq!(check(&ev("create", POD, ""), &p), Verdict::Decode);
+        let late = Selection {
+            since: audit::parse_time("2024-06-01T00:00:00Z"),
+            ..Default::default()
+        };
+        assert_eq!(check(&ev("create", POD, ""), &late), Verdict::Ignored);
+        // A cluster-wide write of pods (no namespace) is not about one pod.
+        let cluster = r#"{"resource":"pods"}"#;
+        assert_eq!(
+            check(&ev("deletecollection", cluster, ""), &sel),
+            Verdict::Ignored
+        );
+    }
+
+    #[test]
+    fn a_verb_inside_a_body_does_not_fool_it() {
+        let sel = Selection::default();
+        // The first "verb" in the bytes belongs to an annotation; the event's own verb is create.
+        let line = r#"{"annotations":{"verb":"get"},"kind":"Event","auditID":"a","stage":"ResponseComplete","verb":"create","objectRef":{"resource":"pods","namespace":"ns","name":"p"},"stageTimestamp":"2024-01-01T00:00:00Z"}"#;
+        assert_eq!(check(line, &sel), Verdict::Decode);
+        let line = r#"{"requestObject":{"verb":"get","objectRef":{"resource":"leases"}},"auditID":"a","verb":"create","objectRef":{"resource":"pods","namespace":"ns","name":"p"}}"#;
+        assert_eq!(check(line, &sel), Verdict::Decode);
+    }
+
+    #[test]
+    fn whatever_serde_would_refuse_is_decoded() {
+        let sel = Selection::default();
+        let good = ev("get", POD, "");
+        assert_eq!(check(&good, &sel), Verdict::Ignored);
+        let bad = [
+            good.replacen(r#""verb":"get","#, r#""verb":"get","verb":"get","#, 1),
+            good.replacen(r#""code":200"#, r#""code":"200""#, 1),
+            good.replacen(r#""code":200"#, r#""code":2e2"#, 1),
+            good.replacen(r#""code":200"#, r#""code":99999999999999999999"#, 1),
+            good.replacen(r#""code":200"#, r#""code":0200"#, 1),
+            good.replacen(r#""username":"u""#, r#""username":7"#, 1),
+            good.replacen(r#""username":"u""#, r#""username":"u","username":"v""#, 1),
+            good.replacen(r#""user":{"#, r#""user":[{"#, 1),
+            good.replacen(r#"/decision":"allow""#, r#"/decision":1"#, 1),
+            good.replacen(r#""resource":"pods""#, r#""resource":5"#, 1),
+            good.replacen(r#""name":"p""#, r#""name":"p","name":"q""#, 1),
+            good.replacen(r#""auditID":"a-1""#, r#""auditID":null"#, 1),
+            good.replacen(r#""kind":"Event""#, r#""kind":"EventList""#, 1),
+            good.replacen(r#""verb":"get""#, r#""verb":"g\u0065t""#, 1),
+            good.replacen(r#""verb":"#, r#""ver\u0062":"#, 1),
+            good.replacen(r#""ua""#, "\"u\ta\"", 1),
+            good.replacen(r#""ua""#, r#""u\xa""#, 1),
+            good.replacen(r#""ua""#, r#""u\u12a""#, 1),
+            good.replacen(r#"["g"]"#, r#"["g",]"#, 1),
+            good.replacen(r#"["g"]"#, r#"["g" "h"]"#, 1),
+            good.replacen(r#"["g"]"#, r#"[tru]"#, 1),
+            good.replacen(r#"["g"]"#, r#"[1.]"#, 1),
+            good.replacen(r#"["g"]"#, r#"[-]"#, 1),
+            good.replacen(r#"["g"]"#, r#"{"a"}"#, 1),
+            good.replacen(r#""level":"#, r#""level" "#, 1),
+            good.replacen(r#""ua""#, r#""\ud800""#, 1),
+            good.replacen(r#""ua""#, r#""\udc00\ud800""#, 1),
+            format!("{good}{good}"),
+            format!("{}}}", good),
+            good[..good.len() - 30].to_owned() + "}",
+        ];
+        for b in &bad {
+            assert_ne!(b, &good);
+            assert_eq!(check(b, &sel), Verdict::Decode, "{b}");
+        }
+        let mut utf = good.clone().into_bytes();
+        let at = utf.windows(4).position(|w| w == b"\"ua\"").unwrap();
+        utf[at + 1] = 0xff;
+        assert_eq!(skim(&utf, &sel), Verdict::Decode);
+    }
+
+    #[test]
+    fn lenient_fields_take_any_value() {
+        let sel = Selection::default();
+        let line = ev(
+            "get",
+            POD,
+            r#","timestamp":1700000000,"message":{"x":[]},"level":null"#,
+        )
+        .replacen(r#""level":"Metadata","#, "", 1);
+        assert_eq!(check(&line, &sel), Verdict::Ignored);
+        // No verb but a stage is still an event (and an empty verb is not a read).
+        let line = ev("get", POD, "").replacen(r#""verb":"get","#, "", 1);
+        assert_eq!(check(&line, &sel), Verdict::Decode);
+        // A non-string verb reads as absent.
+        let line = ev("get", POD, "").replacen(r#""verb":"get""#, r#""verb":["get"]"#, 1);
+        assert_eq!(check(&line, &sel), Verdict::Decode);
+    }
+
+    #[test]
+    fn quote_search_finds_the_first() {
+        for len in 0..80 {
+            for at in 0..len {
+                for c in [b'"', b'\\'] {
+                    let mut s = vec![b'a'; len];
+                    s[at] = c;
+                    if at + 1 < len {
+                        s[at + 1] = b'"';
+                    }
+                    assert_eq!(quote_or_backslash(&s), Some(at), "{len} {at}");
+                }
+            }
+            assert_eq!(quote_or_backslash(&vec![0x80 | b'"'; len]), None);
+        }
+    }
+
+    #[test]
+    fn deep_values_are_left_to_the_decoder() {
+        let sel = Selection::default();
+        let deep = format!(
+            r#","requestObject":{}1{}"#,
+            "[".repeat(MAX_DEPTH + 10),
+            "]".repeat(MAX_DEPTH + 10)
+        );
+        assert_eq!(check(&ev("get", POD, &deep), &sel), Verdict::Decode);
+        let ok = format!(
+            r#","requestObject":{}1{}"#,
+            "[".repeat(MAX_DEPTH),
+            "]".repeat(MAX_DEPTH)
+        );
+        assert_eq!(check(&ev("get", POD, &ok), &sel), Verdict::Ignored);
+    }
+}

@@ -1,0 +1,309 @@
+//! The fast scan (chunks cut at line ends, worker threads, chunk-wide literal search, the skim that
+//! counts ignored events without parsing them) and the plain reference scan (`scan::reference`:
+//! the whole input, one line after the other, byte-window literal checks, every other line
+//! decoded) give the same report and the same diagnostics on generated corpora: several seeds,
+//! clean and with damaged lines mixed in, for every pod, one pod, one namespace, and with reads,
+//! across thread counts and chunk sizes, from a stream and from a mapped file. A third scan that
+//! decodes every line, prefilter or not, must find the same pods.
+
+use std::io::Cursor;
+
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+
+use ktrail_core::collect::Collector;
+use ktrail_core::record::Selection;
+use ktrail_core::scan::{self, reference, Prefilter, ScanOptions};
+use ktrail_core::source::Input;
+use ktrail_corpus::{generate, Spec};
+
+/// A generated log of about `bytes` bytes, and its pods (namespace, name).
+fn corpus(seed: u64, bytes: u64) -> (Vec<u8>, Vec<(String, String)>) {
+    let spec = Spec {
+        seed,
+        target_bytes: Some(bytes),
+        ..Default::default()
+    };
+    let mut out = Vec::new();
+    let expected = generate(&spec, &mut out).expect("generate");
+    let pods = expected
+        .pods
+        .iter()
+        .map(|p| (p.namespace.clone(), p.name.clone()))
+        .collect();
+    (out, pods)
+}
+
+/// Damages about one line in `rate`, in every way real exports are damaged (and a few ways they
+/// are not, aimed at the skim): cut short, glued to the next line, bytes replaced, invalid UTF-8,
+/// CloudWatch truncation and wrapping, CRLF, blank and non-JSON lines, duplicated keys, surrogate
+/// escapes, wrong types, over-long lines.
+fn damage(data: &[u8], seed: u64, rate: u32) -> Vec<u8> {
+    let mut rng = StdRng::seed_from_u64(seed);
+    let mut out = Vec::with_capacity(data.len() + data.len() / 10);
+    let lines: Vec<&[u8]> = data.split(|&b| b == b'\n').collect();
+    for (i, line) in lines.iter().enumerate() {
+        let last = i + 1 == lines.len();
+        if last && line.is_empty() {
+            break;
+        }
+        let mut l = line.to_vec();
+        let mut newline = true;
+        if rng.gen_range(0..rate) == 0 && !l.is_empty() {
+            let n = l.len();
+            match rng.gen_range(0..16) {
+                0 => l.truncate(rng.gen_range(0..n)),
+                1 => newline = false, // glued to the next line
+                2 => l[rng.gen_range(0..n)] = b"\xff\"{}[]\\:,\x01 x"[rng.gen_range(0..11)],
+                3 => l.extend_from_slice(b"[Truncated...]"),
+                4 => {
+                    let text = String::from_utf8_lossy(&l).into_owned();
+                    l = serde_json::json!({ "message": text, "timestamp": 1 })
+                        .to_string()
+                        .into_bytes();
+                }
+                5 => l.push(b'\r'),
+                6 => {
+                    out.extend_from_slice(b"\n   \n");
+                }
+                7 => {
+                    out.extend_from_slice(
+                        b"I0920 20:17:17.328703 1 httplog.go:131] GET /healthz\n",
+                    );
+                }
+                8 => l = replace_first(&l, b"\"verb\":", b"\"verb\":\"get\",\"verb\":"),
+                9 => l = replace_first(&l, b"\"userAgent\":\"", b"\"userAgent\":\"\\ud800"),
+                10 => l = replace_first(&l, b"\"code\":", b"\"code\":-0,\"x\":"),
+                11 => l = replace_first(&l, b"\"user\":{", b"\"user\":[{}],\"u\":{"),
+                12 => l = replace_first(&l, b"\"stage\":", b"\"kind\":\"EventList\",\"stage\":"),
+                13 => {
+                    // Over the test's line limit (ScanOptions::max_line below).
+                    l.truncate(l.len().saturating_sub(1));
+                    l.extend_from_slice(&b" ".repeat(MAX_LINE));
+                    l.push(b'}');
+                }
+                14 => l.insert(rng.gen_range(0..n), b'\n'),
+                _ => {
+                    let dup = l.clone();
+                    l.push(b'\n');
+                    l.extend_from_slice(&dup);
+                }
+            }
+        }
+        out.extend_from_slice(&l);
+        if newline && !last {
+            out.push(b'\n');
+        }
+    }
+    out
+}
+
+fn replace_first(line: &[u8], from: &[u8], to: &[u8]) -> Vec<u8> {
+    match line.windows(from.len()).position(|w| w == from) {
+        Some(at) => [&line[..at], to, &line[at + from.len()..]].concat(),
+        None => line.to_vec(),
+    }
+}
+
+const MAX_LINE: usize = 200_000;
+
+/// The report (JSON), the diagnostics, and the outcome (for --strict).
+type Outcome = (String, Vec<String>, Result<(), String>);
+
+fn fast(data: &[u8], sel: &Selection, opts: &ScanOptions) -> Outcome {
+    let mut engine = Collector::new(sel.clone());
+    let pre = Prefilter::for_engine(&engine);
+    let mut bad = Vec::new();
+    let r = scan::scan_reader(
+        Box::new(Cursor::new(data.to_vec())),
+        "big.jsonl",
+        &mut engine,
+        &pre,
+        opts,
+        &mut |d| bad.push(d.to_string()),
+    );
+    let json = serde_json::to_string(&engine.finish()).expect("report");
+    (json, bad, r.map_err(|e| e.to_string()))
+}
+
+/// The fast scan of a file (so mapped, not streamed).
+fn fast_file(data: &[u8], sel: &Selection, opts: &ScanOptions) -> Outcome {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("big.jsonl");
+    std::fs::write(&path, data).expect("write");
+    let shown = path.display().to_string();
+    let mut engine = Collector::new(sel.clone());
+    let mut bad = Vec::new();
+    let r = scan::scan_inputs(&[Input::Path(path)], &mut engine, opts, &mut |d| {
+        bad.push(d.to_string().replacen(&shown, "big.jsonl", 1))
+    });
+    let json = serde_json::to_string(&engine.finish()).expect("report");
+    let r = r.map_err(|e| e.to_string().replacen(&shown, "big.jsonl", 1));
+    (json, bad, r)
+}
+
+fn plain(data: &[u8], sel: &Selection, opts: &ScanOptions) -> Outcome {
+    let mut engine = Collector::new(sel.clone());
+    let mut bad = Vec::new();
+    let r = reference::scan_reader(data, "big.jsonl", &mut engine, opts, &mut |d| {
+        bad.push(d.to_string())
+    });
+    let json = serde_json::to_string(&engine.finish()).expect("report");
+    (json, bad, r.map_err(|e| e.to_string()))
+}
+
+/// Every line decoded, no prefilter at all: only its pods are comparable (the summary counts
+/// the events of lines the rule leaves unread).
+fn every_line_pods(data: &[u8], sel: &Selection) -> String {
+    let mut engine = Collector::new(sel.clone());
+    let mut lines: Vec<&[u8]> = data.split(|&b| b == b'\n').collect();
+    if lines.last().is_some_and(|l| l.is_empty()) {
+        lines.pop();
+    }
+    for l in lines {
+        if l.len() <= MAX_LINE {
+            engine.feed_line(l);
+        }
+    }
+    serde_json::to_string(&engine.finish().pods).expect("pods")
+}
+
+fn pods_of(report_json: &str) -> String {
+    let v: serde_json::Value = serde_json::from_str(report_json).expect("json");
+    v["pods"].to_string()
+}
+
+fn selections(pods: &[(String, String)]) -> Vec<Selection> {
+    let (ns, name) = pods.first().cloned().expect("the corpus has pods");
+    vec![
+        Selection::default(),
+        Selection {
+            namespace: Some(ns.clone()),
+            name: Some(name),
+            ..Default::default()
+        },
+        Selection {
+            namespace: Some(ns),
+            ..Default::default()
+        },
+        Selection {
+            reads: true,
+            ..Default::default()
+        },
+    ]
+}
+
+fn configs() -> Vec<ScanOptions> {
+    [(0, 1 << 20), (1, 64 << 10), (2, 4096), (3, 777)]
+        .into_iter()
+        .map(|(threads, chunk_size)| ScanOptions {
+            threads,
+            chunk_size,
+            max_line: MAX_LINE,
+            ..Default::default()
+        })
+        .collect()
+}
+
+fn check(data: &[u8], pods: &[(String, String)], what: &str) {
+    for sel in selections(pods) {
+        let want = plain(data, &sel, &configs()[0]);
+        want.2.as_ref().expect("no --strict, no error");
+        for opts in configs() {
+            let got = fast(data, &sel, &opts);
+            assert!(
+                got.1 == want.1,
+                "{what} {sel:?} {opts:?}: diagnostics differ\nfast: {:?}\nplain: {:?}",
+                &got.1[..got.1.len().min(5)],
+                &want.1[..want.1.len().min(5)]
+            );
+            assert!(got.0 == want.0, "{what} {sel:?} {opts:?}: reports differ");
+            let mapped = fast_file(data, &sel, &opts);
+            assert!(
+                mapped == got,
+                "{what} {sel:?} {opts:?}: the mapped file differs"
+            );
+        }
+        assert_eq!(
+            pods_of(&want.0),
+            every_line_pods(data, &sel),
+            "{what} {sel:?}: the prefilter lost a pod event"
+        );
+        // --strict stops at the same line, whichever worker met it first.
+        let strict = ScanOptions {
+            strict: true,
+            ..configs()[2].clone()
+        };
+        let s_want = plain(data, &sel, &strict);
+        for _ in 0..3 {
+            assert_eq!(
+                fast(data, &sel, &strict).2,
+                s_want.2,
+                "{what} {sel:?} strict"
+            );
+        }
+        assert_eq!(
+            fast_file(data, &sel, &strict).2,
+            s_want.2,
+            "{what} {sel:?} strict, mapped"
+        );
+    }
+}
+
+#[test]
+fn clean_corpora_give_the_same_answer() {
+    for seed in [1, 2, 3] {
+        let (data, pods) = corpus(seed, 1_500_000);
+        check(&data, &pods, &format!("seed {seed}"));
+        // The answer is not empty: the corpus's pods are found.
+        let (json, bad, _) = fast(&data, &Selection::default(), &ScanOptions::default());
+        assert!(bad.is_empty(), "{bad:?}");
+        let v: serde_json::Value = serde_json::from_str(&json).expect("json");
+        assert_eq!(v["pods"].as_array().map(Vec::len), Some(pods.len()));
+    }
+}
+
+#[test]
+fn damaged_corpora_give_the_same_answer_and_diagnostics() {
+    for seed in [4, 5, 6, 7] {
+        let (data, pods) = corpus(seed, 1_000_000);
+        let data = damage(&data, seed, 8);
+        let (_, bad, _) = plain(&data, &Selection::default(), &configs()[0]);
+        assert!(
+            bad.len() > 20,
+            "seed {seed}: damage was found ({} diagnostics)",
+            bad.len()
+        );
+        check(&data, &pods, &format!("damaged seed {seed}"));
+    }
+}
+
+#[test]
+fn compressed_corpora_give_the_same_answer() {
+    use std::io::Write;
+    let (data, _) = corpus(8, 800_000);
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(&data).expect("gzip");
+    let gz = gz.finish().expect("gzip");
+    let zst = zstd::encode_all(&data[..], 3).expect("zstd");
+    let sel = Selection::default();
+    let want = plain(&data, &sel, &ScanOptions::default());
+    for packed in [gz, zst] {
+        let (reader, _) =
+            ktrail_core::source::decompress(Box::new(Cursor::new(packed))).expect("sniff");
+        let mut engine = Collector::new(sel.clone());
+        let pre = Prefilter::for_engine(&engine);
+        let mut bad = Vec::new();
+        scan::scan_reader(
+            reader,
+            "big.jsonl",
+            &mut engine,
+            &pre,
+            &ScanOptions::default(),
+            &mut |d| bad.push(d.to_string()),
+        )
+        .expect("scan");
+        let json = serde_json::to_string(&engine.finish()).expect("report");
+        assert_eq!((json, bad), (want.0.clone(), want.1.clone()));
+    }
+}

@@ -1,0 +1,58 @@
+//! `ktrail check`: hold the pod stories of a recording to a rules file, as a CI gate. Exit codes:
+//! 0 every rule holds, 1 a rule is broken (or, with `--require-match`, matches no pod), 2 usage
+//! error, unreadable input or malformed rules.
+
+use std::io::{self, Write};
+
+use anyhow::{bail, Context, Result};
+
+use ktrail_core::check::{eval, evaluate, rules};
+use ktrail_core::escape::escape;
+use ktrail_core::record::Selection;
+
+use super::{exit, load};
+use crate::cli::{CheckArgs, UsageError};
+use crate::render::{self, Style};
+
+pub fn run(args: CheckArgs) -> Result<u8> {
+    if let (Some(s), Some(u)) = (args.since, args.until) {
+        if s > u {
+            bail!(UsageError("--since is after --until".into()));
+        }
+    }
+    // The rules first: a broken rules file is an error before any log is read.
+    let rules = rules::load(&args.rules)?;
+    // Every pod is read: rules select pods by glob after the stories are built.
+    let sel = Selection {
+        since: args.since,
+        until: args.until,
+        ..Selection::default()
+    };
+    let report = load(&args.input, sel)?;
+    let verdict = evaluate(&rules, &report, args.require_match);
+    for r in verdict
+        .rules
+        .iter()
+        .filter(|r| r.status == eval::Status::Unmatched)
+    {
+        let level = if args.require_match {
+            "error"
+        } else {
+            "warning"
+        };
+        eprintln!(
+            "ktrail: {level}: rule \"{}\" matched no pod",
+            escape(&r.name)
+        );
+    }
+    let stdout = io::stdout();
+    let mut out = io::BufWriter::new(stdout.lock());
+    render::check::render(&verdict, args.output, Style::detect(), &mut out)
+        .and_then(|_| out.flush())
+        .context("writing the check report")?;
+    Ok(if verdict.passed {
+        exit::OK
+    } else {
+        exit::PROBLEM
+    })
+}

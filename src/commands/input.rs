@@ -1,0 +1,69 @@
+//! Reading every input of a command into the engine: files, directories, standard input and
+//! built-in samples through the scan, CloudWatch Logs through its own source. Both feed the same
+//! collector line by line, so a story is the same whichever way its lines arrived.
+
+use anyhow::{bail, Result};
+
+use ktrail_core::collect::Collector;
+use ktrail_core::record::Selection;
+use ktrail_core::scan::{self, Diagnostic, ScanOptions};
+use ktrail_core::source;
+use ktrail_core::timeline::{Pending, Report};
+
+use super::cloudwatch;
+use crate::cli::{InputArgs, UsageError};
+
+/// At most this many bad-line diagnostics are printed; the summary counts them all.
+const MAX_DIAGNOSTICS: u64 = 1000;
+
+/// Prints diagnostics to stderr, escaped, up to a limit.
+#[derive(Default)]
+pub struct DiagnosticPrinter {
+    pub count: u64,
+}
+
+impl DiagnosticPrinter {
+    pub fn print(&mut self, d: &Diagnostic) {
+        self.count += 1;
+        if self.count <= MAX_DIAGNOSTICS {
+            eprintln!("{d}");
+        } else if self.count == MAX_DIAGNOSTICS + 1 {
+            eprintln!("ktrail: more bad lines follow; only the first {MAX_DIAGNOSTICS} are shown");
+        }
+    }
+}
+
+/// Reads every input of `input` for `sel` and builds the report. Bad lines are printed to stderr;
+/// with `--strict` the first one is an error.
+pub fn load(input: &InputArgs, sel: Selection) -> Result<Report> {
+    Ok(load_pending(input, sel)?.into_report())
+}
+
+/// [`load`] up to the stories: the records grouped per pod, for output written pod by pod.
+pub fn load_pending(input: &InputArgs, sel: Selection) -> Result<Pending> {
+    if input.cloudwatch.is_set() {
+        return cloudwatch::load(input, sel);
+    }
+    if input.files.is_empty() && input.samples.is_empty() {
+        bail!(UsageError(
+            "no input: give -f FILE (or -f - for standard input), --sample NAME, or --cluster NAME"
+                .into()
+        ));
+    }
+    let inputs = source::expand(&input.files, &input.samples)?;
+    let mut collector = Collector::new(sel);
+    let mut printer = DiagnosticPrinter::default();
+    let opts = ScanOptions {
+        strict: input.strict,
+        ..Default::default()
+    };
+    scan::scan_inputs(&inputs, &mut collector, &opts, &mut |d| printer.print(d))?;
+    let pending = collector.finish_pending();
+    if pending.summary.lines_skipped > 0 {
+        eprintln!(
+            "ktrail: skipped {} of {} lines",
+            pending.summary.lines_skipped, pending.summary.lines_read
+        );
+    }
+    Ok(pending)
+}

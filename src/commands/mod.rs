@@ -1,0 +1,54 @@
+//! One module per subcommand: each turns its validated arguments into a source and a selection,
+//! runs the engine, writes the output and picks the exit code. Nothing else in the program prints
+//! to standard output or decides how the process ends.
+
+mod check;
+mod cloudwatch;
+mod completions;
+mod fetch;
+mod follow;
+mod input;
+mod pods;
+mod query;
+mod redact;
+mod samples;
+mod timeline;
+mod webhooks;
+
+use std::io;
+
+use anyhow::Result;
+
+use crate::cli::{Cli, Command};
+
+pub use input::{load, load_pending, DiagnosticPrinter};
+
+/// Exit codes: 0 ok, 1 "found a problem" (a check failed, nothing matched), 2 usage or input error.
+pub mod exit {
+    pub const OK: u8 = 0;
+    pub const PROBLEM: u8 = 1;
+    pub const USAGE: u8 = 2;
+}
+
+/// Runs a parsed command line and returns the exit code.
+pub fn run(cli: Cli) -> Result<u8> {
+    match cli.command {
+        Command::Timeline(args) => timeline::run(*args),
+        Command::Webhooks(args) => webhooks::run(*args),
+        Command::Pods(args) => pods::run(*args),
+        Command::Query(args) => query::run(&args),
+        Command::Fetch(args) => fetch::run(&args),
+        Command::Check(args) => check::run(*args),
+        Command::Redact(args) => redact::run(&args),
+        Command::Samples => samples::run(),
+        Command::Completions { shell } => completions::run(shell),
+    }
+}
+
+/// Whether an error is a closed pipe (e.g. `ktrail … | head`), which is not a failure.
+pub fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<io::Error>()
+            .is_some_and(|io| io.kind() == io::ErrorKind::BrokenPipe)
+    })
+}

@@ -1,0 +1,18 @@
+//! `ktrail redact`: a copy of an audit log with what must not leave a company masked.
+
+use std::io;
+
+use anyhow::Result;
+
+use ktrail_core::redact;
+
+use super::exit;
+use crate::cli::RedactArgs;
+
+pub fn run(args: &RedactArgs) -> Result<u8> {
+    let sum = redact::run(&args.file, args.output.as_deref(), &mut io::stderr())?;
+    if sum.dropped > 0 {
+        eprintln!("ktrail: dropped {} of {} lines", sum.dropped, sum.lines);
+    }
+    Ok(exit::OK)
+}

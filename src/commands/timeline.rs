@@ -1,0 +1,42 @@
+//! `ktrail timeline`: the story of one pod or of every pod, written pod by pod as it is derived.
+
+use std::io::{self, Write};
+
+use anyhow::{bail, Context, Result};
+
+use super::{exit, follow, load_pending};
+use crate::cli::{TimelineArgs, UsageError};
+use crate::render::{self, Format, Style};
+
+pub fn run(args: TimelineArgs) -> Result<u8> {
+    let sel = args.pod.selection()?;
+    if args.follow {
+        if !args.input.cloudwatch.is_set() {
+            bail!(UsageError(
+                "--follow needs a CloudWatch source (--cluster or --log-group)".into()
+            ));
+        }
+        return follow::run(&args, sel);
+    }
+    let pending = load_pending(&args.input, sel)?;
+    let stdout = io::stdout();
+    let mut out = io::BufWriter::new(stdout.lock());
+    let style = Style::detect();
+    let found = if args.output == Format::Mermaid {
+        // A diagram's layout depends on the number of pods: the whole report first.
+        let report = pending.into_report();
+        render::timeline(&report, args.output, style, &mut out).map(|_| !report.pods.is_empty())
+    } else {
+        let found = render::timeline_stream(&pending, args.output, style, &mut out);
+        // The process ends right after: freeing every record piece by piece is wasted time.
+        std::mem::forget(pending);
+        found
+    }
+    .and_then(|found| out.flush().map(|_| found))
+    .context("writing the timeline")?;
+    if !found {
+        eprintln!("ktrail: no pod matched");
+        return Ok(exit::PROBLEM);
+    }
+    Ok(exit::OK)
+}

@@ -1,0 +1,253 @@
+//! `ktrail pods` rendered: one line per pod incarnation (table, Markdown, CSV) or the timeline's
+//! pod objects without their events (JSON), then the latency percentiles per scheduler.
+
+use std::io::{self, Write};
+
+use serde::Serialize;
+use serde_json::Value;
+
+use ktrail_core::audit::format_time;
+use ktrail_core::escape::{escape, markdown_cell};
+use ktrail_core::text::{first_few, opt_duration};
+use ktrail_core::timeline::Pod;
+use ktrail_core::views::pods::{end, mutated_by, PodsView, SchedulerLatency};
+
+use super::{csv, plain_table, write_table, PodsFormat, Style};
+use crate::render;
+
+/// The pod's JSON object without its events, plus `mutatedBy`.
+///
+/// Built from the pod's own serialization so that a field added to the timeline's contract shows
+/// up here too, without a second list of fields to keep in step.
+fn pod_json(pod: &Pod) -> Result<Value, serde_json::Error> {
+    let mut v = serde_json::to_value(pod)?;
+    if let Value::Object(m) = &mut v {
+        m.remove("events");
+        m.insert(
+            "mutatedBy".into(),
+            Value::Array(mutated_by(pod).into_iter().map(Value::String).collect()),
+        );
+    }
+    Ok(v)
+}
+
+#[derive(Serialize)]
+struct PodsJson<'a> {
+    pods: Vec<Value>,
+    latency: &'a [SchedulerLatency],
+}
+
+/// The view in the format asked for.
+pub fn render(
+    view: &PodsView<'_>,
+    format: PodsFormat,
+    style: Style,
+    w: &mut dyn Write,
+) -> io::Result<()> {
+    match format {
+        PodsFormat::Json => {
+            let pods = view
+                .rows
+                .iter()
+                .map(|p| pod_json(p))
+                .collect::<Result<Vec<_>, _>>()?;
+            render::json(
+                &PodsJson {
+                    pods,
+                    latency: &view.latency,
+                },
+                w,
+            )
+        }
+        PodsFormat::Table => table(view, style, w),
+        PodsFormat::Markdown => markdown(view, w),
+        PodsFormat::Csv => csv_rows(view, w),
+    }
+}
+
+fn opt(s: &Option<String>) -> &str {
+    s.as_deref().unwrap_or("-")
+}
+
+fn created(pod: &Pod) -> String {
+    match &pod.created_at {
+        Some(at) => at.clone(),
+        None if pod.denied => pod
+            .times
+            .first
+            .as_ref()
+            .map(format_time)
+            .unwrap_or_default(),
+        None => "before the log".into(),
+    }
+}
+
+/// The cells every human format shows, unescaped.
+fn cells(pod: &Pod) -> [String; 10] {
+    [
+        format!("{}/{}", pod.namespace, pod.name),
+        opt(&pod.uid).to_owned(),
+        created(pod),
+        opt(&pod.created_by).to_owned(),
+        opt(&pod.scheduler).to_owned(),
+        opt(&pod.node).to_owned(),
+        opt_duration(pod.latencies.created_to_bound),
+        opt_duration(pod.latencies.bound_to_ready),
+        first_few(&mutated_by(pod), 4, ", "),
+        end(pod),
+    ]
+}
+
+const HEADER: [&str; 10] = [
+    "POD",
+    "UID",
+    "CREATED",
+    "CREATED BY",
+    "SCHEDULER",
+    "NODE",
+    "CREATED→BOUND",
+    "BOUND→READY",
+    "MUTATED BY",
+    "END",
+];
+
+const LATENCY_HEADER: [&str; 12] = [
+    "SCHEDULER",
+    "PODS",
+    "BOUND n",
+    "BOUND p50",
+    "p90",
+    "p99",
+    "max",
+    "READY n",
+    "READY p50",
+    "p90",
+    "p99",
+    "max",
+];
+
+fn latency_cells(l: &SchedulerLatency) -> Vec<String> {
+    let b = &l.created_to_bound;
+    let r = &l.created_to_ready;
+    vec![
+        l.scheduler.clone().unwrap_or_else(|| "(unknown)".into()),
+        l.pods.to_string(),
+        b.count.to_string(),
+        opt_duration(b.p50),
+        opt_duration(b.p90),
+        opt_duration(b.p99),
+        opt_duration(b.max),
+        r.count.to_string(),
+        opt_duration(r.p50),
+        opt_duration(r.p90),
+        opt_duration(r.p99),
+        opt_duration(r.max),
+    ]
+}
+
+fn table(view: &PodsView<'_>, style: Style, w: &mut dyn Write) -> io::Result<()> {
+    let mut t = plain_table(style);
+    t.set_header(HEADER.to_vec());
+    for pod in &view.rows {
+        t.add_row(cells(pod).iter().map(|c| escape(c).into_owned()));
+    }
+    write_table(&t, w)?;
+    if !view.latency.is_empty() {
+        writeln!(
+            w,
+            "\n{}",
+            style.bold("Latency from creation, per scheduler")
+        )?;
+        let mut t = plain_table(style);
+        t.set_header(LATENCY_HEADER.to_vec());
+        for l in &view.latency {
+            t.add_row(
+                latency_cells(l)
+                    .iter()
+                    .map(|c| escape(c).into_owned())
+                    .collect::<Vec<_>>(),
+            );
+        }
+        write_table(&t, w)?;
+    }
+    Ok(())
+}
+
+fn markdown(view: &PodsView<'_>, w: &mut dyn Write) -> io::Result<()> {
+    writeln!(w, "| {} |", HEADER.join(" | ").to_lowercase())?;
+    writeln!(w, "|{}", "---|".repeat(HEADER.len()))?;
+    for pod in &view.rows {
+        let cells: Vec<String> = cells(pod).iter().map(|c| markdown_cell(c)).collect();
+        writeln!(w, "| {} |", cells.join(" | "))?;
+    }
+    if !view.latency.is_empty() {
+        writeln!(w, "\n**Latency from creation, per scheduler**\n")?;
+        writeln!(w, "| {} |", LATENCY_HEADER.join(" | "))?;
+        writeln!(w, "|---|{}", "---:|".repeat(LATENCY_HEADER.len() - 1))?;
+        for l in &view.latency {
+            let cells: Vec<String> = latency_cells(l).iter().map(|c| markdown_cell(c)).collect();
+            writeln!(w, "| {} |", cells.join(" | "))?;
+        }
+    }
+    Ok(())
+}
+
+const CSV_HEADER: [&str; 20] = [
+    "namespace",
+    "name",
+    "uid",
+    "denied",
+    "deniedBy",
+    "createdAt",
+    "createdBy",
+    "scheduler",
+    "node",
+    "boundAt",
+    "boundBy",
+    "readyAt",
+    "createdToBound",
+    "boundToReady",
+    "createdToReady",
+    "mutatedBy",
+    "phase",
+    "deletedAt",
+    "deletedBy",
+    "deletedVia",
+];
+
+/// One table, no summary: CSV is for spreadsheets and scripts, which compute their own.
+fn csv_rows(view: &PodsView<'_>, w: &mut dyn Write) -> io::Result<()> {
+    let header: Vec<String> = CSV_HEADER.iter().map(|h| csv::plain(h)).collect();
+    csv::row(&header, w)?;
+    let text = |s: &Option<String>| s.as_deref().map(csv::text).unwrap_or_default();
+    let num = |v: Option<f64>| v.map(|v| csv::plain(&v.to_string())).unwrap_or_default();
+    for p in &view.rows {
+        let l = &p.latencies;
+        csv::row(
+            &[
+                csv::text(&p.namespace),
+                csv::text(&p.name),
+                text(&p.uid),
+                csv::plain(if p.denied { "true" } else { "false" }),
+                text(&p.denied_by),
+                text(&p.created_at),
+                text(&p.created_by),
+                text(&p.scheduler),
+                text(&p.node),
+                text(&p.bound_at),
+                text(&p.bound_by),
+                text(&p.ready_at),
+                num(l.created_to_bound),
+                num(l.bound_to_ready),
+                num(l.created_to_ready),
+                csv::text(&mutated_by(p).join("; ")),
+                text(&p.phase),
+                text(&p.deleted_at),
+                text(&p.deleted_by),
+                text(&p.deleted_via),
+            ],
+            w,
+        )?;
+    }
+    Ok(())
+}

@@ -1,0 +1,20 @@
+//! ktrail's integration tests, one module per area, in one test binary: the binary links the
+//! application (and through it the AWS SDK) once. The engine's and the CloudWatch source's own
+//! tests live in their crates (`crates/*/tests`).
+
+mod util;
+mod views_fixture;
+
+mod check;
+mod cli;
+mod cloudwatch_cli;
+mod corpus;
+mod damaged;
+mod fuzz_regressions;
+mod hostile;
+mod mermaid;
+mod query_safety;
+mod redact;
+mod samples;
+mod views;
+mod views_corpus;
