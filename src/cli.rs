@@ -12,6 +12,7 @@ use ktrail_core::record::Selection;
 use ktrail_core::time::{parse_duration, parse_when};
 use ktrail_core::views::PodSort;
 
+use crate::options::{self, Invocation};
 use crate::render::check::Format as CheckFormat;
 use crate::render::{Format, PodsFormat, ViewFormat};
 
@@ -240,8 +241,104 @@ pub struct CloudWatchArgs {
 }
 
 impl CloudWatchArgs {
-    pub fn is_set(&self) -> bool {
-        self.cluster.is_some() || self.log_group.is_some()
+    fn options(self) -> options::CloudWatch {
+        options::CloudWatch {
+            cluster: self.cluster,
+            log_group: self.log_group,
+            region: self.region,
+            profile: self.profile,
+            endpoint_url: self.endpoint_url,
+            api: match self.engine {
+                Engine::Insights => ktrail_cloudwatch::Api::Insights,
+                Engine::Filter => ktrail_cloudwatch::Api::Filter,
+            },
+            concurrency: usize::from(self.concurrency),
+            query_limit: usize::from(self.query_limit),
+        }
+    }
+}
+
+impl InputArgs {
+    fn options(self) -> options::Inputs {
+        options::Inputs {
+            files: self.files,
+            samples: self.samples,
+            strict: self.strict,
+            cloudwatch: self.cloudwatch.options(),
+        }
+    }
+}
+
+impl Cli {
+    /// The invocation, validated: the only way from clap's types to the commands.
+    pub fn validate(self) -> Result<Invocation, UsageError> {
+        Ok(match self.command {
+            Command::Timeline(a) => {
+                let a = *a;
+                let selection = a.pod.selection()?;
+                Invocation::Timeline(options::Timeline {
+                    selection,
+                    inputs: a.input.options(),
+                    format: a.output,
+                    follow: a.follow.then(|| options::Follow {
+                        interval: a
+                            .poll_interval
+                            .unwrap_or(std::time::Duration::from_secs(10)),
+                        max_polls: a.max_polls,
+                    }),
+                })
+            }
+            Command::Webhooks(a) => Invocation::Webhooks(options::Webhooks {
+                selection: a.pod.selection()?,
+                inputs: a.input.options(),
+                format: a.output,
+            }),
+            Command::Pods(a) => Invocation::Pods(options::Pods {
+                selection: a.pod.selection()?,
+                inputs: a.input.options(),
+                sort: a.sort,
+                format: a.output,
+            }),
+            Command::Query(a) => Invocation::Query(options::Query {
+                selection: a.pod.selection()?,
+                cloudwatch: a.cloudwatch.options(),
+                created: a.created,
+            }),
+            Command::Fetch(a) => {
+                if a.cloudwatch.cluster.is_none() && a.cloudwatch.log_group.is_none() {
+                    return Err(UsageError(
+                        "fetch reads CloudWatch Logs: give --cluster NAME or --log-group NAME"
+                            .into(),
+                    ));
+                }
+                Invocation::Fetch(options::Fetch {
+                    selection: a.pod.selection()?,
+                    cloudwatch: a.cloudwatch.options(),
+                    output: a.output,
+                })
+            }
+            Command::Check(a) => {
+                if let (Some(s), Some(u)) = (a.since, a.until) {
+                    if s > u {
+                        return Err(UsageError("--since is after --until".into()));
+                    }
+                }
+                Invocation::Check(options::Check {
+                    rules: a.rules,
+                    inputs: a.input.options(),
+                    format: a.output,
+                    require_match: a.require_match,
+                    since: a.since,
+                    until: a.until,
+                })
+            }
+            Command::Redact(a) => Invocation::Redact(options::Redact {
+                input: a.file,
+                output: a.output,
+            }),
+            Command::Samples => Invocation::Samples,
+            Command::Completions { shell } => Invocation::Completions(shell),
+        })
     }
 }
 

@@ -7,6 +7,7 @@
 
 pub mod cli;
 pub mod commands;
+pub mod options;
 pub mod render;
 
 pub use commands::{exit, run};

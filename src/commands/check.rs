@@ -4,22 +4,17 @@
 
 use std::io::{self, Write};
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 
 use ktrail_core::check::{eval, evaluate, rules};
 use ktrail_core::escape::escape;
 use ktrail_core::record::Selection;
 
 use super::{exit, load};
-use crate::cli::{CheckArgs, UsageError};
+use crate::options::Check;
 use crate::render::{self, Style};
 
-pub fn run(args: CheckArgs) -> Result<u8> {
-    if let (Some(s), Some(u)) = (args.since, args.until) {
-        if s > u {
-            bail!(UsageError("--since is after --until".into()));
-        }
-    }
+pub fn run(args: Check) -> Result<u8> {
     // The rules first: a broken rules file is an error before any log is read.
     let rules = rules::load(&args.rules)?;
     // Every pod is read: rules select pods by glob after the stories are built.
@@ -28,7 +23,7 @@ pub fn run(args: CheckArgs) -> Result<u8> {
         until: args.until,
         ..Selection::default()
     };
-    let report = load(&args.input, sel)?;
+    let report = load(&args.inputs, sel)?;
     let verdict = evaluate(&rules, &report, args.require_match);
     for r in verdict
         .rules
@@ -47,7 +42,7 @@ pub fn run(args: CheckArgs) -> Result<u8> {
     }
     let stdout = io::stdout();
     let mut out = io::BufWriter::new(stdout.lock());
-    render::check::render(&verdict, args.output, Style::detect(), &mut out)
+    render::check::render(&verdict, args.format, Style::detect(), &mut out)
         .and_then(|_| out.flush())
         .context("writing the check report")?;
     Ok(if verdict.passed {

@@ -7,7 +7,7 @@ use anyhow::{bail, Result};
 use chrono::Utc;
 
 use ktrail_cloudwatch::{
-    cancel_on_ctrl_c, collect_with, Api, Cancel, CwError, CwEvent, CwSource, Selection, Stats,
+    cancel_on_ctrl_c, collect_with, Cancel, CwError, CwEvent, CwSource, Selection, Stats,
 };
 use ktrail_core::collect::Collector;
 use ktrail_core::record;
@@ -15,10 +15,11 @@ use ktrail_core::scan::Diagnostic;
 use ktrail_core::timeline::Pending;
 
 use super::DiagnosticPrinter;
-use crate::cli::{self, CloudWatchArgs, InputArgs, UsageError};
+use crate::cli::UsageError;
+use crate::options::{CloudWatch, Inputs};
 
 /// The source of the CloudWatch arguments over the selection's window (default: the last hour).
-pub fn source(args: &CloudWatchArgs, sel: &record::Selection) -> CwSource {
+pub fn source(args: &CloudWatch, sel: &record::Selection) -> CwSource {
     let until = sel.until.unwrap_or_else(Utc::now);
     let since = sel
         .since
@@ -29,12 +30,9 @@ pub fn source(args: &CloudWatchArgs, sel: &record::Selection) -> CwSource {
     s.region = args.region.clone();
     s.profile = args.profile.clone();
     s.endpoint_url = args.endpoint_url.clone();
-    s.engine = match args.engine {
-        cli::Engine::Insights => Api::Insights,
-        cli::Engine::Filter => Api::Filter,
-    };
-    s.concurrency = usize::from(args.concurrency);
-    s.limit = usize::from(args.query_limit);
+    s.engine = args.api;
+    s.concurrency = args.concurrency;
+    s.limit = args.query_limit;
     s
 }
 
@@ -63,7 +61,7 @@ pub(super) fn runtime() -> Result<tokio::runtime::Runtime, CwError> {
 }
 
 /// Fails with a usage error when files or samples are mixed with a CloudWatch source.
-pub(super) fn one_kind_of_input(input: &InputArgs) -> Result<()> {
+pub(super) fn one_kind_of_input(input: &Inputs) -> Result<()> {
     if !input.files.is_empty() || !input.samples.is_empty() {
         bail!(UsageError(
             "give either files and samples (-f, --sample) or a CloudWatch source (--cluster, --log-group), not both"
@@ -130,7 +128,7 @@ fn feed(
 }
 
 /// `timeline` over CloudWatch Logs: the same engine as files.
-pub fn load(input: &InputArgs, sel: record::Selection) -> Result<Pending> {
+pub fn load(input: &Inputs, sel: record::Selection) -> Result<Pending> {
     one_kind_of_input(input)?;
     let src = source(&input.cloudwatch, &sel);
     let cw = selection(&sel, false);

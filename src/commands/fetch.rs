@@ -1,24 +1,19 @@
 //! `ktrail fetch`: raw audit events from CloudWatch Logs to a file or standard output, for offline
 //! analysis or a CI sample.
 
-use anyhow::{bail, Result};
+use anyhow::Result;
 
 use ktrail_cloudwatch::FetchWriter;
 
 use super::cloudwatch::{collect_events, print_stats, selection, source};
 use super::exit;
-use crate::cli::{FetchArgs, UsageError};
+use crate::options::Fetch;
 
 /// `fetch`: raw audit events to a file or standard output.
-pub fn run(args: &FetchArgs) -> Result<u8> {
-    if !args.cloudwatch.is_set() {
-        bail!(UsageError(
-            "fetch reads CloudWatch Logs: give --cluster NAME or --log-group NAME".into()
-        ));
-    }
-    let sel = args.pod.selection()?;
-    let src = source(&args.cloudwatch, &sel);
-    let cw = selection(&sel, true);
+pub fn run(args: &Fetch) -> Result<u8> {
+    let sel = &args.selection;
+    let src = source(&args.cloudwatch, sel);
+    let cw = selection(sel, true);
     // Validate everything before the output file is created.
     src.validate()?;
     cw.validate()?;

@@ -3,7 +3,6 @@
 
 use std::collections::HashSet;
 use std::io::{self, Write};
-use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 use serde::Serialize;
@@ -16,7 +15,8 @@ use ktrail_core::timeline::{PodEvent, Report};
 
 use super::cloudwatch::{one_kind_of_input, print_stats, runtime, selection, source};
 use super::exit;
-use crate::cli::{TimelineArgs, UsageError};
+use crate::cli::UsageError;
+use crate::options::{Follow, Timeline};
 use crate::render;
 
 /// One new event of `timeline --follow -o json`: a JSON line.
@@ -29,19 +29,19 @@ struct FollowLine<'a> {
 }
 
 /// `timeline --follow`: the story so far, then each new event as it arrives, until Ctrl-C.
-pub fn run(args: &TimelineArgs, sel: record::Selection) -> Result<u8> {
-    one_kind_of_input(&args.input)?;
+pub fn run(args: &Timeline, follow_opts: &Follow, sel: record::Selection) -> Result<u8> {
+    one_kind_of_input(&args.inputs)?;
     if sel.until.is_some() {
         bail!(UsageError(
             "--follow reads up to now and keeps going: leave out --until".into()
         ));
     }
-    let mut src = source(&args.input.cloudwatch, &sel);
+    let mut src = source(&args.inputs.cloudwatch, &sel);
     src.progress = false;
     let cw = selection(&sel, false);
     let opts = FollowOptions {
-        interval: args.poll_interval.unwrap_or(Duration::from_secs(10)),
-        max_polls: args.max_polls,
+        interval: follow_opts.interval,
+        max_polls: follow_opts.max_polls,
         ..FollowOptions::default()
     };
     let mut messages: Vec<String> = Vec::new();
@@ -63,7 +63,7 @@ pub fn run(args: &TimelineArgs, sel: record::Selection) -> Result<u8> {
                 collector.feed_line(m.as_bytes());
             }
             let report = collector.finish();
-            let r = print_new(&report, args.output, style, first, &mut printed);
+            let r = print_new(&report, args.format, style, first, &mut printed);
             first = false;
             if let Err(e) = r {
                 failed = Some(e);

@@ -11,7 +11,8 @@ use ktrail_core::source;
 use ktrail_core::timeline::{Pending, Report};
 
 use super::cloudwatch;
-use crate::cli::{InputArgs, UsageError};
+use crate::cli::UsageError;
+use crate::options::Inputs;
 
 /// At most this many bad-line diagnostics are printed; the summary counts them all.
 const MAX_DIAGNOSTICS: u64 = 1000;
@@ -35,12 +36,12 @@ impl DiagnosticPrinter {
 
 /// Reads every input of `input` for `sel` and builds the report. Bad lines are printed to stderr;
 /// with `--strict` the first one is an error.
-pub fn load(input: &InputArgs, sel: Selection) -> Result<Report> {
+pub fn load(input: &Inputs, sel: Selection) -> Result<Report> {
     Ok(load_pending(input, sel)?.into_report())
 }
 
 /// [`load`] up to the stories: the records grouped per pod, for output written pod by pod.
-pub fn load_pending(input: &InputArgs, sel: Selection) -> Result<Pending> {
+pub fn load_pending(input: &Inputs, sel: Selection) -> Result<Pending> {
     if input.cloudwatch.is_set() {
         return cloudwatch::load(input, sel);
     }

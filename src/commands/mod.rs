@@ -19,7 +19,8 @@ use std::io;
 
 use anyhow::Result;
 
-use crate::cli::{Cli, Command};
+use crate::cli::Cli;
+use crate::options::Invocation;
 
 pub use input::{load, load_pending, DiagnosticPrinter};
 
@@ -32,16 +33,16 @@ pub mod exit {
 
 /// Runs a parsed command line and returns the exit code.
 pub fn run(cli: Cli) -> Result<u8> {
-    match cli.command {
-        Command::Timeline(args) => timeline::run(*args),
-        Command::Webhooks(args) => webhooks::run(*args),
-        Command::Pods(args) => pods::run(*args),
-        Command::Query(args) => query::run(&args),
-        Command::Fetch(args) => fetch::run(&args),
-        Command::Check(args) => check::run(*args),
-        Command::Redact(args) => redact::run(&args),
-        Command::Samples => samples::run(),
-        Command::Completions { shell } => completions::run(shell),
+    match cli.validate()? {
+        Invocation::Timeline(o) => timeline::run(o),
+        Invocation::Webhooks(o) => webhooks::run(o),
+        Invocation::Pods(o) => pods::run(o),
+        Invocation::Query(o) => query::run(&o),
+        Invocation::Fetch(o) => fetch::run(&o),
+        Invocation::Check(o) => check::run(o),
+        Invocation::Redact(o) => redact::run(&o),
+        Invocation::Samples => samples::run(),
+        Invocation::Completions(shell) => completions::run(shell),
     }
 }
 

@@ -7,16 +7,15 @@ use anyhow::{Context, Result};
 use ktrail_core::views::pods;
 
 use super::{exit, load};
-use crate::cli::PodsArgs;
+use crate::options::Pods;
 use crate::render::{self, Style};
 
-pub fn run(args: PodsArgs) -> Result<u8> {
-    let sel = args.pod.selection()?;
-    let report = load(&args.input, sel)?;
+pub fn run(args: Pods) -> Result<u8> {
+    let report = load(&args.inputs, args.selection)?;
     let view = pods::build(&report, args.sort);
     let stdout = io::stdout();
     let mut out = io::BufWriter::new(stdout.lock());
-    render::pods::render(&view, args.output, Style::detect(), &mut out)
+    render::pods::render(&view, args.format, Style::detect(), &mut out)
         .and_then(|_| out.flush())
         .context("writing the pod list")?;
     if view.rows.is_empty() {

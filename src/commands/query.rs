@@ -9,24 +9,24 @@ use ktrail_cloudwatch::{build_created_query, build_filter_pattern, build_query, 
 
 use super::cloudwatch::{selection, source};
 use super::exit;
-use crate::cli::QueryArgs;
+use crate::options::Query;
 
 /// `query`: the Logs Insights query (or FilterLogEvents pattern) for the selection.
-pub fn run(args: &QueryArgs) -> Result<u8> {
-    let sel = args.pod.selection()?;
-    let src = source(&args.cloudwatch, &sel);
+pub fn run(args: &Query) -> Result<u8> {
+    let sel = &args.selection;
+    let src = source(&args.cloudwatch, sel);
     let group = if args.cloudwatch.is_set() {
         Some(src.log_group_name()?)
     } else {
         None
     };
-    let limit = usize::from(args.cloudwatch.query_limit);
+    let limit = args.cloudwatch.query_limit;
     let text = match (&args.created, src.engine) {
         (Some(name), _) => build_created_query(name, limit)?,
-        (None, Api::Insights) => build_query(&selection(&sel, false).without_configs(), limit)?,
+        (None, Api::Insights) => build_query(&selection(sel, false).without_configs(), limit)?,
         (None, Api::Filter) => {
-            let mut p = build_filter_pattern(&selection(&sel, false).without_configs())?
-                .unwrap_or_default();
+            let mut p =
+                build_filter_pattern(&selection(sel, false).without_configs())?.unwrap_or_default();
             p.push('\n');
             p
         }

@@ -7,10 +7,10 @@ use anyhow::Result;
 use ktrail_core::redact;
 
 use super::exit;
-use crate::cli::RedactArgs;
+use crate::options::Redact;
 
-pub fn run(args: &RedactArgs) -> Result<u8> {
-    let sum = redact::run(&args.file, args.output.as_deref(), &mut io::stderr())?;
+pub fn run(args: &Redact) -> Result<u8> {
+    let sum = redact::run(&args.input, args.output.as_deref(), &mut io::stderr())?;
     if sum.dropped > 0 {
         eprintln!("ktrail: dropped {} of {} lines", sum.dropped, sum.lines);
     }

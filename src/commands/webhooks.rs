@@ -7,16 +7,15 @@ use anyhow::{Context, Result};
 use ktrail_core::views::webhooks;
 
 use super::{exit, load};
-use crate::cli::WebhooksArgs;
+use crate::options::Webhooks;
 use crate::render::{self, Style};
 
-pub fn run(args: WebhooksArgs) -> Result<u8> {
-    let sel = args.pod.selection()?;
-    let report = load(&args.input, sel)?;
+pub fn run(args: Webhooks) -> Result<u8> {
+    let report = load(&args.inputs, args.selection)?;
     let view = webhooks::build(&report);
     let stdout = io::stdout();
     let mut out = io::BufWriter::new(stdout.lock());
-    render::webhooks::render(&view, args.output, Style::detect(), &mut out)
+    render::webhooks::render(&view, args.format, Style::detect(), &mut out)
         .and_then(|_| out.flush())
         .context("writing the webhook report")?;
     if view.webhooks.is_empty() {

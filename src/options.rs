@@ -1,0 +1,125 @@
+//! What each subcommand was asked to do, as plain values: the command line's clap types are
+//! validated once into these (`cli`), and the commands read only these. Nothing here knows how the
+//! options were spelt.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+
+use ktrail_cloudwatch::Api;
+use ktrail_core::record::Selection;
+use ktrail_core::views::PodSort;
+
+use crate::render::check::Format as CheckFormat;
+use crate::render::{Format, PodsFormat, ViewFormat};
+
+/// One validated invocation.
+#[derive(Debug)]
+pub enum Invocation {
+    Timeline(Timeline),
+    Webhooks(Webhooks),
+    Pods(Pods),
+    Query(Query),
+    Fetch(Fetch),
+    Check(Check),
+    Redact(Redact),
+    Samples,
+    Completions(clap_complete::Shell),
+}
+
+/// Where the audit events come from: files, directories and standard input, built-in samples, or
+/// CloudWatch Logs.
+#[derive(Debug, Clone, Default)]
+pub struct Inputs {
+    pub files: Vec<String>,
+    pub samples: Vec<String>,
+    /// Stop with exit code 2 at the first bad input line instead of skipping it.
+    pub strict: bool,
+    pub cloudwatch: CloudWatch,
+}
+
+/// Reading straight from CloudWatch Logs; a source only when a cluster or log group is named.
+#[derive(Debug, Clone, Default)]
+pub struct CloudWatch {
+    pub cluster: Option<String>,
+    pub log_group: Option<String>,
+    pub region: Option<String>,
+    pub profile: Option<String>,
+    pub endpoint_url: Option<String>,
+    pub api: Api,
+    pub concurrency: usize,
+    pub query_limit: usize,
+}
+
+impl CloudWatch {
+    pub fn is_set(&self) -> bool {
+        self.cluster.is_some() || self.log_group.is_some()
+    }
+}
+
+#[derive(Debug)]
+pub struct Timeline {
+    pub selection: Selection,
+    pub inputs: Inputs,
+    pub format: Format,
+    /// Keep watching CloudWatch for new events.
+    pub follow: Option<Follow>,
+}
+
+/// How `timeline --follow` polls.
+#[derive(Debug, Clone)]
+pub struct Follow {
+    pub interval: Duration,
+    /// Stop after this many polls (`None`: until Ctrl-C).
+    pub max_polls: Option<u64>,
+}
+
+#[derive(Debug)]
+pub struct Webhooks {
+    pub selection: Selection,
+    pub inputs: Inputs,
+    pub format: ViewFormat,
+}
+
+#[derive(Debug)]
+pub struct Pods {
+    pub selection: Selection,
+    pub inputs: Inputs,
+    pub sort: Option<PodSort>,
+    pub format: PodsFormat,
+}
+
+#[derive(Debug)]
+pub struct Query {
+    pub selection: Selection,
+    pub cloudwatch: CloudWatch,
+    /// The query that finds who created this object, instead of the pod's.
+    pub created: Option<String>,
+}
+
+#[derive(Debug)]
+pub struct Fetch {
+    pub selection: Selection,
+    pub cloudwatch: CloudWatch,
+    /// A file (compressed by its extension) or `-` for standard output.
+    pub output: String,
+}
+
+#[derive(Debug)]
+pub struct Check {
+    pub rules: PathBuf,
+    pub inputs: Inputs,
+    pub format: CheckFormat,
+    pub require_match: bool,
+    pub since: Option<DateTime<Utc>>,
+    pub until: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug)]
+pub struct Redact {
+    /// A file or `-` for standard input.
+    pub input: String,
+    /// Standard output when `None`.
+    pub output: Option<PathBuf>,
+}
