@@ -1,6 +1,6 @@
 //! Every recorded sample against its expected answer (`samples/NAME.expected.json`), through the
 //! real binary. The expected answers are reviewed by hand against `samples/README.md`; to update
-//! them deliberately after a reviewed change, run `KTRAIL_BLESS=1 cargo test --test samples` and
+//! them deliberately after a reviewed change, run `KTRAIL_BLESS=1 cargo test --test integration samples` and
 //! read the diff.
 
 use std::path::{Path, PathBuf};
