@@ -4,9 +4,9 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-// ktrail allocates from several threads at once (scan workers, the timeline's derive threads),
-// and glibc's malloc spent a quarter of a big scan growing and trimming its per-thread arenas;
-// mimalloc's thread-local heaps do not.
+// ktrail allocates from several threads at once (scan workers, the timeline's derive threads):
+// glibc's malloc grows and trims a heap per thread, mimalloc's thread-local heaps do not (see
+// bench/README.md).
 #[global_allocator]
 static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
@@ -26,12 +26,10 @@ fn main() -> ExitCode {
 
 /// Turns transparent huge pages off for this process (Linux; elsewhere nothing).
 ///
-/// mimalloc asks for huge pages, and the first touch of one zeroes 2 MiB at once. In the virtual
-/// machine the benchmark runs on that zeroing was a sixth of a big scan's CPU, and every pod from
-/// the 1.4 GB zstd log took 0.924 s with huge pages and 0.700 s without (medians of 7 alternating
-/// rounds; `zstd -dc` 0.595 s); from the plain file, 0.406 s and 0.386 s. A run's heap grows
-/// steadily and lives for one command, so small pages cost it nothing measurable. This is what
-/// mimalloc itself does when `MIMALLOC_ALLOW_THP=0`; children inherit it.
+/// mimalloc asks for huge pages, and the first touch of one zeroes 2 MiB at once: for a run whose
+/// heap grows steadily and lives for one command, that zeroing costs more than small pages ever
+/// do (measured in bench/README.md). This is what mimalloc itself does with
+/// `MIMALLOC_ALLOW_THP=0`; children inherit it.
 fn small_pages() {
     #[cfg(target_os = "linux")]
     // SAFETY: PR_SET_THP_DISABLE only sets a flag of this process; no memory of ours is touched.
