@@ -16,7 +16,7 @@ use ktrail_core::admission::WebhookCall;
 use ktrail_core::escape::{self, markdown_cell};
 use ktrail_core::text::shorten;
 use ktrail_core::text::{offset, short_agent};
-use ktrail_core::timeline::{Pod, PodEvent, BUILTIN};
+use ktrail_core::timeline::{EventKind, Pod, PodEvent, BUILTIN};
 
 /// At most this many characters of log text in one message (before escaping).
 const TEXT_CHARS: usize = 160;
@@ -141,7 +141,7 @@ impl Cast {
         let requester = pod
             .events
             .iter()
-            .find(|e| e.kind == "create")
+            .find(|e| e.kind == EventKind::Create)
             .or(pod.events.first());
         if let Some(e) = requester {
             cast.user(&e.user);
@@ -180,7 +180,7 @@ pub fn diagram(pod: &Pod, w: &mut dyn Write) -> io::Result<()> {
             .unwrap_or_default();
         let who = cast.user(&ev.user);
         let failed = ev.code.is_some_and(|c| c >= 400);
-        if ev.kind == "create" {
+        if ev.kind == EventKind::Create {
             let agent = ev
                 .user_agent
                 .as_deref()

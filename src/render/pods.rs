@@ -244,7 +244,10 @@ fn csv_rows(view: &PodsView<'_>, w: &mut dyn Write) -> io::Result<()> {
                 text(&p.phase),
                 text(&p.deleted_at),
                 text(&p.deleted_by),
-                text(&p.deleted_via),
+                p.deleted_via
+                    .as_ref()
+                    .map(|k| csv::text(k.as_str()))
+                    .unwrap_or_default(),
             ],
             w,
         )?;

@@ -7,7 +7,7 @@ use comfy_table::{presets, ContentArrangement, Table};
 use super::Style;
 use ktrail_core::escape::escape;
 use ktrail_core::text::{offset, short_agent};
-use ktrail_core::timeline::{Pod, PodEvent, Report};
+use ktrail_core::timeline::{EventKind, Pod, PodEvent, Report};
 
 pub fn timeline(report: &Report, style: Style, w: &mut dyn Write) -> io::Result<()> {
     for (i, pod) in report.pods.iter().enumerate() {
@@ -96,7 +96,7 @@ pub fn pod_story(pod: &Pod, style: Style, w: &mut dyn Write) -> io::Result<()> {
     if let Some(at) = &pod.deleted_at {
         facts.push(format!(
             "{} {} by {}",
-            if pod.deleted_via.as_deref() == Some("eviction") {
+            if pod.deleted_via == Some(EventKind::Eviction) {
                 "evicted"
             } else {
                 "deleted"

@@ -59,7 +59,8 @@ pub struct Event<'a> {
     #[serde(borrow, default)]
     pub annotations: Option<BTreeMap<Cow<'a, str>, Cow<'a, str>>>,
 
-    // Containers that are not audit events themselves but carry them.
+    // The keys of objects that are not audit events themselves but carry them (the grammar is
+    // `wrapper`'s): read with the event's own fields so that a line is parsed once.
     /// `EventList.items` (the webhook backend's batches).
     #[serde(borrow, default)]
     pub items: Option<&'a RawValue>,

@@ -1,10 +1,8 @@
 //! One raw input line (or document) to the audit events it carries.
 //!
-//! Audit events reach ktrail in several wrappings: the log backend's one event per line (v1 or
-//! v1beta1, with or without `apiVersion`), the webhook backend's `EventList` batches, and CloudWatch
-//! exports where the event is a string in `message` or `@message` (console and Logs Insights
-//! exports, `aws logs filter-log-events` with its `events` array, `aws logs get-query-results` with
-//! its `results` rows). Everything is unwrapped here, so the rest of ktrail sees only `Event`s.
+//! Audit events reach ktrail bare (v1 or v1beta1, with or without `apiVersion`) or in the wrappers
+//! of `wrapper` (`EventList` batches, CloudWatch exports). Everything is unwrapped here, by that
+//! grammar, so the rest of ktrail sees only `Event`s.
 
 use std::fmt;
 
@@ -12,6 +10,7 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 
 use crate::audit::{self, Event};
+use crate::wrapper::{self, Holds, Wrapper, MAX_NESTING};
 
 /// Why a line was skipped.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -30,7 +29,8 @@ pub enum Problem {
     Unusable(String),
     /// Some items of a batch (EventList, array, CloudWatch export) were bad; the others were read.
     Items {
-        /// "EventList item", "array element", "events item", "results row".
+        /// What the wrapper grammar calls one item: [`wrapper::ARRAY_ITEM`], or the `item` or
+        /// `row` of a [`Holds`].
         what: &'static str,
         /// The first bad item (0-based) and what was wrong with it.
         index: usize,
@@ -112,8 +112,6 @@ impl Outcome {
 }
 
 const TRUNCATED: &[u8] = b"[Truncated...]";
-/// Wrappers inside wrappers: a CloudWatch export of an EventList is 2 deep; more is not real input.
-const MAX_NESTING: u8 = 3;
 
 /// Trims whitespace and a CR at both ends.
 pub fn trim(line: &[u8]) -> &[u8] {
@@ -146,10 +144,10 @@ fn decode_nested(line: &[u8], sink: &mut dyn FnMut(&Event<'_>), depth: u8) -> Ou
     if line[0] == b'[' {
         if depth >= MAX_NESTING {
             // Without this, `[[[…]]]` thousands deep would recurse once per bracket.
-            return Outcome::problem(Problem::NotAuditEvent("wrapped too deep".into()));
+            return Outcome::problem(Problem::NotAuditEvent(wrapper::TOO_DEEP.into()));
         }
         return match serde_json::from_slice::<Vec<&RawValue>>(line) {
-            Ok(items) => decode_items(&items, sink, depth, "array element"),
+            Ok(items) => decode_items(&items, sink, depth, wrapper::ARRAY_ITEM),
             Err(e) => Outcome::problem(json_problem(line, &e)),
         };
     }
@@ -165,28 +163,53 @@ fn decode_nested(line: &[u8], sink: &mut dyn FnMut(&Event<'_>), depth: u8) -> Ou
         };
     }
     if depth >= MAX_NESTING {
-        return Outcome::problem(Problem::NotAuditEvent("wrapped too deep".into()));
+        return Outcome::problem(Problem::NotAuditEvent(wrapper::TOO_DEEP.into()));
     }
-    if let Some(items) = ev.items {
-        return match serde_json::from_str::<Vec<&RawValue>>(items.get()) {
-            Ok(items) => decode_items(&items, sink, depth, "EventList item"),
-            Err(_) => Outcome::problem(Problem::NotAuditEvent("items is not a list".into())),
-        };
-    }
-    if let Some(msg) = ev.message.as_deref().or(ev.at_message.as_deref()) {
-        return decode_nested(trim(msg.as_bytes()), sink, depth + 1);
-    }
-    if let Some(events) = ev.events {
-        // `aws logs filter-log-events`: {"events":[{"logStreamName","timestamp","message"},…]}
-        return match serde_json::from_str::<Vec<&RawValue>>(events.get()) {
-            Ok(items) => decode_items(&items, sink, depth, "events item"),
-            Err(_) => Outcome::problem(Problem::NotAuditEvent("events is not a list".into())),
-        };
-    }
-    if let Some(results) = ev.results {
-        return decode_query_results(results, sink, depth);
+    // The first wrapper key present is the one read, even when its value has the wrong shape.
+    for w in Wrapper::ALL {
+        match w.holds() {
+            Holds::Line => {
+                if let Some(msg) = text_at(&ev, w) {
+                    return decode_nested(trim(msg.as_bytes()), sink, depth + 1);
+                }
+            }
+            Holds::Items { item } => {
+                if let Some(raw) = json_at(&ev, w) {
+                    return match serde_json::from_str::<Vec<&RawValue>>(raw.get()) {
+                        Ok(items) => decode_items(&items, sink, depth, item),
+                        Err(_) => Outcome::problem(Problem::NotAuditEvent(w.malformed())),
+                    };
+                }
+            }
+            Holds::Rows { row } => {
+                if let Some(raw) = json_at(&ev, w) {
+                    return decode_rows(w, row, raw, sink, depth);
+                }
+            }
+        }
     }
     Outcome::problem(Problem::NotAuditEvent(describe(&ev)))
+}
+
+/// The value of a wrapper key that holds a line. `Event` reads these keys leniently: a value that
+/// is not a string reads as absent.
+fn text_at<'e>(ev: &'e Event<'_>, w: Wrapper) -> Option<&'e str> {
+    match w {
+        Wrapper::Message => ev.message.as_deref(),
+        Wrapper::AtMessage => ev.at_message.as_deref(),
+        Wrapper::EventList | Wrapper::Events | Wrapper::Results => None,
+    }
+}
+
+/// The value of a wrapper key that holds JSON to walk (items or rows), whatever its type; `null`
+/// reads as absent.
+fn json_at<'e>(ev: &'e Event<'_>, w: Wrapper) -> Option<&'e RawValue> {
+    match w {
+        Wrapper::EventList => ev.items,
+        Wrapper::Events => ev.events,
+        Wrapper::Results => ev.results,
+        Wrapper::Message | Wrapper::AtMessage => None,
+    }
 }
 
 fn describe(ev: &Event<'_>) -> String {
@@ -234,16 +257,16 @@ struct Field<'a> {
     value: Option<std::borrow::Cow<'a, str>>,
 }
 
-/// `aws logs get-query-results`: {"results":[[{"field":"@message","value":"…"},…],…]}
-fn decode_query_results(
-    results: &RawValue,
+/// Logs Insights rows (see [`Holds::Rows`]): the first [`wrapper::ROW_MESSAGE`] field of each.
+fn decode_rows(
+    w: Wrapper,
+    what: &'static str,
+    rows: &RawValue,
     sink: &mut dyn FnMut(&Event<'_>),
     depth: u8,
 ) -> Outcome {
-    let Ok(rows) = serde_json::from_str::<Vec<Vec<Field>>>(results.get()) else {
-        return Outcome::problem(Problem::NotAuditEvent(
-            "results is not a list of field rows".into(),
-        ));
+    let Ok(rows) = serde_json::from_str::<Vec<Vec<Field>>>(rows.get()) else {
+        return Outcome::problem(Problem::NotAuditEvent(w.malformed()));
     };
     let mut out = Outcome::default();
     let mut bad = 0usize;
@@ -251,11 +274,11 @@ fn decode_query_results(
     for (i, row) in rows.iter().enumerate() {
         let msg = row
             .iter()
-            .find(|f| f.field == "@message")
+            .find(|f| f.field == wrapper::ROW_MESSAGE)
             .and_then(|f| f.value.as_deref());
         let o = match msg {
             Some(m) => decode_nested(trim(m.as_bytes()), sink, depth + 1),
-            None => Outcome::problem(Problem::NotAuditEvent("row without @message".into())),
+            None => Outcome::problem(Problem::NotAuditEvent(wrapper::no_row_message())),
         };
         out.events += o.events;
         if let Some(p) = o.problem {
@@ -265,7 +288,7 @@ fn decode_query_results(
     }
     if let Some((index, p)) = first_bad {
         out.problem = Some(Problem::Items {
-            what: "results row",
+            what,
             index,
             problem: Box::new(p),
             bad,

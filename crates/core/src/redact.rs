@@ -37,9 +37,7 @@ use regex::{Captures, Regex};
 use serde_json::{Map, Value};
 
 use crate::decode::{self, Problem};
-
-/// Wrappers inside wrappers, as in `decode`: a CloudWatch export of an EventList is 2 deep.
-const MAX_NESTING: u8 = 3;
+use crate::wrapper::{self, Holds, Wrapper, MAX_NESTING};
 
 /// The kinds of masked values; each has its own counter and mask shape.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -205,39 +203,33 @@ impl Redactor {
         }
     }
 
-    /// An audit event, or something that carries audit events (see `decode`), masked in place.
+    /// An audit event, or something that carries audit events (see `wrapper`), masked in place.
     /// `Ok(Some(p))`: some items were dropped; `Err`: nothing in it can be kept.
     fn wrapper(&mut self, v: &mut Value, depth: u8) -> Result<Option<Problem>, Problem> {
         if depth > MAX_NESTING {
-            return Err(Problem::NotAuditEvent("wrapped too deep".into()));
+            return Err(Problem::NotAuditEvent(wrapper::TOO_DEEP.into()));
         }
         match v {
-            Value::Array(items) => self.items(items, depth, "array element"),
+            Value::Array(items) => self.items(items, depth, wrapper::ARRAY_ITEM),
             Value::Object(m) => {
                 if is_audit_event(m) {
                     self.event(m);
                     return Ok(None);
                 }
-                if let Some(Value::Array(items)) = m.get_mut("items") {
-                    let r = self.items(items, depth, "EventList item");
-                    self.strings_except(m, &["items"]);
-                    return r;
-                }
-                for key in ["message", "@message"] {
-                    if let Some(Value::String(s)) = m.get_mut(key) {
-                        let r = self.message(s, depth);
-                        self.strings_except(m, &[key]);
-                        return r;
-                    }
-                }
-                if let Some(Value::Array(items)) = m.get_mut("events") {
-                    let r = self.items(items, depth, "events item");
-                    self.strings_except(m, &["events"]);
-                    return r;
-                }
-                if let Some(Value::Array(rows)) = m.get_mut("results") {
-                    let r = self.results(rows, depth);
-                    self.strings_except(m, &["results"]);
+                // A wrapper key whose value has the wrong shape is not a wrapper here: it is
+                // masked as any other field, and the next key is tried.
+                for w in Wrapper::ALL {
+                    let r = match (w.holds(), m.get_mut(w.key())) {
+                        (Holds::Items { item }, Some(Value::Array(items))) => {
+                            self.items(items, depth, item)
+                        }
+                        (Holds::Line, Some(Value::String(s))) => self.message(s, depth),
+                        (Holds::Rows { row }, Some(Value::Array(rows))) => {
+                            self.results(rows, depth, row)
+                        }
+                        _ => continue,
+                    };
+                    self.strings_except(m, &[w.key()]);
                     return r;
                 }
                 Err(Problem::NotAuditEvent(match m.get("kind") {
@@ -308,19 +300,26 @@ impl Redactor {
         Ok(Some(problem))
     }
 
-    /// `aws logs get-query-results` rows: the `@message` value of each row.
-    fn results(&mut self, rows: &mut Vec<Value>, depth: u8) -> Result<Option<Problem>, Problem> {
+    /// Logs Insights rows (see [`Holds::Rows`]): the [`wrapper::ROW_MESSAGE`] value of each row
+    /// read as a line, the strings of the other values masked.
+    fn results(
+        &mut self,
+        rows: &mut Vec<Value>,
+        depth: u8,
+        what: &'static str,
+    ) -> Result<Option<Problem>, Problem> {
         let mut first = None;
         let mut partial = None;
         let mut bad = 0;
         let all = std::mem::take(rows);
         let of = all.len();
         for (i, mut row) in all.into_iter().enumerate() {
-            let mut outcome = Err(Problem::NotAuditEvent("row without @message".into()));
+            let mut outcome = Err(Problem::NotAuditEvent(wrapper::no_row_message()));
             if let Value::Array(fields) = &mut row {
                 for f in fields.iter_mut() {
                     let Value::Object(f) = f else { continue };
-                    let is_message = f.get("field").and_then(Value::as_str) == Some("@message");
+                    let is_message =
+                        f.get("field").and_then(Value::as_str) == Some(wrapper::ROW_MESSAGE);
                     match f.get_mut("value") {
                         Some(Value::String(s)) if is_message => outcome = self.message(s, depth),
                         Some(other) => self.strings(other),
@@ -341,7 +340,7 @@ impl Redactor {
                 }
             }
         }
-        self.batch_outcome("results row", first, bad, of, rows.is_empty(), partial)
+        self.batch_outcome(what, first, bad, of, rows.is_empty(), partial)
     }
 
     /// An audit event held as a JSON string (CloudWatch exports), masked and written back.

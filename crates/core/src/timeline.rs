@@ -6,12 +6,13 @@
 //! breaking change for users' scripts; add fields instead.
 
 use std::collections::BTreeMap;
+use std::fmt;
 use std::ops::Range;
 use std::panic::{self, AssertUnwindSafe};
 use std::sync::{mpsc, Mutex, PoisonError};
 
 use chrono::{DateTime, Utc};
-use serde::Serialize;
+use serde::{Serialize, Serializer};
 use serde_json::Value;
 
 use crate::admission::{self, WebhookCall};
@@ -71,8 +72,8 @@ pub struct Pod {
     pub phase: Option<String>,
     pub deleted_at: Option<String>,
     pub deleted_by: Option<String>,
-    /// "delete" or "eviction".
-    pub deleted_via: Option<String>,
+    /// [`EventKind::Delete`] or [`EventKind::Eviction`].
+    pub deleted_via: Option<EventKind>,
     pub latencies: Latencies,
     /// The webhook calls of the create, mutating first, by round and index.
     pub webhooks: Vec<WebhookCall>,
@@ -106,7 +107,7 @@ pub struct Latencies {
 #[serde(rename_all = "camelCase")]
 pub struct PodEvent {
     pub time: String,
-    pub kind: String,
+    pub kind: EventKind,
     pub verb: String,
     pub subresource: Option<String>,
     pub user: String,
@@ -126,6 +127,105 @@ pub struct PodEvent {
     pub webhooks: Vec<WebhookCall>,
     #[serde(skip)]
     pub at: DateTime<Utc>,
+}
+
+/// What a request did to a pod, as a pod's story names it: the verb for the pod itself, the
+/// subresource for the rest (a pod's `status`, its `binding`, an `exec`, ...).
+///
+/// It lives here rather than in `audit`, which models the wire: the API server logs a verb and a
+/// subresource, and this is ktrail's reading of the two together (a `deletecollection` is a
+/// `delete` of each pod, a `create` of `pods/binding` is a `binding`). It is part of the JSON
+/// contract, written as [`EventKind::as_str`].
+///
+/// Verbs and subresources are open-ended (a new Kubernetes release adds some): the ones ktrail
+/// does not tell apart are kept as [`EventKind::Other`] with the name as logged, and written as
+/// such. Build kinds from names with [`EventKind::from_name`] only, so that a known name never
+/// ends up in `Other` and kinds compare equal exactly when their names do.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum EventKind {
+    Create,
+    Update,
+    Patch,
+    /// A `delete`, or a `deletecollection` that took the pod with it.
+    Delete,
+    Status,
+    Binding,
+    Eviction,
+    Exec,
+    Attach,
+    PortForward,
+    /// Reads, kept only when asked for.
+    Get,
+    List,
+    Watch,
+    /// A verb or subresource ktrail has no reading of (`log`, `ephemeralcontainers`, ...), by
+    /// its logged name.
+    Other(String),
+}
+
+impl EventKind {
+    /// The kind a verb or subresource name stands for.
+    pub fn from_name(name: &str) -> EventKind {
+        match name {
+            "create" => EventKind::Create,
+            "update" => EventKind::Update,
+            "patch" => EventKind::Patch,
+            "delete" => EventKind::Delete,
+            "status" => EventKind::Status,
+            "binding" => EventKind::Binding,
+            "eviction" => EventKind::Eviction,
+            "exec" => EventKind::Exec,
+            "attach" => EventKind::Attach,
+            "portforward" => EventKind::PortForward,
+            "get" => EventKind::Get,
+            "list" => EventKind::List,
+            "watch" => EventKind::Watch,
+            other => EventKind::Other(other.to_owned()),
+        }
+    }
+
+    /// The kind of a kept pod request.
+    pub fn of(r: &Record) -> EventKind {
+        match r.subresource.as_deref() {
+            None => match r.verb.as_str() {
+                "deletecollection" => EventKind::Delete,
+                v => EventKind::from_name(v),
+            },
+            Some(s) => EventKind::from_name(s),
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        match self {
+            EventKind::Create => "create",
+            EventKind::Update => "update",
+            EventKind::Patch => "patch",
+            EventKind::Delete => "delete",
+            EventKind::Status => "status",
+            EventKind::Binding => "binding",
+            EventKind::Eviction => "eviction",
+            EventKind::Exec => "exec",
+            EventKind::Attach => "attach",
+            EventKind::PortForward => "portforward",
+            EventKind::Get => "get",
+            EventKind::List => "list",
+            EventKind::Watch => "watch",
+            EventKind::Other(name) => name,
+        }
+    }
+}
+
+impl fmt::Display for EventKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // `pad`, so that widths and alignment apply as they do to a string.
+        f.pad(self.as_str())
+    }
+}
+
+impl Serialize for EventKind {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
 }
 
 /// One changed field and who changed it.
@@ -431,14 +531,17 @@ fn derive(inc: Incarnation<'_>) -> Pod {
     };
     // The bodies, parsed for this incarnation only (see `record::Body`); the stored object only
     // for the events that read it (a delete's or a binding's response tells nothing more).
-    let bodies: Vec<(String, Option<Tree>, Option<Tree>)> = inc
+    let bodies: Vec<(EventKind, Option<Tree>, Option<Tree>)> = inc
         .records
         .iter()
         .map(|r| {
-            let kind = event_kind(r);
-            let response = matches!(kind.as_str(), "create" | "update" | "patch" | "status")
-                .then(|| r.response.as_ref().and_then(Body::parse))
-                .flatten();
+            let kind = EventKind::of(r);
+            let response = matches!(
+                kind,
+                EventKind::Create | EventKind::Update | EventKind::Patch | EventKind::Status
+            )
+            .then(|| r.response.as_ref().and_then(Body::parse))
+            .flatten();
             (kind, r.request.as_ref().and_then(Body::parse), response)
         })
         .collect();
@@ -477,8 +580,8 @@ fn derive(inc: Incarnation<'_>) -> Pod {
         if let Some(n) = r.user.strip_prefix("system:node:") {
             kubelet_node.get_or_insert_with(|| n.to_owned());
         }
-        match ev.kind.as_str() {
-            "create" if !ok => {
+        match &ev.kind {
+            EventKind::Create if !ok => {
                 // When it was asked for: nothing was created, but the attempt has a time.
                 pod.created_at = Some(ev.time.clone());
                 pod.times.created = Some(r.time);
@@ -495,7 +598,7 @@ fn derive(inc: Incarnation<'_>) -> Pod {
                     ev.summary.push_str(m);
                 }
             }
-            "create" => {
+            EventKind::Create => {
                 pod.created_at = Some(ev.time.clone());
                 pod.times.created = Some(r.time);
                 pod.created_by = Some(r.user.clone());
@@ -518,9 +621,10 @@ fn derive(inc: Incarnation<'_>) -> Pod {
                 }
                 state = resp.or(req);
             }
-            "update" | "patch" => {
+            kind @ (EventKind::Update | EventKind::Patch) => {
+                let update = matches!(kind, EventKind::Update);
                 if ok {
-                    if ev.kind == "update" {
+                    if update {
                         if let (Some(prev), Some(new)) = (state, req) {
                             for d in admission::diff(prev, new, admission::SERVER_FIELDS) {
                                 ev.changes.push(change(d.path, d.op, d.value, &r.user));
@@ -530,27 +634,18 @@ fn derive(inc: Incarnation<'_>) -> Pod {
                         patch_changes(body, &r.user, &mut ev.changes);
                     }
                     let user_paths = ev.changes.len();
-                    attribute(
-                        &calls,
-                        req.filter(|_| ev.kind == "update"),
-                        resp,
-                        &mut ev.changes,
-                    );
-                    if ev.kind == "patch" {
+                    attribute(&calls, req.filter(|_| update), resp, &mut ev.changes);
+                    if !update {
                         // Only webhook patches count here: a patch body is not the whole object.
                         ev.changes.retain(|c| c.by != BUILTIN);
                     }
                     ev.summary = summarize_write(
-                        if ev.kind == "update" {
-                            "updated"
-                        } else {
-                            "patched"
-                        },
+                        if update { "updated" } else { "patched" },
                         &ev.changes[..user_paths.min(ev.changes.len())],
                         if req.is_none() {
                             // Metadata level, or a body too deep or too damaged to read.
                             Some("request body not in the log")
-                        } else if ev.kind == "update" && state.is_none() {
+                        } else if update && state.is_none() {
                             Some("earlier state not in the log")
                         } else {
                             None
@@ -565,13 +660,13 @@ fn derive(inc: Incarnation<'_>) -> Pod {
                     if let Some(n) = str_at(resp, "/spec/nodeName") {
                         pod.node.get_or_insert_with(|| n.to_owned());
                     }
-                    if let Some(s) = resp.or(if ev.kind == "update" { req } else { None }) {
+                    if let Some(s) = resp.or(if update { req } else { None }) {
                         state = Some(s);
                     }
                 }
                 ev.webhooks = calls;
             }
-            "status" => {
+            EventKind::Status => {
                 if let Some(body) = req {
                     if r.verb == "patch" {
                         patch_changes(body, &r.user, &mut ev.changes);
@@ -609,7 +704,7 @@ fn derive(inc: Incarnation<'_>) -> Pod {
                 }
                 ev.summary = summarize_status(status);
             }
-            "binding" => {
+            EventKind::Binding => {
                 let target = str_at(req, "/target/name").map(str::to_owned);
                 if ok && pod.bound_at.is_none() {
                     pod.bound_at = Some(ev.time.clone());
@@ -632,7 +727,7 @@ fn derive(inc: Incarnation<'_>) -> Pod {
                     ));
                 }
             }
-            "delete" => {
+            EventKind::Delete => {
                 let grace = req
                     .and_then(|b| b.get("gracePeriodSeconds"))
                     .and_then(Tree::as_i64)
@@ -648,25 +743,25 @@ fn derive(inc: Incarnation<'_>) -> Pod {
                     pod.deleted_at = Some(ev.time.clone());
                     pod.times.deleted = Some(r.time);
                     pod.deleted_by = Some(r.user.clone());
-                    pod.deleted_via = Some("delete".into());
+                    pod.deleted_via = Some(EventKind::Delete);
                 }
             }
-            "eviction" => {
+            EventKind::Eviction => {
                 ev.summary = "evicted".into();
                 if ok && pod.deleted_at.is_none() {
                     pod.deleted_at = Some(ev.time.clone());
                     pod.times.deleted = Some(r.time);
                     pod.deleted_by = Some(r.user.clone());
-                    pod.deleted_via = Some("eviction".into());
+                    pod.deleted_via = Some(EventKind::Eviction);
                 }
             }
-            "exec" | "attach" | "portforward" => {
-                ev.summary = streaming_summary(&ev.kind, r.request_uri.as_deref());
+            kind @ (EventKind::Exec | EventKind::Attach | EventKind::PortForward) => {
+                ev.summary = streaming_summary(kind, r.request_uri.as_deref());
             }
             other => {
                 ev.summary = match &r.subresource {
                     Some(s) => format!("{} {s}", r.verb),
-                    None => other.to_owned(),
+                    None => other.to_string(),
                 };
                 if let (Some(body), true) = (req, ok) {
                     if r.verb == "patch" {
@@ -675,7 +770,7 @@ fn derive(inc: Incarnation<'_>) -> Pod {
                 }
             }
         }
-        if !ok && ev.kind != "create" {
+        if !ok && ev.kind != EventKind::Create {
             ev.summary = format!(
                 "{} failed ({}){}",
                 ev.summary,
@@ -698,17 +793,6 @@ fn derive(inc: Incarnation<'_>) -> Pod {
         created_to_ready: secs(t.created, t.ready),
     };
     pod
-}
-
-fn event_kind(r: &Record) -> String {
-    match r.subresource.as_deref() {
-        None => match r.verb.as_str() {
-            "deletecollection" => "delete".into(),
-            v => v.into(),
-        },
-        Some("status") if !r.is_read() => "status".into(),
-        Some(s) => s.into(),
-    }
 }
 
 fn change(path: String, op: &str, value: Option<Value>, by: &str) -> Change {
@@ -879,7 +963,7 @@ fn summarize_status(status: Option<&Tree>) -> String {
 }
 
 /// `exec in container c: sh -c ls`, from the request URI's query.
-fn streaming_summary(kind: &str, uri: Option<&str>) -> String {
+fn streaming_summary(kind: &EventKind, uri: Option<&str>) -> String {
     let params = query_params(uri);
     let container = params
         .iter()
@@ -895,7 +979,7 @@ fn streaming_summary(kind: &str, uri: Option<&str>) -> String {
         .filter(|(k, _)| k == "ports")
         .map(|(_, v)| v.as_str())
         .collect();
-    let mut s = kind.to_owned();
+    let mut s = kind.to_string();
     if let Some(c) = container {
         s.push_str(&format!(" in container {c}"));
     }
@@ -973,7 +1057,7 @@ mod tests {
     #[test]
     fn query_strings_are_decoded() {
         assert_eq!(
-            streaming_summary("exec", Some("/api/v1/namespaces/a/pods/b/exec?command=sh&command=-c&command=ls%20-l&container=app&stdin=true")),
+            streaming_summary(&EventKind::Exec, Some("/api/v1/namespaces/a/pods/b/exec?command=sh&command=-c&command=ls%20-l&container=app&stdin=true")),
             "exec in container app: sh -c ls -l"
         );
         assert_eq!(percent_decode("%zz%4"), "%zz%4");
@@ -1057,7 +1141,10 @@ mod tests {
             a.events.iter().map(|e| e.kind.as_str()).collect::<Vec<_>>(),
             ["exec", "status", "delete"]
         );
-        assert_eq!(a.deleted_via.as_deref(), Some("delete"));
+        assert_eq!(
+            a.deleted_via.as_ref().map(EventKind::as_str),
+            Some("delete")
+        );
         let b = &pods[1];
         assert_eq!(b.uid.as_deref(), Some("B"));
         assert_eq!(

@@ -14,7 +14,7 @@ use serde::Serialize;
 use super::rules::{ForbidMutation, Glob, MutatedBy, NodeRegex, Rule, Rules, Within};
 use crate::admission::WebhookCall;
 use crate::text::offset;
-use crate::timeline::{Pod, PodEvent, Report};
+use crate::timeline::{EventKind, Pod, PodEvent, Report};
 
 /// Version of the `ktrail check -o json` document.
 pub const CHECK_SCHEMA_VERSION: u32 = 1;
@@ -124,7 +124,7 @@ pub struct Violation {
 #[serde(rename_all = "camelCase")]
 pub struct EventRef {
     pub time: String,
-    pub kind: String,
+    pub kind: EventKind,
     #[serde(rename = "auditID")]
     pub audit_id: Option<String>,
 }
@@ -205,7 +205,7 @@ fn is_webhook(call: &WebhookCall, name: &str) -> bool {
 
 /// The create request of the pod (the denied one, for a denied entry).
 fn create_event(pod: &Pod) -> Option<&PodEvent> {
-    pod.events.iter().find(|e| e.kind == "create")
+    pod.events.iter().find(|e| e.kind == EventKind::Create)
 }
 
 fn ok(ev: &PodEvent) -> bool {
@@ -352,7 +352,7 @@ fn expect_node(re: &NodeRegex, pod: &Pod, out: &mut Findings) {
     let binding = pod
         .events
         .iter()
-        .find(|ev| ev.kind == "binding" && ok(ev))
+        .find(|ev| ev.kind == EventKind::Binding && ok(ev))
         .map(EventRef::of);
     let found = match &pod.node {
         Some(n) => format!("node {n}"),
@@ -510,10 +510,10 @@ impl Milestone {
     }
 
     /// The event kind that reaches the milestone.
-    fn kind(self) -> &'static str {
+    fn kind(self) -> EventKind {
         match self {
-            Milestone::Bound => "binding",
-            Milestone::Ready => "status",
+            Milestone::Bound => EventKind::Binding,
+            Milestone::Ready => EventKind::Status,
         }
     }
 }
@@ -552,7 +552,7 @@ fn expect_within(
         _ => {
             let mut found = format!("never {what} in the log");
             if let Some(d) = &pod.deleted_at {
-                let how = if pod.deleted_via.as_deref() == Some("eviction") {
+                let how = if pod.deleted_via == Some(EventKind::Eviction) {
                     "evicted"
                 } else {
                     "deleted"

@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use super::PodSort;
-use crate::timeline::{Pod, Report};
+use crate::timeline::{EventKind, Pod, Report};
 
 /// The rows, in display order, and the latency summary.
 pub struct PodsView<'r> {
@@ -154,7 +154,7 @@ pub fn end(pod: &Pod) -> String {
         };
     }
     if let Some(at) = &pod.deleted_at {
-        let how = if pod.deleted_via.as_deref() == Some("eviction") {
+        let how = if pod.deleted_via == Some(EventKind::Eviction) {
             "evicted"
         } else {
             "deleted"

@@ -18,7 +18,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use crate::admission::WebhookCall;
 use crate::audit::format_time;
 use crate::record::ConfigEvent;
-use crate::timeline::{Pod, Report, BUILTIN};
+use crate::timeline::{EventKind, Pod, Report, BUILTIN};
 
 /// The row type of built-in admission and defaulting.
 pub const BUILTIN_TYPE: &str = "builtin";
@@ -142,7 +142,7 @@ fn pod_calls(pods: &[Pod]) -> impl Iterator<Item = (usize, DateTime<Utc>, &[Webh
         let create_time = pod
             .events
             .iter()
-            .find(|e| e.kind == "create")
+            .find(|e| e.kind == EventKind::Create)
             .map(|e| e.at)
             .or(pod.times.created)
             .or(pod.times.first);
