@@ -14,7 +14,7 @@ use ktrail_core::views::PodSort;
 
 use crate::options::{self, Invocation};
 use crate::render::check::Format as CheckFormat;
-use crate::render::{Format, PodsFormat, ViewFormat};
+use crate::render::{ColorChoice, Format, PodsFormat, Style, ViewFormat};
 
 /// Who changed this pod? ktrail reads Kubernetes API-server audit logs (files or AWS CloudWatch
 /// Logs), rebuilds each pod's story and attributes every field change to the admission webhook or
@@ -70,6 +70,8 @@ pub struct TimelineArgs {
     pub pod: PodArgs,
     #[command(flatten)]
     pub input: InputArgs,
+    #[command(flatten)]
+    pub display: DisplayArgs,
     /// Output format.
     #[arg(short, long, value_enum, default_value_t = Format::Table)]
     pub output: Format,
@@ -119,6 +121,8 @@ pub struct WebhooksArgs {
     pub pod: PodArgs,
     #[command(flatten)]
     pub input: InputArgs,
+    #[command(flatten)]
+    pub display: DisplayArgs,
     /// Output format.
     #[arg(short, long, value_enum, default_value_t = ViewFormat::Table)]
     pub output: ViewFormat,
@@ -130,6 +134,8 @@ pub struct PodsArgs {
     pub pod: PodArgs,
     #[command(flatten)]
     pub input: InputArgs,
+    #[command(flatten)]
+    pub display: DisplayArgs,
     /// Order of the rows (latencies: slowest first). Default: by namespace, name and creation.
     #[arg(long, value_parser = pod_sort_parser())]
     pub sort: Option<PodSort>,
@@ -156,6 +162,8 @@ pub struct CheckArgs {
     pub rules: PathBuf,
     #[command(flatten)]
     pub input: InputArgs,
+    #[command(flatten)]
+    pub display: DisplayArgs,
     /// Output format.
     #[arg(short, long, value_enum, default_value_t = CheckFormat::Table)]
     pub output: CheckFormat,
@@ -169,6 +177,27 @@ pub struct CheckArgs {
     /// Only events at or before this time: RFC 3339 or a duration ago.
     #[arg(long, value_parser = parse_when)]
     pub until: Option<DateTime<Utc>>,
+}
+
+/// How tables and stories look.
+#[derive(Debug, Args, Clone, Default)]
+pub struct DisplayArgs {
+    /// On a terminal, show every value whole instead of shortening long ones with `…` to fit the
+    /// width (output to a pipe or a file is never shortened).
+    #[arg(long)]
+    pub wide: bool,
+    /// Colours: auto (on a terminal, unless NO_COLOR is set), always or never.
+    #[arg(long, value_name = "WHEN", value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+    /// Lay the output out for a terminal this many columns wide, as if standard output were one.
+    #[arg(long, value_name = "COLUMNS", hide = true, value_parser = clap::value_parser!(u16).range(20..))]
+    pub width: Option<u16>,
+}
+
+impl DisplayArgs {
+    fn style(&self) -> Style {
+        Style::choose(self.color, self.width, self.wide)
+    }
 }
 
 /// Which pods and which events.
@@ -280,6 +309,7 @@ impl Cli {
                     selection,
                     inputs: a.input.options(),
                     format: a.output,
+                    style: a.display.style(),
                     follow: a.follow.then(|| options::Follow {
                         interval: a
                             .poll_interval
@@ -292,12 +322,14 @@ impl Cli {
                 selection: a.pod.selection()?,
                 inputs: a.input.options(),
                 format: a.output,
+                style: a.display.style(),
             }),
             Command::Pods(a) => Invocation::Pods(options::Pods {
                 selection: a.pod.selection()?,
                 inputs: a.input.options(),
                 sort: a.sort,
                 format: a.output,
+                style: a.display.style(),
             }),
             Command::Query(a) => Invocation::Query(options::Query {
                 selection: a.pod.selection()?,
@@ -327,6 +359,7 @@ impl Cli {
                     rules: a.rules,
                     inputs: a.input.options(),
                     format: a.output,
+                    style: a.display.style(),
                     require_match: a.require_match,
                     since: a.since,
                     until: a.until,
@@ -372,6 +405,7 @@ value_enum!(Format {
     Markdown => "markdown",
     Mermaid => "mermaid": "A Mermaid sequence diagram per pod (several pods: Markdown with one diagram each)",
 });
+value_enum!(ColorChoice { Auto => "auto", Always => "always", Never => "never" });
 value_enum!(ViewFormat { Table => "table", Json => "json", Markdown => "markdown" });
 value_enum!(PodsFormat { Table => "table", Json => "json", Markdown => "markdown", Csv => "csv" });
 value_enum!(CheckFormat { Table => "table", Json => "json", Junit => "junit", Markdown => "markdown" });

@@ -12,7 +12,7 @@ use ktrail_core::record::Selection;
 use ktrail_core::views::PodSort;
 
 use crate::render::check::Format as CheckFormat;
-use crate::render::{Format, PodsFormat, ViewFormat};
+use crate::render::{Format, PodsFormat, Style, ViewFormat};
 
 /// One validated invocation.
 #[derive(Debug)]
@@ -63,6 +63,7 @@ pub struct Timeline {
     pub selection: Selection,
     pub inputs: Inputs,
     pub format: Format,
+    pub style: Style,
     /// Keep watching CloudWatch for new events.
     pub follow: Option<Follow>,
 }
@@ -80,6 +81,7 @@ pub struct Webhooks {
     pub selection: Selection,
     pub inputs: Inputs,
     pub format: ViewFormat,
+    pub style: Style,
 }
 
 #[derive(Debug)]
@@ -88,6 +90,7 @@ pub struct Pods {
     pub inputs: Inputs,
     pub sort: Option<PodSort>,
     pub format: PodsFormat,
+    pub style: Style,
 }
 
 #[derive(Debug)]
@@ -111,6 +114,7 @@ pub struct Check {
     pub rules: PathBuf,
     pub inputs: Inputs,
     pub format: CheckFormat,
+    pub style: Style,
     pub require_match: bool,
     pub since: Option<DateTime<Utc>>,
     pub until: Option<DateTime<Utc>>,

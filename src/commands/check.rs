@@ -12,7 +12,7 @@ use ktrail_core::record::Selection;
 
 use super::{exit, load};
 use crate::options::Check;
-use crate::render::{self, Style};
+use crate::render;
 
 pub fn run(args: Check) -> Result<u8> {
     // The rules first: a broken rules file is an error before any log is read.
@@ -42,7 +42,7 @@ pub fn run(args: Check) -> Result<u8> {
     }
     let stdout = io::stdout();
     let mut out = io::BufWriter::new(stdout.lock());
-    render::check::render(&verdict, args.format, Style::detect(), &mut out)
+    render::check::render(&verdict, args.format, args.style, &mut out)
         .and_then(|_| out.flush())
         .context("writing the check report")?;
     Ok(if verdict.passed {

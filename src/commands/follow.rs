@@ -47,7 +47,7 @@ pub fn run(args: &Timeline, follow_opts: &Follow, sel: record::Selection) -> Res
     let mut messages: Vec<String> = Vec::new();
     let mut printed: HashSet<(String, String, String)> = HashSet::new();
     let mut first = true;
-    let style = render::Style::detect();
+    let style = args.style;
     let mut failed: Option<anyhow::Error> = None;
     let rt = runtime()?;
     let stats = rt.block_on(async {

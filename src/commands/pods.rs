@@ -8,14 +8,14 @@ use ktrail_core::views::pods;
 
 use super::{exit, load};
 use crate::options::Pods;
-use crate::render::{self, Style};
+use crate::render;
 
 pub fn run(args: Pods) -> Result<u8> {
     let report = load(&args.inputs, args.selection)?;
     let view = pods::build(&report, args.sort);
     let stdout = io::stdout();
     let mut out = io::BufWriter::new(stdout.lock());
-    render::pods::render(&view, args.format, Style::detect(), &mut out)
+    render::pods::render(&view, args.format, args.style, &mut out)
         .and_then(|_| out.flush())
         .context("writing the pod list")?;
     if view.rows.is_empty() {

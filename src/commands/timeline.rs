@@ -7,7 +7,7 @@ use anyhow::{bail, Context, Result};
 use super::{exit, follow, load_pending};
 use crate::cli::UsageError;
 use crate::options::Timeline;
-use crate::render::{self, Format, Style};
+use crate::render::{self, Format};
 
 pub fn run(args: Timeline) -> Result<u8> {
     let sel = args.selection.clone();
@@ -22,7 +22,7 @@ pub fn run(args: Timeline) -> Result<u8> {
     let pending = load_pending(&args.inputs, sel)?;
     let stdout = io::stdout();
     let mut out = io::BufWriter::new(stdout.lock());
-    let style = Style::detect();
+    let style = args.style;
     let found = if args.format == Format::Mermaid {
         // A diagram's layout depends on the number of pods: the whole report first.
         let report = pending.into_report();

@@ -8,14 +8,14 @@ use ktrail_core::views::webhooks;
 
 use super::{exit, load};
 use crate::options::Webhooks;
-use crate::render::{self, Style};
+use crate::render;
 
 pub fn run(args: Webhooks) -> Result<u8> {
     let report = load(&args.inputs, args.selection)?;
     let view = webhooks::build(&report);
     let stdout = io::stdout();
     let mut out = io::BufWriter::new(stdout.lock());
-    render::webhooks::render(&view, args.format, Style::detect(), &mut out)
+    render::webhooks::render(&view, args.format, args.style, &mut out)
         .and_then(|_| out.flush())
         .context("writing the webhook report")?;
     if view.webhooks.is_empty() {

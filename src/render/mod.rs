@@ -5,6 +5,7 @@
 
 pub mod check;
 pub mod csv;
+pub mod fit;
 pub mod markdown;
 pub mod mermaid;
 pub mod pods;
@@ -18,23 +19,64 @@ use serde::Serialize;
 use ktrail_core::escape::is_unsafe;
 use ktrail_core::timeline::{Pending, Pod, Report, SCHEMA_VERSION};
 
-/// How output should look on this terminal.
+/// Whether to colour output: on a terminal without `NO_COLOR` (auto), always, or never.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ColorChoice {
+    #[default]
+    Auto,
+    Always,
+    Never,
+}
+
+/// How output should look: colours, and the width of the terminal it is laid out for.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Style {
-    /// ANSI colours (only on a terminal, never with NO_COLOR).
+    /// ANSI colours (only on a terminal, never with NO_COLOR, unless asked for).
     pub color: bool,
-    /// Wrap tables to this width; `None` leaves lines whole (pipes, files).
+    /// The terminal's width: stories and tables are laid out for it and long values shortened
+    /// with `…`. `None` (pipes, files) leaves every line whole.
     pub width: Option<u16>,
+    /// On a terminal, show every value whole (`--wide`): the terminal layout, nothing shortened.
+    pub wide: bool,
+}
+
+/// What a piece of text means, and so its colour on a terminal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Paint {
+    Plain,
+    Bold,
+    /// Secondary: offsets, round and index, "not mutated".
+    Dim,
+    /// Failures: denied, failed open, a broken rule.
+    Bad,
+    /// A webhook's name.
+    Webhook,
+    /// A change made: "mutated".
+    Changed,
+    Good,
 }
 
 impl Style {
     /// The style for standard output, from the environment.
     pub fn detect() -> Style {
+        Style::choose(ColorChoice::Auto, None, false)
+    }
+
+    /// The style for standard output: colours as chosen, and a terminal layout when standard
+    /// output is a terminal (of its width) or when `width` asks for one.
+    pub fn choose(color: ColorChoice, width: Option<u16>, wide: bool) -> Style {
         let tty = io::stdout().is_terminal();
         let mut style = Style::for_output(tty, std::env::var_os("NO_COLOR").as_deref());
-        if tty {
-            style.width = comfy_table::Table::new().width().or(Some(120));
-        }
+        style.color = match color {
+            ColorChoice::Auto => style.color,
+            ColorChoice::Always => true,
+            ColorChoice::Never => false,
+        };
+        style.width = width.or_else(|| {
+            tty.then(|| comfy_table::Table::new().width().unwrap_or(120))
+                .filter(|w| *w > 0)
+        });
+        style.wide = wide;
         style
     }
 
@@ -45,23 +87,58 @@ impl Style {
         Style {
             color: tty && !no_color,
             width: None,
+            wide: false,
         }
+    }
+
+    /// The width lines are shortened to: the terminal's, unless `--wide` or not a terminal.
+    pub fn fit_width(&self) -> Option<usize> {
+        self.width.filter(|_| !self.wide).map(usize::from)
+    }
+
+    /// `s` in the colour of what it means (no colour: `s` as it is).
+    pub fn paint(&self, p: Paint, s: &str) -> String {
+        let code = match p {
+            _ if !self.color || s.is_empty() => return s.to_owned(),
+            Paint::Plain => return s.to_owned(),
+            Paint::Bold => "1",
+            Paint::Dim => "2",
+            Paint::Bad => "1;31",
+            Paint::Webhook => "36",
+            Paint::Changed => "33",
+            Paint::Good => "32",
+        };
+        format!("\x1b[{code}m{s}\x1b[0m")
     }
 
     pub fn bold(&self, s: &str) -> String {
-        if self.color {
-            format!("\x1b[1m{s}\x1b[0m")
-        } else {
-            s.to_owned()
-        }
+        self.paint(Paint::Bold, s)
     }
 
     pub fn dim(&self, s: &str) -> String {
-        if self.color {
-            format!("\x1b[2m{s}\x1b[0m")
-        } else {
-            s.to_owned()
+        self.paint(Paint::Dim, s)
+    }
+
+    /// Writes a line of painted pieces (already escaped), shortened to the terminal's width when
+    /// there is one: the cut falls where [`fit::cut`] puts it, and colours stop there too.
+    pub fn line(&self, w: &mut dyn Write, pieces: &[(Paint, &str)]) -> io::Result<()> {
+        let plain: String = pieces.iter().map(|(_, s)| *s).collect();
+        let (keep, tail) = match self.fit_width().and_then(|m| fit::cut(&plain, m)) {
+            Some((keep, tail)) => (keep, tail),
+            None => (plain.len(), ""),
+        };
+        let mut out = String::with_capacity(plain.len() + 16);
+        let mut at = 0;
+        for (p, s) in pieces {
+            if at >= keep {
+                break;
+            }
+            let take = s.len().min(keep - at);
+            out.push_str(&self.paint(*p, &s[..take]));
+            at += take;
         }
+        out.push_str(tail);
+        writeln!(w, "{}", out.trim_end())
     }
 }
 
@@ -294,19 +371,12 @@ pub enum PodsFormat {
     Csv,
 }
 
-/// A comfy-table set up like the timeline's: borderless, wrapped to the terminal or left whole.
-pub fn plain_table(style: Style) -> comfy_table::Table {
+/// A borrowless comfy-table for output that is not a terminal: every line whole, never wrapped
+/// (terminals get [`fit::table`]).
+pub fn plain_table() -> comfy_table::Table {
     let mut t = comfy_table::Table::new();
     t.load_preset(comfy_table::presets::NOTHING);
-    match style.width {
-        Some(width) => {
-            t.set_content_arrangement(comfy_table::ContentArrangement::Dynamic);
-            t.set_width(width);
-        }
-        None => {
-            t.set_content_arrangement(comfy_table::ContentArrangement::Disabled);
-        }
-    }
+    t.set_content_arrangement(comfy_table::ContentArrangement::Disabled);
     t
 }
 

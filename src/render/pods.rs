@@ -12,6 +12,7 @@ use ktrail_core::text::{first_few, opt_duration};
 use ktrail_core::timeline::Pod;
 use ktrail_core::views::pods::{end, mutated_by, PodsView, SchedulerLatency};
 
+use super::fit::{self, Column};
 use super::{csv, plain_table, write_table, PodsFormat, Style};
 use crate::render;
 
@@ -145,8 +146,154 @@ fn latency_cells(l: &SchedulerLatency) -> Vec<String> {
     ]
 }
 
+/// The pod list's columns on a terminal, by how much a reader needs them when the width runs short:
+/// the pod and how it ended first, then scheduling and who changed it; `--wide` shows them all.
+const COLUMNS: [Column; 10] = [
+    Column {
+        header: "POD",
+        rank: 0,
+        cap: 48,
+    },
+    Column {
+        header: "UID",
+        rank: 9,
+        cap: 36,
+    },
+    Column {
+        header: "CREATED",
+        rank: 8,
+        cap: 27,
+    },
+    Column {
+        header: "CREATED BY",
+        rank: 7,
+        cap: 24,
+    },
+    Column {
+        header: "SCHEDULER",
+        rank: 2,
+        cap: 20,
+    },
+    Column {
+        header: "NODE",
+        rank: 6,
+        cap: 32,
+    },
+    Column {
+        header: "CREATED→BOUND",
+        rank: 3,
+        cap: 13,
+    },
+    Column {
+        header: "BOUND→READY",
+        rank: 5,
+        cap: 11,
+    },
+    Column {
+        header: "MUTATED BY",
+        rank: 4,
+        cap: 32,
+    },
+    Column {
+        header: "END",
+        rank: 1,
+        cap: 32,
+    },
+];
+
+/// The latency table's columns on a terminal, each header whole (a column may be left out).
+const LATENCY_COLUMNS: [Column; 12] = [
+    Column {
+        header: "SCHEDULER",
+        rank: 0,
+        cap: 24,
+    },
+    Column {
+        header: "PODS",
+        rank: 1,
+        cap: 6,
+    },
+    Column {
+        header: "BOUND n",
+        rank: 8,
+        cap: 8,
+    },
+    Column {
+        header: "BOUND p50",
+        rank: 2,
+        cap: 10,
+    },
+    Column {
+        header: "BOUND p90",
+        rank: 4,
+        cap: 10,
+    },
+    Column {
+        header: "BOUND p99",
+        rank: 10,
+        cap: 10,
+    },
+    Column {
+        header: "BOUND max",
+        rank: 6,
+        cap: 10,
+    },
+    Column {
+        header: "READY n",
+        rank: 9,
+        cap: 8,
+    },
+    Column {
+        header: "READY p50",
+        rank: 3,
+        cap: 10,
+    },
+    Column {
+        header: "READY p90",
+        rank: 5,
+        cap: 10,
+    },
+    Column {
+        header: "READY p99",
+        rank: 11,
+        cap: 10,
+    },
+    Column {
+        header: "READY max",
+        rank: 7,
+        cap: 10,
+    },
+];
+
 fn table(view: &PodsView<'_>, style: Style, w: &mut dyn Write) -> io::Result<()> {
-    let mut t = plain_table(style);
+    if let Some(width) = style.width {
+        let rows: Vec<Vec<String>> = view
+            .rows
+            .iter()
+            .map(|pod| cells(pod).iter().map(|c| escape(c).into_owned()).collect())
+            .collect();
+        fit::table(&COLUMNS, &rows, usize::from(width), style.wide, w)?;
+        if !view.latency.is_empty() {
+            writeln!(
+                w,
+                "\n{}",
+                style.bold("Latency from creation, per scheduler")
+            )?;
+            let rows: Vec<Vec<String>> = view
+                .latency
+                .iter()
+                .map(|l| {
+                    latency_cells(l)
+                        .iter()
+                        .map(|c| escape(c).into_owned())
+                        .collect()
+                })
+                .collect();
+            fit::table(&LATENCY_COLUMNS, &rows, usize::from(width), style.wide, w)?;
+        }
+        return Ok(());
+    }
+    let mut t = plain_table();
     t.set_header(HEADER.to_vec());
     for pod in &view.rows {
         t.add_row(cells(pod).iter().map(|c| escape(c).into_owned()));
@@ -158,7 +305,7 @@ fn table(view: &PodsView<'_>, style: Style, w: &mut dyn Write) -> io::Result<()>
             "\n{}",
             style.bold("Latency from creation, per scheduler")
         )?;
-        let mut t = plain_table(style);
+        let mut t = plain_table();
         t.set_header(LATENCY_HEADER.to_vec());
         for l in &view.latency {
             t.add_row(

@@ -4,7 +4,8 @@ use std::io::{self, Write};
 
 use comfy_table::{presets, ContentArrangement, Table};
 
-use super::Style;
+use super::{Paint, Style};
+use ktrail_core::admission::WebhookCall;
 use ktrail_core::escape::escape;
 use ktrail_core::text::{offset, short_agent};
 use ktrail_core::timeline::{EventKind, Pod, PodEvent, Report};
@@ -56,7 +57,12 @@ pub fn actor(ev: &PodEvent) -> String {
     escape(&s).into_owned()
 }
 
+/// One pod's story: on a terminal, laid out for its width ([`terminal_story`]); elsewhere (a
+/// pipe, a file), a header and one aligned row per event, every value whole, for `grep` and `awk`.
 pub fn pod_story(pod: &Pod, style: Style, w: &mut dyn Write) -> io::Result<()> {
+    if style.width.is_some() {
+        return terminal_story(pod, style, w);
+    }
     let title = format!("{}/{}", pod.namespace, pod.name);
     writeln!(
         w,
@@ -67,13 +73,65 @@ pub fn pod_story(pod: &Pod, style: Style, w: &mut dyn Write) -> io::Result<()> {
         opt(&pod.scheduler)
     )?;
     if pod.denied {
+        let mut message = message_lines(pod);
+        let first = message.next().unwrap_or_else(|| "-".to_owned());
+        writeln!(w, "  DENIED by {}: {first}", opt(&pod.denied_by))?;
+        for line in message {
+            writeln!(w, "    {line}")?;
+        }
+    }
+    writeln!(w, "  {}", facts(pod).join(" · "))?;
+    for call in &pod.webhooks {
+        let (_, what) = call_outcome(call);
         writeln!(
             w,
-            "  DENIED by {}: {}",
-            opt(&pod.denied_by),
-            opt(&pod.message)
+            "  {} round {} index {}  {}{}  {}",
+            style.dim(call.kind),
+            call.round,
+            call.index,
+            escape(call.name()),
+            escape(&configuration(call)),
+            escape(&what)
         )?;
     }
+    if !pod.builtin_changes.is_empty() {
+        writeln!(
+            w,
+            "  built-in admission: {}",
+            escape(&list(&pod.builtin_changes))
+        )?;
+    }
+    let mut t = Table::new();
+    t.load_preset(presets::NOTHING);
+    t.set_content_arrangement(ContentArrangement::Disabled);
+    t.set_header(vec!["TIME", "OFFSET", "ACTOR", "WHAT"]);
+    for ev in &pod.events {
+        t.add_row(vec![
+            escape(&ev.time).into_owned(),
+            event_offset(pod, ev),
+            actor(ev),
+            escape(&ev.summary).into_owned(),
+        ]);
+    }
+    for line in t.to_string().lines() {
+        writeln!(w, " {}", line.trim_end())?;
+    }
+    Ok(())
+}
+
+/// The denial message, a line at a time, each escaped (a message of several lines is printed as
+/// several indented lines, not as escaped newlines); blank lines are left out.
+fn message_lines(pod: &Pod) -> impl Iterator<Item = String> + '_ {
+    pod.message
+        .as_deref()
+        .unwrap_or("")
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| escape(l.trim_end()).into_owned())
+}
+
+/// The pod's facts, each escaped: created, bound, ready, phase, deleted.
+fn facts(pod: &Pod) -> Vec<String> {
     let mut facts = vec![match (&pod.created_at, pod.denied) {
         (at, true) => format!("asked for {} by {}", opt(at), opt(&pod.created_by)),
         (Some(at), false) => format!("created {} by {}", escape(at), opt(&pod.created_by)),
@@ -105,71 +163,216 @@ pub fn pod_story(pod: &Pod, style: Style, w: &mut dyn Write) -> io::Result<()> {
             opt(&pod.deleted_by)
         ));
     }
-    writeln!(w, "  {}", facts.join(" · "))?;
-    for call in &pod.webhooks {
-        let what = if call.failed_open {
-            "FAILED OPEN".to_owned()
-        } else if call.fields_unknown() {
-            "mutated (fields not logged)".to_owned()
-        } else {
-            match call.mutated {
-                Some(true) => format!(
+    facts
+}
+
+/// What a webhook call did, and how important that is to a reader.
+fn call_outcome(call: &WebhookCall) -> (Paint, String) {
+    if call.failed_open {
+        (Paint::Bad, "FAILED OPEN".to_owned())
+    } else if call.fields_unknown() {
+        (Paint::Changed, "mutated (fields not logged)".to_owned())
+    } else {
+        match call.mutated {
+            Some(true) => (
+                Paint::Changed,
+                format!(
                     "mutated {}",
                     list(call.paths.as_deref().unwrap_or_default())
                 ),
-                Some(false) => "not mutated".to_owned(),
-                None => String::new(),
-            }
-        };
-        let config = match (&call.configuration, &call.webhook) {
-            (Some(c), Some(wh)) if c != wh => format!(" ({c})"),
-            _ => String::new(),
-        };
-        writeln!(
+            ),
+            Some(false) => (Paint::Dim, "not mutated".to_owned()),
+            None => (Paint::Plain, String::new()),
+        }
+    }
+}
+
+/// ` (configuration)` when it names more than the webhook does.
+fn configuration(call: &WebhookCall) -> String {
+    match (&call.configuration, &call.webhook) {
+        (Some(c), Some(wh)) if c != wh => format!(" ({c})"),
+        _ => String::new(),
+    }
+}
+
+/// The event's offset from the pod's creation (or first event).
+fn event_offset(pod: &Pod, ev: &PodEvent) -> String {
+    pod.times
+        .created
+        .or(pod.times.first)
+        .and_then(|b| (ev.at - b).num_microseconds())
+        .map(|us| offset(us as f64 / 1e6))
+        .unwrap_or_default()
+}
+
+/// The story laid out for a terminal, in the spirit of `kubectl describe` and `git log`: a header
+/// block of facts, the webhook calls, then each event as a line of time, offset and actor with what
+/// happened indented under it. Lines break only at separators, never inside a timestamp, uid, path
+/// or name; what still does not fit is shortened with `…` (`--wide` keeps every value whole).
+pub fn terminal_story(pod: &Pod, style: Style, w: &mut dyn Write) -> io::Result<()> {
+    let title = escape(&format!("{}/{}", pod.namespace, pod.name)).into_owned();
+    block(w, style, "", Paint::Bold, &title, 1)?;
+    let mut ids = Vec::new();
+    if let Some(uid) = &pod.uid {
+        ids.push(format!("uid {}", escape(uid)));
+    }
+    if let Some(s) = &pod.scheduler {
+        ids.push(format!("scheduler {}", escape(s)));
+    }
+    if let Some(n) = &pod.node {
+        ids.push(format!("node {}", escape(n)));
+    }
+    block(w, style, "  ", Paint::Plain, &ids.join(" · "), usize::MAX)?;
+    if pod.denied {
+        let by = format!(" by {}", opt(&pod.denied_by));
+        style.line(
             w,
-            "  {} round {} index {}  {}{}  {}",
-            style.dim(call.kind),
-            call.round,
-            call.index,
-            escape(call.name()),
-            escape(&config),
-            escape(&what)
+            &[
+                (Paint::Plain, "  "),
+                (Paint::Bad, "DENIED"),
+                (Paint::Plain, &by),
+            ],
         )?;
+        for line in message_lines(pod) {
+            block(w, style, "    ", Paint::Plain, &line, usize::MAX)?;
+        }
+    }
+    block(
+        w,
+        style,
+        "  ",
+        Paint::Plain,
+        &facts(pod).join(" · "),
+        usize::MAX,
+    )?;
+    for call in &pod.webhooks {
+        let (paint, what) = call_outcome(call);
+        let head = format!(
+            "  {} round {} index {}  ",
+            call.kind, call.round, call.index
+        );
+        let name = escape(call.name()).into_owned();
+        let config = escape(&configuration(call)).into_owned();
+        let what = escape(&what).into_owned();
+        let one_line = format!("{head}{name}{config}  {what}");
+        let fits = style
+            .fit_width()
+            .is_none_or(|max| super::fit::width(&one_line) <= max);
+        if fits {
+            style.line(
+                w,
+                &[
+                    (Paint::Dim, &head),
+                    (Paint::Webhook, &name),
+                    (Paint::Plain, &config),
+                    (Paint::Plain, "  "),
+                    (paint, &what),
+                ],
+            )?;
+        } else {
+            style.line(
+                w,
+                &[
+                    (Paint::Dim, &head),
+                    (Paint::Webhook, &name),
+                    (Paint::Plain, &config),
+                ],
+            )?;
+            block(w, style, "      ", paint, &what, usize::MAX)?;
+        }
     }
     if !pod.builtin_changes.is_empty() {
-        writeln!(
+        style.line(w, &[(Paint::Plain, "  built-in admission")])?;
+        let paths = shown(&pod.builtin_changes).join(", ");
+        block(w, style, "      ", Paint::Plain, &paths, usize::MAX)?;
+    }
+    let offsets: Vec<String> = pod.events.iter().map(|e| event_offset(pod, e)).collect();
+    let pad = offsets.iter().map(|o| o.len()).max().unwrap_or(0);
+    for (ev, off) in pod.events.iter().zip(&offsets) {
+        let time = escape(&ev.time).into_owned();
+        let off = format!("{off:<pad$}");
+        let room = style
+            .fit_width()
+            .map(|max| max.saturating_sub(2 + time.len() + 2 + pad + 2));
+        let who = fitted_actor(ev, room);
+        let paint = if ev.code.is_some_and(|c| c >= 400) {
+            Paint::Bad
+        } else {
+            Paint::Plain
+        };
+        style.line(
             w,
-            "  built-in admission: {}",
-            escape(&list(&pod.builtin_changes))
+            &[
+                (Paint::Plain, "  "),
+                (Paint::Plain, &time),
+                (Paint::Plain, "  "),
+                (Paint::Dim, &off),
+                (Paint::Plain, "  "),
+                (Paint::Plain, &who),
+            ],
         )?;
-    }
-    let mut t = Table::new();
-    t.load_preset(presets::NOTHING);
-    match style.width {
-        Some(width) => {
-            t.set_content_arrangement(ContentArrangement::Dynamic);
-            t.set_width(width.saturating_sub(2));
-        }
-        None => {
-            t.set_content_arrangement(ContentArrangement::Disabled);
-        }
-    }
-    t.set_header(vec!["TIME", "OFFSET", "ACTOR", "WHAT"]);
-    let base = pod.times.created.or(pod.times.first);
-    for ev in &pod.events {
-        let off = base
-            .and_then(|b| (ev.at - b).num_microseconds())
-            .map(|us| offset(us as f64 / 1e6))
-            .unwrap_or_default();
-        t.add_row(vec![
-            escape(&ev.time).into_owned(),
-            off,
-            actor(ev),
-            escape(&ev.summary).into_owned(),
-        ]);
-    }
-    for line in t.to_string().lines() {
-        writeln!(w, " {}", line.trim_end())?;
+        let what = escape(&ev.summary).into_owned();
+        block(w, style, "      ", paint, &what, EVENT_LINES)?;
     }
     Ok(())
+}
+
+/// The most lines one event's summary takes on a terminal; `--wide` shows it whole.
+const EVENT_LINES: usize = 4;
+
+/// The actor in `room` columns: whole, or without the user agent, or the user shortened.
+fn fitted_actor(ev: &PodEvent, room: Option<usize>) -> String {
+    let whole = actor(ev);
+    let Some(room) = room else { return whole };
+    if super::fit::width(&whole) <= room {
+        return whole;
+    }
+    let mut user = ev.user.clone();
+    if let Some(by) = &ev.impersonated_by {
+        user = format!("{user} (impersonated by {by})");
+    }
+    super::fit::shorten(&escape(&user), room)
+}
+
+/// `text` (escaped) under `indent`, in `paint`: on a terminal broken at its separators into lines
+/// of the terminal's width (at most `most`), elsewhere or with `--wide` one whole line.
+fn block(
+    w: &mut dyn Write,
+    style: Style,
+    indent: &str,
+    paint: Paint,
+    text: &str,
+    most: usize,
+) -> io::Result<()> {
+    if text.is_empty() {
+        return Ok(());
+    }
+    match style.fit_width() {
+        None => style.line(w, &[(Paint::Plain, indent), (paint, text)]),
+        Some(max) => {
+            let room = max.saturating_sub(super::fit::width(indent)).max(1);
+            let lines = if indent.len() <= 2 {
+                super::fit::wrap_at(text, &[" · "], room, most)
+            } else {
+                super::fit::wrap(text, room, most)
+            };
+            for l in lines {
+                style.line(w, &[(Paint::Plain, indent), (paint, &l)])?;
+            }
+            Ok(())
+        }
+    }
+}
+
+/// At most [`PATHS_SHOWN`] items, escaped, then `+N more`.
+fn shown(items: &[String]) -> Vec<String> {
+    let mut v: Vec<String> = items
+        .iter()
+        .take(PATHS_SHOWN)
+        .map(|p| escape(p).into_owned())
+        .collect();
+    if items.len() > PATHS_SHOWN {
+        v.push(format!("+{} more", items.len() - PATHS_SHOWN));
+    }
+    v
 }

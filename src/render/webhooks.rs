@@ -7,6 +7,7 @@ use ktrail_core::escape::{escape, markdown_cell};
 use ktrail_core::text::{first_few, short_agent};
 use ktrail_core::views::webhooks::{display_name, WebhookReport, WebhookRow};
 
+use super::fit::{self, Column};
 use super::{plain_table, write_table, Style, ViewFormat};
 use crate::render;
 
@@ -65,8 +66,67 @@ pub fn render(
     }
 }
 
+/// The webhook report's columns on a terminal, by how much a reader needs them when the width runs
+/// short; `--wide` shows them all.
+const COLUMNS: [Column; 10] = [
+    Column {
+        header: "WEBHOOK",
+        rank: 0,
+        cap: 44,
+    },
+    Column {
+        header: "TYPE",
+        rank: 5,
+        cap: 10,
+    },
+    Column {
+        header: "CALLS",
+        rank: 1,
+        cap: 7,
+    },
+    Column {
+        header: "MUTATED PODS",
+        rank: 2,
+        cap: 12,
+    },
+    Column {
+        header: "FAILED OPEN",
+        rank: 3,
+        cap: 11,
+    },
+    Column {
+        header: "ROUNDS",
+        rank: 8,
+        cap: 8,
+    },
+    Column {
+        header: "NAMESPACES",
+        rank: 7,
+        cap: 24,
+    },
+    Column {
+        header: "PATHS (PODS)",
+        rank: 4,
+        cap: 40,
+    },
+    Column {
+        header: "INSTALLED",
+        rank: 6,
+        cap: 48,
+    },
+    Column {
+        header: "SEEN",
+        rank: 9,
+        cap: 56,
+    },
+];
+
 fn table(view: &WebhookReport, style: Style, w: &mut dyn Write) -> io::Result<()> {
-    let mut t = plain_table(style);
+    if let Some(width) = style.width {
+        let rows: Vec<Vec<String>> = view.webhooks.iter().map(row).collect();
+        return fit::table(&COLUMNS, &rows, usize::from(width), style.wide, w);
+    }
+    let mut t = plain_table();
     t.set_header(vec![
         "WEBHOOK",
         "TYPE",
@@ -80,20 +140,25 @@ fn table(view: &WebhookReport, style: Style, w: &mut dyn Write) -> io::Result<()
         "SEEN",
     ]);
     for r in &view.webhooks {
-        t.add_row(vec![
-            escape(&display_name(r)).into_owned(),
-            r.kind.to_owned(),
-            r.calls.to_string(),
-            r.mutated_pods.to_string(),
-            r.failed_open.to_string(),
-            rounds(r),
-            lines(&r.namespaces),
-            lines(&path_list(r)),
-            lines(&install_list(r)),
-            seen(r),
-        ]);
+        t.add_row(row(r));
     }
     write_table(&t, w)
+}
+
+/// One row's cells, escaped; a cell of several items holds one per line.
+fn row(r: &WebhookRow) -> Vec<String> {
+    vec![
+        escape(&display_name(r)).into_owned(),
+        r.kind.to_owned(),
+        r.calls.to_string(),
+        r.mutated_pods.to_string(),
+        r.failed_open.to_string(),
+        rounds(r),
+        lines(&r.namespaces),
+        lines(&path_list(r)),
+        lines(&install_list(r)),
+        seen(r),
+    ]
 }
 
 /// Items as lines of one table cell. Each item is escaped first, so the only line breaks in the
