@@ -7,8 +7,10 @@
 //! value's syntax the way serde_json checks the values it skips: `\u` escapes need four hex
 //! digits, numbers follow the grammar but are not converted, so their range is not checked. The
 //! [`Reader`] notes `\u` escapes of UTF-16 surrogates and refuses values nested deeper than
-//! [`MAX_DEPTH`]; callers that must answer exactly as serde would hand such input to serde. It
-//! decodes no escapes: a string that holds one is reported as escaped, and is serde's to decode.
+//! [`MAX_DEPTH`]; callers that must answer exactly as serde would hand such input to serde. A
+//! caller that must also refuse numbers out of range, as a parse that converts them does, checks
+//! them with [`Reader::skip_value_checking`]. It decodes no escapes: a string that holds one is
+//! reported as escaped, and is serde's to decode.
 //!
 //! What it must not know: audit events, their field names or what a caller does with a field.
 //! Everything here borrows from the input and allocates nothing; it is on the path of every line
@@ -138,6 +140,18 @@ impl<'a> Reader<'a> {
             i: 0,
             surrogate: false,
         })
+    }
+
+    /// A reader of text that a JSON parser has accepted whole, such as a
+    /// `serde_json::value::RawValue`'s: its control characters can only be whitespace between
+    /// tokens, so the string scan needs no check of its own.
+    #[inline]
+    pub fn parsed(text: &'a str) -> Reader<'a> {
+        Reader {
+            b: text.as_bytes(),
+            i: 0,
+            surrogate: false,
+        }
     }
 
     /// Whether a `\u` escape of a UTF-16 surrogate was read so far.
@@ -292,6 +306,17 @@ impl<'a> Reader<'a> {
     /// [`MAX_DEPTH`] answer `None`, as errors do.
     #[inline]
     pub fn skip_value(&mut self) -> Option<()> {
+        self.skip_value_checking(|_| Some(()))
+    }
+
+    /// [`Reader::skip_value`], handing the text of every number on the way to `number`, which
+    /// refuses it with `None`. For callers that must refuse what a parse that converts numbers
+    /// refuses (a number out of `f64`'s range), which syntax alone does not tell.
+    #[inline]
+    pub fn skip_value_checking(
+        &mut self,
+        mut number: impl FnMut(&'a [u8]) -> Option<()>,
+    ) -> Option<()> {
         // The open containers, innermost in the lowest bit: 1 for an object, 0 for an array.
         let mut stack: u64 = 0;
         let mut depth = 0usize;
@@ -335,7 +360,9 @@ impl<'a> Reader<'a> {
                 b'f' => self.literal(b"false")?,
                 b'n' => self.literal(b"null")?,
                 _ => {
+                    let start = self.i;
                     self.number()?;
+                    number(&self.b[start..self.i])?;
                 }
             }
             // After a value: a comma, or the end of one or more containers.
@@ -570,6 +597,27 @@ mod tests {
         let deep = |n: usize| format!("{}1{}", "[".repeat(n), "]".repeat(n));
         assert!(walks(&deep(MAX_DEPTH)));
         assert!(!walks(&deep(MAX_DEPTH + 1)));
+    }
+
+    #[test]
+    fn skipped_numbers_can_be_checked() {
+        let text = r#"{"a":[1,-2.5e3,{"b":0}],"c":"7","d":12}"#;
+        let mut seen = Vec::new();
+        let mut r = reader(text);
+        r.skip_value_checking(|n| {
+            seen.push(n);
+            Some(())
+        })
+        .expect("walks");
+        assert!(r.at_end());
+        assert_eq!(seen, [&b"1"[..], b"-2.5e3", b"0", b"12"]);
+        let mut r = reader(text);
+        assert!(r
+            .skip_value_checking(|n| (n != b"0").then_some(()))
+            .is_none());
+        // Parsed text may hold whitespace between tokens.
+        let mut r = Reader::parsed("{\n\t\"a\": [1,\r\n2] }");
+        assert!(r.skip_value().is_some() && r.at_end());
     }
 
     #[test]
