@@ -4,10 +4,12 @@
 //! Neither Logs Insights (bounded JSON field discovery) nor emulators apply filters reliably, so
 //! every message that comes back is read here and kept only if it is an audit event of the
 //! selection. Only the top-level fields needed for that are deserialised; everything else is
-//! skipped by serde without being built.
+//! skipped by serde without being built. The (auditID, stage) key alone is read by walking the
+//! top level with `ktrail_core::json::read`, with serde for the messages the walk leaves.
 
 use std::borrow::Cow;
 
+use ktrail_core::json::read::Reader;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
@@ -190,12 +192,52 @@ struct KeyOnly<'a> {
 /// The (auditID, stage) of a raw audit event line, or `None` when it has none.
 ///
 /// Reads only the top level, so an `auditID` or `stage` key inside a request body is never
-/// mistaken for the event's own.
+/// mistaken for the event's own. The answer is serde's (a `KeyOnly`); most messages are walked
+/// with `ktrail_core::json::read` instead of deserialised (see [`walk_key`]).
 pub fn peek(message: &str) -> Option<EventKey> {
-    let k: KeyOnly<'_> = serde_json::from_str(message.trim()).ok()?;
-    let audit_id = k.audit_id.filter(|s| !s.is_empty())?.into_owned();
-    let stage = k.stage.filter(|s| !s.is_empty())?.into_owned();
+    let message = message.trim();
+    let (audit_id, stage) = match walk_key(message) {
+        Some((a, s)) => (a.map(Cow::Borrowed), s.map(Cow::Borrowed)),
+        None => {
+            let k: KeyOnly<'_> = serde_json::from_str(message).ok()?;
+            (k.audit_id, k.stage)
+        }
+    };
+    let audit_id = audit_id.filter(|s| !s.is_empty())?.into_owned();
+    let stage = stage.filter(|s| !s.is_empty())?.into_owned();
     Some(EventKey { audit_id, stage })
+}
+
+/// The top-level `auditID` and `stage` of a message (each `None` when absent or null), when the
+/// walk is sure that serde reads the same into a `KeyOnly`: one object, valid to its end, whose
+/// other values serde would skip with the same checks. `None` for whatever the walk leaves to
+/// serde: a control character, a deep value, anything but an object, an escaped key (serde
+/// compares keys decoded), an escaped or non-string value of either field, a repeated field.
+fn walk_key(message: &str) -> Option<(Option<&str>, Option<&str>)> {
+    let mut r = Reader::checked(message.as_bytes())?;
+    let mut found: [Option<&[u8]>; 2] = [None, None];
+    let mut seen = [false; 2];
+    r.object(|r, k| {
+        let at = match k.plain()? {
+            b"auditID" => 0,
+            b"stage" => 1,
+            _ => return r.skip_value(),
+        };
+        if std::mem::replace(&mut seen[at], true) {
+            return None;
+        }
+        if !r.null()? {
+            found[at] = Some(r.string()?.plain()?);
+        }
+        Some(())
+    })?;
+    if !r.at_end() {
+        return None;
+    }
+    fn text(b: Option<&[u8]>) -> Option<Option<&str>> {
+        b.map(std::str::from_utf8).transpose().ok()
+    }
+    Some((text(found[0])?, text(found[1])?))
 }
 
 #[cfg(test)]
@@ -235,6 +277,52 @@ mod tests {
         ] {
             assert!(peek(bad).is_none(), "{bad}");
         }
+    }
+
+    #[test]
+    fn peek_answers_as_serde_does() {
+        let by_serde = |m: &str| {
+            let k: KeyOnly<'_> = serde_json::from_str(m.trim()).ok()?;
+            let audit_id = k.audit_id.filter(|s| !s.is_empty())?.into_owned();
+            let stage = k.stage.filter(|s| !s.is_empty())?.into_owned();
+            Some(EventKey { audit_id, stage })
+        };
+        let walked = [
+            CREATE,
+            r#" {"auditID":"a","stage":"s","x":[1,{"auditID":"b"}]} "#,
+            r#"{"auditID":"a","stage":null}"#,
+            r#"{"auditID":"","stage":"s"}"#,
+            r#"{"auditID":"a","stage":"s","x":"\ud800"}"#,
+            "{}",
+        ];
+        for m in walked {
+            assert!(walk_key(m.trim()).is_some(), "{m}");
+            assert_eq!(peek(m), by_serde(m), "{m}");
+        }
+        let left = [
+            r#"{"audit\u0049D":"a","stage":"s"}"#,
+            r#"{"auditID":"\u0061","stage":"s"}"#,
+            r#"{"auditID":"a","auditID":"b","stage":"s"}"#,
+            r#"{"auditID":1,"stage":"s"}"#,
+            "{\"auditID\":\"a\",\n\"stage\":\"s\"}",
+            r#"["a","s"]"#,
+            r#"{"auditID":"a","stage":"s"}x"#,
+            r#"{"auditID":"a","stage":"s""#,
+            "not json",
+            "",
+        ];
+        for m in left {
+            assert!(walk_key(m.trim()).is_none(), "{m}");
+            assert_eq!(peek(m), by_serde(m), "{m}");
+        }
+        let deep = format!(
+            r#"{{"auditID":"a","stage":"s","x":{}1{}}}"#,
+            "[".repeat(100),
+            "]".repeat(100)
+        );
+        assert!(walk_key(&deep).is_none());
+        assert_eq!(peek(&deep), by_serde(&deep));
+        assert!(peek(&deep).is_some());
     }
 
     #[test]

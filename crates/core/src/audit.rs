@@ -12,6 +12,8 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
+use crate::json;
+
 /// One audit event, borrowed from its line. Unknown fields are ignored.
 #[derive(Debug, Deserialize, Default)]
 #[serde(rename_all = "camelCase")]
@@ -265,12 +267,8 @@ pub fn peek(line: &[u8]) -> Option<Peek> {
 /// This is a prefilter helper: a `None` does not mean the field is absent.
 pub fn string_field(line: &[u8], key_prefix: &[u8]) -> Option<String> {
     let at = memchr::memmem::find(line, key_prefix)? + key_prefix.len();
-    let rest = &line[at..];
-    let end = memchr::memchr2(b'"', b'\\', rest)?;
-    if rest[end] != b'"' {
-        return None;
-    }
-    std::str::from_utf8(&rest[..end]).ok().map(str::to_owned)
+    let value = json::read::plain_string(&line[at..])?;
+    std::str::from_utf8(value).ok().map(str::to_owned)
 }
 
 #[cfg(test)]

@@ -29,6 +29,7 @@ use memchr::memmem;
 use crate::collect::Collector;
 use crate::decode::{self, Problem};
 use crate::escape;
+use crate::json::read;
 use crate::record::Selection;
 use crate::source::{self, Input, SourceError};
 
@@ -143,12 +144,6 @@ fn config_literal() -> Literal {
     }
 }
 
-/// Whether the bytes after a closed literal's hit close its string: backslashes, then a quote.
-fn closes_string(after: &[u8]) -> bool {
-    let n = after.iter().take_while(|&&b| b == b'\\').count();
-    after.get(n) == Some(&b'"')
-}
-
 /// A literal ready to search for.
 #[derive(Clone)]
 struct Needle {
@@ -173,7 +168,7 @@ impl Needle {
         let mut from = 0;
         while let Some(i) = self.finder.find(&hay[from..]) {
             let at = from + i;
-            if !self.closed || closes_string(&hay[at + self.len()..]) {
+            if !self.closed || read::closes_string(&hay[at + self.len()..]) {
                 return Some(at);
             }
             from = at + 1;
@@ -231,18 +226,11 @@ pub fn is_plain_read(t: &[u8]) -> bool {
     let Some(body) = t.get(1..) else {
         return false;
     };
-    let head = &body[..memchr::memchr2(b'{', b'[', body).unwrap_or(body.len())];
-    let Some(at) = FIND.verb.find(head) else {
+    let Some(at) = read::head_key(body, &FIND.verb) else {
         return false;
     };
-    if at > 0 && head[at - 1] == b'\\' {
-        return false;
-    }
-    let value = &body[at + FIND.verb.needle().len()..];
-    let read = [&b"get\""[..], b"list\"", b"watch\""]
-        .iter()
-        .any(|v| value.starts_with(v));
-    read && FIND.subresource.find(t).is_none()
+    let verb = read::plain_string(&body[at..]);
+    matches!(verb, Some(b"get" | b"list" | b"watch")) && FIND.subresource.find(t).is_none()
 }
 
 /// The shape every JSON object line has; a line without it is decoded to say what is wrong.

@@ -1,4 +1,6 @@
-//! Reading JSON without building it: a borrowed tree of a request or response body (`tree`), read
-//! in place from the line that holds it.
+//! Reading JSON without building it: the partial reader on bytes that the scan's fast paths share
+//! (`read`), and a borrowed tree of a request or response body (`tree`), read in place from the
+//! line that holds it.
 
+pub mod read;
 pub mod tree;

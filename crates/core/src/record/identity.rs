@@ -4,15 +4,18 @@
 //! Building a `serde_json::Value` of a pod object allocates a string and a tree node per field;
 //! the timeline parses the bodies anyway (from the text the record keeps), so here only `kind`,
 //! `metadata.{name,generateName,uid}`, `preconditions.uid` and `deleteOptions.preconditions.uid`
-//! are picked out. Everything else goes through `deserialize_any` into nothing: serde_json then
-//! checks the text exactly as it does when it builds a `Value` (nesting limit, number range, `\u`
-//! escapes), so a body is refused here exactly when `serde_json::from_str::<Value>` would refuse
-//! it. Repeated keys keep the last value, as a `Value` does.
+//! are picked out, by walking the body with `json::read`. The answer is the one a `Value` gives:
+//! `None` exactly when `serde_json::from_str::<Value>` refuses the body, and repeated keys keep
+//! the last value. A `Value` parse checks more than the syntax the walk checks (the range of every
+//! number, the pairing of `\u` surrogate escapes, a nesting limit) and compares keys decoded, so a
+//! body where any of these could matter (a number with an exponent or hundreds of digits, a
+//! surrogate escape, a deep value, an escaped key or value where fields are picked) is read
+//! through a `Value` instead: rare in pod bodies, and always the same answer.
 
-use std::fmt;
-
-use serde::de::{DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::value::RawValue;
+use serde_json::Value;
+
+use crate::json::read::Reader;
 
 /// What identifies the pod in a body. Strings only: a field of another type reads as absent, as
 /// `Value::pointer(..).and_then(Value::as_str)` does.
@@ -30,10 +33,38 @@ pub struct Identity {
 
 /// The identity of a body; `None` for `null` or a body serde_json would not parse to a `Value`.
 pub fn identity(raw: &RawValue) -> Option<Identity> {
-    let mut de = serde_json::Deserializer::from_str(raw.get());
-    let found = Body.deserialize(&mut de).ok()?;
-    de.end().ok()?;
-    found
+    let text = raw.get();
+    walk(text).unwrap_or_else(|| from_value(text))
+}
+
+/// The identity read by walking the body, or `None` when the walk cannot tell what a `Value`
+/// parse would (see the module's header).
+fn walk(text: &str) -> Option<Option<Identity>> {
+    let mut r = Reader::parsed(text);
+    let found = if r.null()? {
+        None
+    } else {
+        let mut id = Identity::default();
+        object(&mut r, Level::Top, &mut id)?;
+        Some(id)
+    };
+    (r.at_end() && !r.saw_surrogate()).then_some(found)
+}
+
+/// The identity read from a whole `Value`, for the bodies the walk leaves.
+fn from_value(text: &str) -> Option<Identity> {
+    let v: Value = serde_json::from_str::<Value>(text)
+        .ok()
+        .filter(|v| !v.is_null())?;
+    let s = |p: &str| v.pointer(p).and_then(Value::as_str).map(str::to_owned);
+    Some(Identity {
+        kind: v.get("kind").and_then(Value::as_str).map(str::to_owned),
+        name: s("/metadata/name"),
+        generate_name: s("/metadata/generateName"),
+        uid: s("/metadata/uid"),
+        preconditions_uid: s("/preconditions/uid"),
+        delete_options_uid: s("/deleteOptions/preconditions/uid"),
+    })
 }
 
 /// Which fields of an object are wanted.
@@ -51,48 +82,7 @@ enum Level {
     DeletePreconditions,
 }
 
-/// Reads the members of an object at `level` into `id`.
-fn fields<'de, A: MapAccess<'de>>(
-    a: &mut A,
-    level: Level,
-    id: &mut Identity,
-) -> Result<(), A::Error> {
-    while let Some(key) = a.next_key_seed(KeySeed)? {
-        match (level, key) {
-            (Level::Top, Key::Kind) => id.kind = a.next_value_seed(Text)?,
-            (Level::Top, Key::Metadata) => {
-                // A repeated key replaces the whole object, as in a `Value`.
-                id.name = None;
-                id.generate_name = None;
-                id.uid = None;
-                a.next_value_seed(Object(Level::Metadata, id))?;
-            }
-            (Level::Top, Key::Preconditions) => {
-                id.preconditions_uid = None;
-                a.next_value_seed(Object(Level::Preconditions, id))?;
-            }
-            (Level::Top, Key::DeleteOptions) => {
-                id.delete_options_uid = None;
-                a.next_value_seed(Object(Level::DeleteOptions, id))?;
-            }
-            (Level::DeleteOptions, Key::Preconditions) => {
-                id.delete_options_uid = None;
-                a.next_value_seed(Object(Level::DeletePreconditions, id))?;
-            }
-            (Level::Metadata, Key::Name) => id.name = a.next_value_seed(Text)?,
-            (Level::Metadata, Key::GenerateName) => id.generate_name = a.next_value_seed(Text)?,
-            (Level::Metadata, Key::Uid) => id.uid = a.next_value_seed(Text)?,
-            (Level::Preconditions, Key::Uid) => id.preconditions_uid = a.next_value_seed(Text)?,
-            (Level::DeletePreconditions, Key::Uid) => {
-                id.delete_options_uid = a.next_value_seed(Text)?
-            }
-            _ => a.next_value_seed(Skip)?,
-        }
-    }
-    Ok(())
-}
-
-/// The object keys that matter, compared decoded (a key may hold escapes).
+/// The object keys that matter.
 #[derive(Clone, Copy)]
 enum Key {
     Kind,
@@ -105,186 +95,78 @@ enum Key {
     Other,
 }
 
-struct KeySeed;
-
-impl<'de> DeserializeSeed<'de> for KeySeed {
-    type Value = Key;
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Key, D::Error> {
-        struct V;
-        impl Visitor<'_> for V {
-            type Value = Key;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a key")
-            }
-            fn visit_str<E>(self, k: &str) -> Result<Key, E> {
-                Ok(match k {
-                    "kind" => Key::Kind,
-                    "metadata" => Key::Metadata,
-                    "preconditions" => Key::Preconditions,
-                    "deleteOptions" => Key::DeleteOptions,
-                    "name" => Key::Name,
-                    "generateName" => Key::GenerateName,
-                    "uid" => Key::Uid,
-                    _ => Key::Other,
-                })
-            }
-        }
-        d.deserialize_str(V)
+/// A value whose fields at `level` are wanted when it is an object; any other value is checked
+/// and dropped.
+fn object(r: &mut Reader<'_>, level: Level, id: &mut Identity) -> Option<()> {
+    r.ws();
+    if r.peek()? != b'{' {
+        return skip(r);
     }
-}
-
-/// Implements the visits of booleans and numbers as "accept and return `$v`".
-macro_rules! scalars {
-    ($v:expr) => {
-        fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
-            Ok($v)
+    r.object(|r, k| {
+        // A `Value` compares keys decoded: an escaped one may be a wanted one.
+        let key = match k.plain()? {
+            b"kind" => Key::Kind,
+            b"metadata" => Key::Metadata,
+            b"preconditions" => Key::Preconditions,
+            b"deleteOptions" => Key::DeleteOptions,
+            b"name" => Key::Name,
+            b"generateName" => Key::GenerateName,
+            b"uid" => Key::Uid,
+            _ => Key::Other,
+        };
+        match (level, key) {
+            (Level::Top, Key::Kind) => id.kind = text(r)?,
+            (Level::Top, Key::Metadata) => {
+                // A repeated key replaces the whole object, as in a `Value`.
+                id.name = None;
+                id.generate_name = None;
+                id.uid = None;
+                object(r, Level::Metadata, id)?;
+            }
+            (Level::Top, Key::Preconditions) => {
+                id.preconditions_uid = None;
+                object(r, Level::Preconditions, id)?;
+            }
+            (Level::Top, Key::DeleteOptions) => {
+                id.delete_options_uid = None;
+                object(r, Level::DeleteOptions, id)?;
+            }
+            (Level::DeleteOptions, Key::Preconditions) => {
+                id.delete_options_uid = None;
+                object(r, Level::DeletePreconditions, id)?;
+            }
+            (Level::Metadata, Key::Name) => id.name = text(r)?,
+            (Level::Metadata, Key::GenerateName) => id.generate_name = text(r)?,
+            (Level::Metadata, Key::Uid) => id.uid = text(r)?,
+            (Level::Preconditions, Key::Uid) => id.preconditions_uid = text(r)?,
+            (Level::DeletePreconditions, Key::Uid) => id.delete_options_uid = text(r)?,
+            _ => skip(r)?,
         }
-        fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
-            Ok($v)
-        }
-        fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
-            Ok($v)
-        }
-        fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
-            Ok($v)
-        }
-    };
-}
-
-/// The top-level value: `Some` for any value but `null`.
-struct Body;
-
-impl<'de> DeserializeSeed<'de> for Body {
-    type Value = Option<Identity>;
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = Option<Identity>;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a JSON value")
-            }
-            scalars!(Some(Identity::default()));
-            fn visit_unit<E>(self) -> Result<Self::Value, E> {
-                Ok(None)
-            }
-            fn visit_str<E>(self, _: &str) -> Result<Self::Value, E> {
-                Ok(Some(Identity::default()))
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut a: A) -> Result<Self::Value, A::Error> {
-                let mut id = Identity::default();
-                fields(&mut a, Level::Top, &mut id)?;
-                Ok(Some(id))
-            }
-            fn visit_seq<A: SeqAccess<'de>>(self, a: A) -> Result<Self::Value, A::Error> {
-                skip_seq(a).map(|()| Some(Identity::default()))
-            }
-        }
-        d.deserialize_any(V)
-    }
-}
-
-/// An object whose fields at `level` are wanted; any other value is checked and dropped.
-struct Object<'i>(Level, &'i mut Identity);
-
-impl<'de> DeserializeSeed<'de> for Object<'_> {
-    type Value = ();
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
-        struct V<'i>(Level, &'i mut Identity);
-        impl<'de> Visitor<'de> for V<'_> {
-            type Value = ();
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a JSON value")
-            }
-            scalars!(());
-            fn visit_unit<E>(self) -> Result<(), E> {
-                Ok(())
-            }
-            fn visit_str<E>(self, _: &str) -> Result<(), E> {
-                Ok(())
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut a: A) -> Result<(), A::Error> {
-                fields(&mut a, self.0, self.1)
-            }
-            fn visit_seq<A: SeqAccess<'de>>(self, a: A) -> Result<(), A::Error> {
-                skip_seq(a)
-            }
-        }
-        d.deserialize_any(V(self.0, self.1))
-    }
+        Some(())
+    })
 }
 
 /// A string value, or `None` for a value of any other type (checked and dropped).
-struct Text;
-
-impl<'de> DeserializeSeed<'de> for Text {
-    type Value = Option<String>;
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Option<String>, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = Option<String>;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a JSON value")
-            }
-            scalars!(None);
-            fn visit_unit<E>(self) -> Result<Self::Value, E> {
-                Ok(None)
-            }
-            fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
-                Ok(Some(v.to_owned()))
-            }
-            fn visit_map<A: MapAccess<'de>>(self, a: A) -> Result<Self::Value, A::Error> {
-                skip_map(a).map(|()| None)
-            }
-            fn visit_seq<A: SeqAccess<'de>>(self, a: A) -> Result<Self::Value, A::Error> {
-                skip_seq(a).map(|()| None)
-            }
-        }
-        d.deserialize_any(V)
+fn text(r: &mut Reader<'_>) -> Option<Option<String>> {
+    r.ws();
+    if r.peek()? != b'"' {
+        skip(r)?;
+        return Some(None);
     }
+    // Escaped: a `Value` holds it decoded.
+    let plain = r.string()?.plain()?;
+    Some(Some(std::str::from_utf8(plain).ok()?.to_owned()))
 }
 
-/// Any value, read through `deserialize_any` (so checked as a `Value` would be) and dropped.
-/// Unlike `serde::de::IgnoredAny`, which serde_json skips without the nesting limit or the checks
-/// of numbers and escapes.
-struct Skip;
-
-impl<'de> DeserializeSeed<'de> for Skip {
-    type Value = ();
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = ();
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a JSON value")
-            }
-            scalars!(());
-            fn visit_unit<E>(self) -> Result<(), E> {
-                Ok(())
-            }
-            fn visit_str<E>(self, _: &str) -> Result<(), E> {
-                Ok(())
-            }
-            fn visit_map<A: MapAccess<'de>>(self, a: A) -> Result<(), A::Error> {
-                skip_map(a)
-            }
-            fn visit_seq<A: SeqAccess<'de>>(self, a: A) -> Result<(), A::Error> {
-                skip_seq(a)
-            }
-        }
-        d.deserialize_any(V)
-    }
+/// Any value, checked and dropped.
+fn skip(r: &mut Reader<'_>) -> Option<()> {
+    r.skip_value_checking(in_range)
 }
 
-fn skip_map<'de, A: MapAccess<'de>>(mut a: A) -> Result<(), A::Error> {
-    while a.next_key_seed(KeySeed)?.is_some() {
-        a.next_value_seed(Skip)?;
-    }
-    Ok(())
-}
-
-fn skip_seq<'de, A: SeqAccess<'de>>(mut a: A) -> Result<(), A::Error> {
-    while a.next_element_seed(Skip)?.is_some() {}
-    Ok(())
+/// Whether a `Value` parse surely reads this number without going out of `f64`'s range: no
+/// exponent, and too few digits to reach `f64::MAX` (about 1.8e308).
+fn in_range(number: &[u8]) -> Option<()> {
+    (number.len() < 300 && !number.iter().any(|&b| b == b'e' || b == b'E')).then_some(())
 }
 
 #[cfg(test)]
@@ -312,7 +194,63 @@ mod tests {
         let raw = RawValue::from_string(text.to_owned()).expect("valid JSON");
         let got = identity(&raw);
         assert_eq!(got, by_value(text), "{text}");
+        if let Some(walked) = walk(text) {
+            assert_eq!(walked, got, "the walk answered otherwise: {text}");
+        }
         got
+    }
+
+    #[test]
+    fn ordinary_bodies_are_walked() {
+        for text in [
+            r#"{"kind":"Pod","metadata":{"name":"web-0","uid":"u1","labels":{"a":"b\"c"}},"spec":{"n":[1,-2.5,true,null]}}"#,
+            r#"{"kind":"DeleteOptions","preconditions":{"uid":"u2"},"gracePeriodSeconds":0}"#,
+            "[1,2]",
+            "null",
+            "{\n  \"kind\": \"Pod\"\n}",
+        ] {
+            assert!(walk(text).is_some(), "{text}");
+            same(text);
+        }
+        // Left to a `Value`: what the walk cannot check or compare.
+        for text in [
+            r#"{"x":1e3}"#,
+            r#"{"x":"\ud83d\ude00"}"#,
+            r#"{"meta\u0064ata":{}}"#,
+            r#"{"kind":"P\u006fd"}"#,
+        ] {
+            assert!(walk(text).is_none(), "{text}");
+            same(text);
+        }
+    }
+
+    #[test]
+    fn generated_bodies_read_like_values() {
+        let spec = ktrail_corpus::Spec {
+            seed: 11,
+            target_bytes: Some(2_000_000),
+            ..Default::default()
+        };
+        let mut data = Vec::new();
+        ktrail_corpus::generate(&spec, &mut data).expect("generate");
+        let (mut bodies, mut walked) = (0, 0);
+        for line in String::from_utf8(data).expect("utf-8").lines() {
+            let Ok(ev) = serde_json::from_str::<Value>(line) else {
+                continue;
+            };
+            for key in ["requestObject", "responseObject"] {
+                let Some(v) = ev.get(key) else { continue };
+                let text = v.to_string();
+                same(&text);
+                bodies += 1;
+                walked += usize::from(walk(&text).is_some());
+            }
+        }
+        assert!(bodies > 400, "{bodies} bodies");
+        assert!(
+            walked * 10 > bodies * 9,
+            "{walked} of {bodies} bodies walked"
+        );
     }
 
     #[test]

@@ -12,6 +12,7 @@ use super::{
 };
 use crate::collect::Collector;
 use crate::decode::{self, Problem};
+use crate::json::read;
 use crate::source::{self, Input};
 
 /// Reads every input into the engine, like [`super::scan_inputs`].
@@ -93,6 +94,6 @@ pub fn scan_reader(
 fn has_literal(line: &[u8], l: &Literal) -> bool {
     (0..line.len()).any(|i| {
         line[i..].starts_with(&l.bytes)
-            && (!l.closed || super::closes_string(&line[i + l.bytes.len()..]))
+            && (!l.closed || read::closes_string(&line[i + l.bytes.len()..]))
     })
 }
