@@ -204,3 +204,46 @@ fn reads_add_events_but_never_pods() {
         "{kinds:?}"
     );
 }
+
+/// A webhook called twice (reinvocation) is named with what each call patched, once per call: the
+/// create's summary lists each of its paths once, in the order the calls made them.
+#[test]
+fn a_reinvoked_webhook_is_summarised_per_call() {
+    let report = timeline_json(&["--sample", "reinvocation"], None);
+    let create = report["pods"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|p| p["events"].as_array().unwrap())
+        .find(|e| e["kind"] == "create" && e["webhooks"].as_array().is_some_and(|w| w.len() > 1))
+        .or_else(|| {
+            report["pods"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .flat_map(|p| p["events"].as_array().unwrap())
+                .find(|e| e["kind"] == "create")
+        })
+        .expect("a create");
+    let summary = create["summary"].as_str().unwrap();
+    for (by, path) in create["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| (c["by"].as_str().unwrap(), c["path"].as_str().unwrap()))
+        .filter(|(by, _)| *by == "mutation.gatekeeper.sh")
+    {
+        assert_eq!(
+            summary.matches(&format!("{path}=")).count(),
+            1,
+            "{by} {path} in {summary}"
+        );
+    }
+    let calls: Vec<usize> = summary
+        .match_indices("mutation.gatekeeper.sh set")
+        .map(|(i, _)| i)
+        .collect();
+    assert_eq!(calls.len(), 2, "{summary}");
+    let vault = summary.find("vault.hashicorp.com set").expect("vault");
+    assert!(calls[0] < vault && vault < calls[1], "{summary}");
+}

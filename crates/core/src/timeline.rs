@@ -5,7 +5,7 @@
 //! The types here are the JSON contract (`schemaVersion` 1): renaming a serialized field is a
 //! breaking change for users' scripts; add fields instead.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::fmt;
 use std::ops::Range;
 use std::panic::{self, AssertUnwindSafe};
@@ -896,8 +896,32 @@ fn summarize_create(calls: &[WebhookCall], changes: &[Change], diffed: bool) -> 
     s
 }
 
+/// The changes each webhook call made: a webhook called more than once (reinvocation) made the
+/// k-th run of consecutive changes attributed to it on its k-th call, since the changes are listed
+/// in the order the calls patched.
+fn changes_per_call<'a>(calls: &[WebhookCall], changes: &'a [Change]) -> Vec<Vec<&'a Change>> {
+    let mut runs: HashMap<&str, VecDeque<Vec<&Change>>> = HashMap::new();
+    for run in changes.chunk_by(|a, b| a.by == b.by) {
+        runs.entry(run[0].by.as_str())
+            .or_default()
+            .push_back(run.iter().collect());
+    }
+    calls
+        .iter()
+        .map(|call| {
+            if call.mutated != Some(true) || call.failed_open || call.fields_unknown() {
+                return Vec::new();
+            }
+            runs.get_mut(call.name())
+                .and_then(|r| r.pop_front())
+                .unwrap_or_default()
+        })
+        .collect()
+}
+
 fn append_webhook_summary(s: &mut String, calls: &[WebhookCall], changes: &[Change]) {
-    for call in calls {
+    let per_call = changes_per_call(calls, changes);
+    for (call, mine) in calls.iter().zip(per_call) {
         let name = call.name();
         if call.failed_open {
             s.push_str(&format!(
@@ -908,9 +932,11 @@ fn append_webhook_summary(s: &mut String, calls: &[WebhookCall], changes: &[Chan
             s.push_str(&format!(
                 "; {name} mutated (fields not logged at this audit level)"
             ));
-        } else if call.mutated == Some(true) {
-            let mine = changes.iter().filter(|c| c.by == name);
-            s.push_str(&format!("; {name} set {}", describe_changes(mine)));
+        } else if call.mutated == Some(true) && !mine.is_empty() {
+            s.push_str(&format!(
+                "; {name} set {}",
+                describe_changes(mine.into_iter())
+            ));
         }
     }
 }
