@@ -4,7 +4,7 @@
 
 use std::io::{self, Write};
 
-use crate::render::Style;
+use crate::render::{Paint, Style};
 use ktrail_core::check::eval::{CheckReport, PodResult, RuleResult, Status, Violation};
 use ktrail_core::escape::{escape, markdown_cell as cell};
 
@@ -115,10 +115,10 @@ pub fn table(report: &CheckReport, style: Style, w: &mut dyn Write) -> io::Resul
         .unwrap_or(0);
     for rule in &report.rules {
         let word = status_word(rule, report.require_match);
-        let word = if word == "PASS" {
-            word.to_owned()
-        } else {
-            style.bold(word)
+        let word = match word {
+            "PASS" => style.paint(Paint::Good, word),
+            "FAIL" => style.paint(Paint::Bad, word),
+            _ => style.bold(word),
         };
         let name = escape(&rule.name);
         let pad = width.saturating_sub(name.chars().count());
@@ -133,7 +133,12 @@ pub fn table(report: &CheckReport, style: Style, w: &mut dyn Write) -> io::Resul
         for pod in &rule.pods {
             for v in &pod.violations {
                 writeln!(w)?;
-                writeln!(w, "{} {}", style.bold("VIOLATION"), escape(&rule.name))?;
+                writeln!(
+                    w,
+                    "{} {}",
+                    style.paint(Paint::Bad, "VIOLATION"),
+                    escape(&rule.name)
+                )?;
                 writeln!(w, "  pod:       {}", escape(&pod.title_with_uid()))?;
                 writeln!(w, "  check:     {}", escape(&v.check))?;
                 writeln!(w, "  expected:  {}", escape(&v.expected))?;

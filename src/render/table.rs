@@ -75,14 +75,15 @@ pub fn pod_story(pod: &Pod, style: Style, w: &mut dyn Write) -> io::Result<()> {
     if pod.denied {
         let mut message = message_lines(pod);
         let first = message.next().unwrap_or_else(|| "-".to_owned());
-        writeln!(w, "  DENIED by {}: {first}", opt(&pod.denied_by))?;
+        let denied = style.paint(Paint::Bad, "DENIED");
+        writeln!(w, "  {denied} by {}: {first}", opt(&pod.denied_by))?;
         for line in message {
             writeln!(w, "    {line}")?;
         }
     }
     writeln!(w, "  {}", facts(pod).join(" · "))?;
     for call in &pod.webhooks {
-        let (_, what) = call_outcome(call);
+        let (paint, what) = call_outcome(call);
         writeln!(
             w,
             "  {} round {} index {}  {}{}  {}",
@@ -91,7 +92,7 @@ pub fn pod_story(pod: &Pod, style: Style, w: &mut dyn Write) -> io::Result<()> {
             call.index,
             escape(call.name()),
             escape(&configuration(call)),
-            escape(&what)
+            style.paint(paint, &escape(&what))
         )?;
     }
     if !pod.builtin_changes.is_empty() {
