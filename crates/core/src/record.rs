@@ -62,9 +62,9 @@ pub struct Record {
 
 /// A request or response object, kept as its JSON text until the timeline parses it.
 ///
-/// A parsed `serde_json::Value` takes about ten times the memory of its text (a B-tree node and
-/// a heap string per small object), and every pod write of a log is kept until the end: on a
-/// busy cluster's log the parsed bodies alone outgrew 400 MB. The timeline parses one
+/// A parsed `serde_json::Value` takes many times the memory of its text (a B-tree node and a heap
+/// string per small object), and every pod write of a log is kept until the end, so parsed bodies
+/// would be most of the memory of a busy cluster's log (bench/README.md). The timeline parses one
 /// incarnation's bodies at a time instead.
 #[derive(Debug, Clone)]
 pub struct Body(Box<RawValue>);

@@ -350,8 +350,8 @@ impl Pending {
 /// a single thread gives), at most [`AHEAD`] results waiting for their turn.
 ///
 /// The threads live for the whole map: each keeps its allocator's memory from one group to the
-/// next (threads started per batch took fresh pages from the system for every batch, and the
-/// kernel zeroing them was a tenth of the work). A panic in `f` is raised again here.
+/// next (threads started per batch took fresh pages from the system for every batch, which the
+/// kernel must zero first). A panic in `f` is raised again here.
 fn ordered_map<T: Send, E>(
     n: usize,
     f: impl Fn(usize) -> T + Sync,

@@ -31,11 +31,9 @@ use crate::collect::{self, Collector, LineResult};
 use crate::decode::{self, Problem};
 use crate::record::Selection;
 
-/// At most this many bytes per chunk of a stream. Copying into the chunk buffers is a quarter of
-/// the zstd decompressor's time, and costs less when the buffers in flight (two per worker, and
-/// two more) stay in the caches: with 1 MiB chunks the reader thread of a zstd scan of the
-/// benchmark corpus took 1.13 CPU-seconds, with 256 KiB ones 1.04 (medians of 7 runs), and
-/// decompressing is the scan's critical path. Mapped files keep [`ScanOptions::chunk_size`]: they
+/// At most this many bytes per chunk of a stream. Copying into the chunk buffers is a good part of
+/// the decompressor's time, and costs less when the buffers in flight (two per worker, and two
+/// more) stay in the caches; decompressing is the scan's critical path (bench/README.md). Mapped files keep [`ScanOptions::chunk_size`]: they
 /// are not copied, and smaller chunks only added per-chunk costs there.
 const STREAM_CHUNK: usize = 256 << 10;
 
@@ -313,9 +311,8 @@ impl InOrder<'_> {
 /// shares a core with a worker; at equal priority the scheduler splits that core between them and
 /// the reader waits behind work that could as well wait for it. Five steps of nice (about a third
 /// of the weight) let the reader run whenever it can while the workers still take every spare
-/// cycle, and keep them a fair share against other programs. Every pod of the benchmark's zstd
-/// file: 0.749 s at equal priority, 0.667 s at +5, against 0.582 s for `zstd -dc` (medians of 10
-/// alternating rounds). A mapped file's reader hardly works, so its workers are left alone.
+/// cycle, and keep them a fair share against other programs (measured in bench/README.md). A
+/// mapped file's reader hardly works, so its workers are left alone.
 ///
 /// On Linux a thread's nice value is its own (the kernel keeps it per thread); elsewhere this does
 /// nothing, as it would lower the whole process. A refusal changes nothing either.
@@ -500,7 +497,7 @@ const CHUNKS_PER_WINDOW: usize = 16;
 
 /// Like [`read_loop`] for a regular file, without the copy: the file is mapped a window at a time
 /// and chunks are slices of the window, which the workers read straight from the page cache (on
-/// this kind of machine `read` copies at a third of the speed of scanning). Only a line that
+/// a `read` copies at a fraction of the speed of scanning). Only a line that
 /// crosses from one window into the next is copied, into a buffer of its own.
 ///
 /// The file's length is taken when it is opened: lines appended later are not read. A file
