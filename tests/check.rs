@@ -23,12 +23,7 @@ fn fixture(name: &str) -> String {
 
 /// Runs `ktrail check` and returns (exit code, stdout, stderr).
 fn check(args: &[&str]) -> (i32, String, String) {
-    let out = ktrail().arg("check").args(args).output().unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8(out.stdout).unwrap(),
-        String::from_utf8(out.stderr).unwrap(),
-    )
+    crate::util::run(ktrail().arg("check").args(args))
 }
 
 fn write(dir: &Path, name: &str, text: &str) -> String {
@@ -783,20 +778,7 @@ rules:
 /// the same verdict as `check -f` over the same events. Without KTRAIL_TEST_MOTO_PORT it returns.
 #[test]
 fn cloudwatch_source_gives_the_verdict_of_the_same_events_offline() {
-    let Ok(port) = std::env::var("KTRAIL_TEST_MOTO_PORT") else {
-        eprintln!(
-            "note: KTRAIL_TEST_MOTO_PORT is not set; run scripts/test.sh to run the moto tests"
-        );
-        return;
-    };
-    let data = PathBuf::from(std::env::var("KTRAIL_TEST_MOTO_DATA").unwrap());
-    let manifest: Value =
-        serde_json::from_str(&std::fs::read_to_string(data.join("manifest.json")).unwrap())
-            .unwrap();
-    let (since, until) = (
-        manifest["since"].as_str().unwrap(),
-        manifest["until"].as_str().unwrap(),
-    );
+    let Some(m) = crate::util::moto() else { return };
     let dir = tempfile::tempdir().unwrap();
     let rules = write(
         dir.path(),
@@ -813,23 +795,11 @@ rules:
     expect: {boundWithin: 10s}
 "#,
     );
-    let audit = data.join("audit.jsonl");
-    let window = ["--since", since, "--until", until];
     let run = |source: &[&str]| {
-        let out = ktrail()
-            .env("AWS_ACCESS_KEY_ID", "testing")
-            .env("AWS_SECRET_ACCESS_KEY", "testing")
-            .env("AWS_REGION", "us-east-1")
-            .env("AWS_EC2_METADATA_DISABLED", "true")
-            .env("AWS_CONFIG_FILE", "/dev/null")
-            .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
-            .env_remove("AWS_PROFILE")
-            .env(
-                "AWS_ENDPOINT_URL_CLOUDWATCH_LOGS",
-                format!("http://127.0.0.1:{port}"),
-            )
+        let out = m
+            .ktrail()
             .args(["check", "--rules", &rules, "-o", "json"])
-            .args(window)
+            .args(m.window())
             .args(source)
             .output()
             .unwrap();
@@ -838,7 +808,7 @@ rules:
         });
         (out.status.code(), v)
     };
-    let (code, offline) = run(&["-f", audit.to_str().unwrap()]);
+    let (code, offline) = run(&["-f", m.file()]);
     assert_eq!(
         code,
         Some(1),
@@ -858,7 +828,7 @@ rules:
 // A generated corpus: its answer (what each pod incarnation shows) is known from how it was
 // written, so which pods break a rule can be worked out here without ktrail's evaluation.
 
-use ktrail_corpus::{generate, Expected, ExpectedCall, ExpectedPod, Spec};
+use ktrail_corpus::{Expected, ExpectedCall, ExpectedPod, Spec};
 
 const RS: &str = "system:serviceaccount:kube-system:replicaset-controller";
 
@@ -1048,17 +1018,13 @@ fn corpus_rules(exp: &Expected) -> (String, Vec<Row>) {
 #[test]
 fn a_generated_corpus_breaks_exactly_the_rules_its_answer_says() {
     let dir = tempfile::tempdir().unwrap();
-    let log = dir.path().join("audit.jsonl");
     let spec = Spec {
         seed: 7,
         pods: 150,
         target_bytes: None,
         noise_per_pod: 5,
     };
-    let mut file = std::io::BufWriter::new(std::fs::File::create(&log).unwrap());
-    let exp = generate(&spec, &mut file).unwrap();
-    std::io::Write::flush(&mut file).unwrap();
-    drop(file);
+    let (log, exp) = crate::util::write_corpus(dir.path(), &spec);
     let (rules_text, want) = corpus_rules(&exp);
     let rules = write(dir.path(), "rules.yaml", &rules_text);
     let log = log.to_str().unwrap();

@@ -131,16 +131,16 @@ struct Run {
 }
 
 fn ktrail(cwd: &Path, args: &[&str]) -> Run {
-    let out = crate::util::ktrail()
-        .current_dir(cwd)
-        .env_remove("NO_COLOR")
-        .args(args)
-        .output()
-        .unwrap();
+    let (code, stdout, stderr) = crate::util::run_raw(
+        crate::util::ktrail()
+            .current_dir(cwd)
+            .env_remove("NO_COLOR")
+            .args(args),
+    );
     Run {
-        code: out.status.code().expect("exited, not killed by a signal"),
-        stdout: out.stdout,
-        stderr: String::from_utf8(out.stderr).expect("stderr is UTF-8"),
+        code,
+        stdout,
+        stderr,
     }
 }
 

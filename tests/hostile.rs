@@ -107,19 +107,10 @@ fn run(dir: &Path, args: &[&str], envs: &[(&str, &str)]) -> Vec<u8> {
     for (k, v) in envs {
         cmd.env(k, v);
     }
-    let out = cmd.output().unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(
-        out.stderr.is_empty(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out.stdout
+    let (code, out, err) = crate::util::run_raw(&mut cmd);
+    assert_eq!(code, 0, "{args:?}: {err}");
+    assert!(err.is_empty(), "{err}");
+    out
 }
 
 /// Panics when `out` holds a character that a terminal or a document viewer would act on.

@@ -32,13 +32,7 @@ fn timeline_json(args: &[&str], stdin: Option<Vec<u8>>) -> Value {
     if let Some(s) = stdin {
         cmd.write_stdin(s);
     }
-    let out = cmd.output().unwrap();
-    assert!(
-        out.status.success(),
-        "ktrail {args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
+    crate::util::json_of(&mut cmd)
 }
 
 #[test]

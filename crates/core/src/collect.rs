@@ -6,7 +6,6 @@
 
 use std::collections::HashMap;
 
-
 use crate::decode::{self, Problem};
 use crate::record::{self, ConfigEvent, Extracted, Record, Selection};
 use crate::timeline::{Pending, Report, Summary};
@@ -33,7 +32,6 @@ pub fn process_line(line: &[u8], sel: &Selection) -> LineResult {
         problem: outcome.problem.or(unusable),
     }
 }
-
 
 #[derive(Default)]
 pub struct Collector {
