@@ -5,7 +5,7 @@ use std::path::Path;
 use predicates::prelude::*;
 use serde_json::Value;
 
-use crate::util::{json_of, ktrail};
+use crate::util::{json_of, ktrail, strs};
 
 #[test]
 fn usage_errors_exit_2() {
@@ -182,12 +182,7 @@ fn realworld_captures() {
         .iter()
         .find(|p| p["createdAt"].is_null() && !p["denied"].as_bool().unwrap())
         .expect("a pod created before the log");
-    let kinds: Vec<&str> = early["events"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["kind"].as_str().unwrap())
-        .collect();
+    let kinds = strs(&early["events"], "kind");
     assert!(
         kinds.contains(&"exec") && kinds.contains(&"attach"),
         "{kinds:?}"

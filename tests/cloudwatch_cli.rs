@@ -172,13 +172,15 @@ fn fetch_of_one_pod_to_stdout() {
         .all(|e| e["objectRef"]["name"] == "nginx" && e["objectRef"]["namespace"] == "fargate-ns"));
 }
 
+/// Asserts that `ktrail query ARGS` succeeds, for more assertions on what it wrote.
+fn query_succeeds(m: &Moto, args: &[&str]) -> assert_cmd::assert::Assert {
+    m.ktrail().arg("query").args(args).assert().success()
+}
+
 #[test]
 fn query_prints_a_runnable_query_and_refuses_injection() {
     let Some(m) = moto() else { return };
-    m.ktrail()
-        .args(["query", "fargate-ns/nginx", "--cluster", "ironman-2022"])
-        .assert()
-        .success()
+    query_succeeds(&m, &["fargate-ns/nginx", "--cluster", "ironman-2022"])
         .stdout(predicate::str::starts_with(
             "filter @logStream like /^kube-apiserver-audit/\n",
         ))
@@ -200,20 +202,19 @@ fn query_prints_a_runnable_query_and_refuses_injection() {
             .stdout(predicate::str::is_empty())
             .stderr(predicate::str::contains("invalid"));
     }
-    m.ktrail()
-        .args(["query", "--created", "0500-amazon-eks-fargate-mutation.amazonaws.com"])
-        .assert()
-        .success()
-        .stdout(predicate::str::contains(
-            "objectRef.name == '0500-amazon-eks-fargate-mutation.amazonaws.com' and verb == 'create'",
-        ));
-    m.ktrail()
-        .args(["query", "fargate-ns/nginx", "--engine", "filter"])
-        .assert()
-        .success()
-        .stdout(predicate::str::starts_with(
-            "{ ($.objectRef.resource = \"pods\")",
-        ));
+    query_succeeds(
+        &m,
+        &[
+            "--created",
+            "0500-amazon-eks-fargate-mutation.amazonaws.com",
+        ],
+    )
+    .stdout(predicate::str::contains(
+        "objectRef.name == '0500-amazon-eks-fargate-mutation.amazonaws.com' and verb == 'create'",
+    ));
+    query_succeeds(&m, &["fargate-ns/nginx", "--engine", "filter"]).stdout(
+        predicate::str::starts_with("{ ($.objectRef.resource = \"pods\")"),
+    );
     assert_refused(
         m.ktrail()
             .args(["timeline", "default/x'", "--cluster", "ironman-2022"]),

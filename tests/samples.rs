@@ -187,12 +187,7 @@ fn reads_add_events_but_never_pods() {
         &["fargate-ns/nginx", "--sample", "eks-fargate", "--reads"],
         None,
     );
-    let kinds: Vec<&str> = with_reads["pods"][0]["events"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["kind"].as_str().unwrap())
-        .collect();
+    let kinds = crate::util::strs(&with_reads["pods"][0]["events"], "kind");
     assert!(
         kinds.contains(&"get") || kinds.contains(&"watch"),
         "{kinds:?}"

@@ -132,33 +132,35 @@ pub fn write_corpus(dir: &Path, spec: &Spec) -> (PathBuf, Expected) {
     (path, expected)
 }
 
-/// A webhook row's installs, as (verb, user).
-pub fn installs(row: &Value) -> Vec<(String, String)> {
-    row["installed"]
-        .as_array()
+/// The string at `key` of each item of the array `list`.
+pub fn strs<'v>(list: &'v Value, key: &str) -> Vec<&'v str> {
+    list.as_array()
         .unwrap()
         .iter()
-        .map(|i| {
-            (
-                i["verb"].as_str().unwrap().to_owned(),
-                i["user"].as_str().unwrap().to_owned(),
-            )
-        })
+        .map(|item| item[key].as_str().unwrap())
         .collect()
+}
+
+/// The strings at `a` and `b` of each item of the array `list`, as pairs.
+fn string_pairs(list: &Value, a: &str, b: &str) -> Vec<(String, String)> {
+    strs(list, a)
+        .into_iter()
+        .zip(strs(list, b))
+        .map(|(a, b)| (a.to_owned(), b.to_owned()))
+        .collect()
+}
+
+/// A webhook row's installs, as (verb, user).
+pub fn installs(row: &Value) -> Vec<(String, String)> {
+    string_pairs(&row["installed"], "verb", "user")
 }
 
 /// A report's pods, as (namespace, name, uid).
 pub fn pod_ids(report: &Value) -> Vec<(String, String, Value)> {
-    report["pods"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| {
-            (
-                p["namespace"].as_str().unwrap().to_owned(),
-                p["name"].as_str().unwrap().to_owned(),
-                p["uid"].clone(),
-            )
-        })
+    let pods = &report["pods"];
+    string_pairs(pods, "namespace", "name")
+        .into_iter()
+        .zip(pods.as_array().unwrap())
+        .map(|((ns, name), p)| (ns, name, p["uid"].clone()))
         .collect()
 }

@@ -23,6 +23,16 @@ fn json_of(args: &[&str]) -> Value {
     crate::util::json_of(crate::util::ktrail().env("NO_COLOR", "1").args(args))
 }
 
+/// The timeline and the `view` of the fixture, as JSON.
+fn timeline_and_view(view: &str) -> (Value, Value) {
+    let f = fixture_file();
+    let p = f.path().to_str().unwrap();
+    (
+        json_of(&["timeline", "-f", p, "-o", "json"]),
+        json_of(&[view, "-f", p, "-o", "json"]),
+    )
+}
+
 fn row<'v>(report: &'v Value, kind: &str, conf: Option<&str>, hook: Option<&str>) -> &'v Value {
     report["webhooks"]
         .as_array()
@@ -128,10 +138,7 @@ fn webhook_rows_count_calls_pods_paths_and_installs() {
 /// `mutatedPods` and `paths` recomputed from the timeline's own JSON, independently of the view.
 #[test]
 fn webhook_counts_agree_with_the_timeline() {
-    let f = fixture_file();
-    let p = f.path().to_str().unwrap();
-    let tl = json_of(&["timeline", "-f", p, "-o", "json"]);
-    let rep = json_of(&["webhooks", "-f", p, "-o", "json"]);
+    let (tl, rep) = timeline_and_view("webhooks");
     for r in rep["webhooks"].as_array().unwrap() {
         if r["type"] == "builtin" || r["calls"] == 0 {
             continue;
@@ -201,10 +208,7 @@ fn an_empty_log_has_no_webhooks_and_says_so() {
 
 #[test]
 fn pods_has_one_row_per_incarnation() {
-    let f = fixture_file();
-    let p = f.path().to_str().unwrap();
-    let tl = json_of(&["timeline", "-f", p, "-o", "json"]);
-    let view = json_of(&["pods", "-f", p, "-o", "json"]);
+    let (tl, view) = timeline_and_view("pods");
     assert_eq!(pod_ids(&view), pod_ids(&tl));
     assert_eq!(
         pod_ids(&view).len(),
@@ -230,6 +234,8 @@ fn pods_has_one_row_per_incarnation() {
     assert_eq!(web_a["mutatedBy"], json!([INJECT, "built-in admission"]));
 
     // The other formats: one line per incarnation too.
+    let f = fixture_file();
+    let p = f.path().to_str().unwrap();
     let (_, csv, _) = ktrail(&["pods", "-f", p, "-o", "csv"]);
     assert_eq!(csv.split("\r\n").filter(|l| !l.is_empty()).count(), 1 + 4);
     let (_, md, _) = ktrail(&["pods", "-f", p, "-o", "markdown"]);
