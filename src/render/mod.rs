@@ -16,7 +16,8 @@ use std::io::{self, IsTerminal, Write};
 use serde::Serialize;
 
 use ktrail_core::escape::is_unsafe;
-use ktrail_core::timeline::{Pending, Pod, Report, SCHEMA_VERSION};
+use ktrail_core::text::offset;
+use ktrail_core::timeline::{Pending, Pod, PodEvent, Report, SCHEMA_VERSION};
 
 /// How output should look on this terminal.
 #[derive(Debug, Clone, Copy, Default)]
@@ -295,6 +296,19 @@ pub enum PodsFormat {
 }
 
 /// A comfy-table set up like the timeline's: borderless, wrapped to the terminal or left whole.
+/// Each event of `pod` with its offset (`+1.234s`) from the pod's create or, for a pod created
+/// before the log begins, from its first event.
+pub fn with_offsets(pod: &Pod) -> impl Iterator<Item = (&PodEvent, String)> {
+    let base = pod.times.created.or(pod.times.first);
+    pod.events.iter().map(move |ev| {
+        let off = base
+            .and_then(|b| (ev.at - b).num_microseconds())
+            .map(|us| offset(us as f64 / 1e6))
+            .unwrap_or_default();
+        (ev, off)
+    })
+}
+
 pub fn plain_table(style: Style) -> comfy_table::Table {
     let mut t = comfy_table::Table::new();
     t.load_preset(comfy_table::presets::NOTHING);

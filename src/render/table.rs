@@ -155,12 +155,7 @@ pub fn pod_story(pod: &Pod, style: Style, w: &mut dyn Write) -> io::Result<()> {
         }
     }
     t.set_header(vec!["TIME", "OFFSET", "ACTOR", "WHAT"]);
-    let base = pod.times.created.or(pod.times.first);
-    for ev in &pod.events {
-        let off = base
-            .and_then(|b| (ev.at - b).num_microseconds())
-            .map(|us| offset(us as f64 / 1e6))
-            .unwrap_or_default();
+    for (ev, off) in super::with_offsets(pod) {
         t.add_row(vec![
             escape(&ev.time).into_owned(),
             off,
