@@ -8,13 +8,13 @@
 //! Without KTRAIL_TEST_MOTO_PORT these tests print a note and return.
 
 use std::collections::BTreeSet;
-use std::io::Read;
 
 use assert_cmd::Command;
 use ktrail_cloudwatch::peek;
 use predicates::prelude::*;
 use serde_json::Value;
 
+use crate::decompress::decompress;
 use crate::util::{moto, success, Moto};
 
 impl Moto {
@@ -83,22 +83,6 @@ fn a_small_query_limit_splits_and_gives_the_same_timeline() {
         &["--query-limit", "400", "--concurrency", "2"],
     );
     assert_eq!(cloud["pods"], offline["pods"]);
-}
-
-fn decompress(path: &std::path::Path) -> String {
-    let raw = std::fs::read(path).expect("read");
-    let name = path.to_string_lossy();
-    if name.ends_with(".gz") {
-        let mut s = String::new();
-        flate2::read::GzDecoder::new(&raw[..])
-            .read_to_string(&mut s)
-            .expect("gzip");
-        s
-    } else if name.ends_with(".zst") {
-        String::from_utf8(zstd::decode_all(&raw[..]).expect("zstd")).expect("utf-8")
-    } else {
-        String::from_utf8(raw).expect("utf-8")
-    }
 }
 
 #[test]

@@ -452,21 +452,46 @@ async fn filter_engine_pages_and_keeps_audit_streams_only() {
     assert!(stats.bytes_scanned.is_none());
 }
 
-#[tokio::test]
-async fn missing_log_group_says_how_to_enable_audit_logging() {
-    let groups = mock!(Client::describe_log_groups).then_output(|| {
+/// The log group of the cluster `source` names.
+const CLUSTER_GROUP: &str = "/aws/eks/ironman-2022/cluster";
+
+/// DescribeLogGroups answering with the one group `name`.
+fn log_group(name: &'static str) -> Rule {
+    mock!(Client::describe_log_groups).then_output(move || {
         DescribeLogGroupsOutput::builder()
-            .log_groups(
-                LogGroup::builder()
-                    .log_group_name("/aws/eks/ironman-2022/cluster-other")
+            .log_groups(LogGroup::builder().log_group_name(name).build())
+            .build()
+    })
+}
+
+/// DescribeLogStreams answering with one audit stream: its first and last event, and its last
+/// ingestion, in seconds.
+fn audit_stream(first: i64, last: i64, ingested: i64) -> Rule {
+    mock!(Client::describe_log_streams).then_output(move || {
+        DescribeLogStreamsOutput::builder()
+            .log_streams(
+                LogStream::builder()
+                    .log_stream_name("kube-apiserver-audit-0")
+                    .first_event_timestamp(first * 1000)
+                    .last_event_timestamp(last * 1000)
+                    .last_ingestion_time(ingested * 1000)
                     .build(),
             )
             .build()
-    });
-    let c = client(&[groups]);
+    })
+}
+
+/// A three-second collection of everything, with the preflight checks, against `rules`.
+async fn preflight(rules: &[Rule]) -> (Result<Stats, CwError>, Vec<CwEvent>) {
+    let c = client(rules);
     let mut src = source(3);
     src.preflight = true;
-    let (r, _) = run(&c, &src, &everything()).await;
+    run(&c, &src, &everything()).await
+}
+
+#[tokio::test]
+async fn missing_log_group_says_how_to_enable_audit_logging() {
+    let (r, _) = preflight(&[log_group("/aws/eks/ironman-2022/cluster-other")]).await;
     let e = r.expect_err("missing");
     let msg = e.to_string();
     assert!(matches!(e, CwError::LogGroupMissing { .. }));
@@ -480,32 +505,9 @@ async fn missing_log_group_says_how_to_enable_audit_logging() {
 
 #[tokio::test]
 async fn no_audit_streams_in_the_window() {
-    let groups = mock!(Client::describe_log_groups).then_output(|| {
-        DescribeLogGroupsOutput::builder()
-            .log_groups(
-                LogGroup::builder()
-                    .log_group_name("/aws/eks/ironman-2022/cluster")
-                    .build(),
-            )
-            .build()
-    });
     // One audit stream, whose events ended a day before the window.
-    let streams = mock!(Client::describe_log_streams).then_output(|| {
-        DescribeLogStreamsOutput::builder()
-            .log_streams(
-                LogStream::builder()
-                    .log_stream_name("kube-apiserver-audit-0")
-                    .first_event_timestamp((T0 - 90_000) * 1000)
-                    .last_event_timestamp((T0 - 86_400) * 1000)
-                    .last_ingestion_time((T0 - 86_400) * 1000)
-                    .build(),
-            )
-            .build()
-    });
-    let c = client(&[groups, streams]);
-    let mut src = source(3);
-    src.preflight = true;
-    let (r, _) = run(&c, &src, &everything()).await;
+    let streams = audit_stream(T0 - 90_000, T0 - 86_400, T0 - 86_400);
+    let (r, _) = preflight(&[log_group(CLUSTER_GROUP), streams]).await;
     let e = r.expect_err("no streams");
     assert!(matches!(e, CwError::NoAuditStreams { .. }), "{e:?}");
     assert!(
@@ -516,35 +518,12 @@ async fn no_audit_streams_in_the_window() {
 
 #[tokio::test]
 async fn preflight_passes_with_an_audit_stream_in_the_window() {
-    let groups = mock!(Client::describe_log_groups).then_output(|| {
-        DescribeLogGroupsOutput::builder()
-            .log_groups(
-                LogGroup::builder()
-                    .log_group_name("/aws/eks/ironman-2022/cluster")
-                    .build(),
-            )
-            .build()
-    });
-    let streams = mock!(Client::describe_log_streams).then_output(|| {
-        DescribeLogStreamsOutput::builder()
-            .log_streams(
-                LogStream::builder()
-                    .log_stream_name("kube-apiserver-audit-0")
-                    .first_event_timestamp((T0 - 10) * 1000)
-                    .last_event_timestamp((T0 - 5) * 1000)
-                    // Ingested after the window started: lastEventTimestamp lags.
-                    .last_ingestion_time((T0 + 1) * 1000)
-                    .build(),
-            )
-            .build()
-    });
+    // Ingested after the window started: lastEventTimestamp lags.
+    let streams = audit_stream(T0 - 10, T0 - 5, T0 + 1);
     let fake = Fake::new(events(&[(0, 1)]));
-    let mut all = vec![groups, streams];
+    let mut all = vec![log_group(CLUSTER_GROUP), streams];
     all.extend(rules(&fake));
-    let c = client(&all);
-    let mut src = source(3);
-    src.preflight = true;
-    let (r, out) = run(&c, &src, &everything()).await;
+    let (r, out) = preflight(&all).await;
     r.expect("ok");
     assert_eq!(out.len(), 1);
 }
