@@ -198,6 +198,25 @@ fn source(seconds: i64) -> CwSource {
     s
 }
 
+/// A fake over `evs` whose query of the whole window of `seconds` ends with `status`.
+fn forcing(seconds: i64, status: QueryStatus, evs: Vec<CwEvent>) -> Fake {
+    Fake {
+        forced: Arc::new(HashMap::from([(
+            format!("{}:{}", T0, T0 + seconds),
+            status,
+        )])),
+        ..Fake::new(evs)
+    }
+}
+
+/// Everything of a window of `seconds` collected against `rules`, one query at a time.
+async fn one_at_a_time(rules: &[Rule], seconds: i64) -> (Result<Stats, CwError>, Vec<CwEvent>) {
+    let c = client(rules);
+    let mut src = source(seconds);
+    src.concurrency = 1;
+    run(&c, &src, &everything()).await
+}
+
 fn everything() -> Selection {
     Selection::everything()
 }
@@ -256,10 +275,7 @@ async fn throttling_then_success() {
         .build();
     let mut all = vec![throttle.clone(), poll_throttle.clone()];
     all.extend(rules(&fake));
-    let c = client(&all);
-    let mut src = source(3);
-    src.concurrency = 1;
-    let (r, out) = run(&c, &src, &everything()).await;
+    let (r, out) = one_at_a_time(&all, 3).await;
     let stats = r.expect("collect succeeds after throttling");
     assert_eq!(out.len(), 3);
     assert_eq!(throttle.num_calls(), 3);
@@ -275,10 +291,7 @@ async fn throttling_forever_gives_up_with_a_clear_error() {
     let throttle = mock!(Client::start_query).then_error(|| {
         StartQueryError::generic(ErrorMetadata::builder().code("ThrottlingException").build())
     });
-    let c = client(std::slice::from_ref(&throttle));
-    let mut src = source(3);
-    src.concurrency = 1;
-    let (r, _) = run(&c, &src, &everything()).await;
+    let (r, _) = one_at_a_time(std::slice::from_ref(&throttle), 3).await;
     let e = r.expect_err("gives up");
     assert!(matches!(e, CwError::Throttled { .. }), "{e:?}");
     assert!(e.to_string().contains("lower --concurrency"), "{e}");
@@ -287,18 +300,9 @@ async fn throttling_forever_gives_up_with_a_clear_error() {
 
 #[tokio::test]
 async fn failed_query_is_retried_then_reported() {
-    let fake = Fake {
-        forced: Arc::new(HashMap::from([(
-            format!("{}:{}", T0, T0 + 3),
-            QueryStatus::Failed,
-        )])),
-        ..Fake::new(events(&[(0, 10)]))
-    };
+    let fake = forcing(3, QueryStatus::Failed, events(&[(0, 10)]));
     let all = rules(&fake);
-    let c = client(&all);
-    let mut src = source(3);
-    src.concurrency = 1;
-    let (r, out) = run(&c, &src, &everything()).await;
+    let (r, out) = one_at_a_time(&all, 3).await;
     let e = r.expect_err("a Failed query is an error");
     assert!(out.is_empty());
     match &e {
@@ -313,18 +317,9 @@ async fn failed_query_is_retried_then_reported() {
 #[tokio::test]
 async fn timed_out_query_is_split() {
     let evs = events(&[(0, 1), (1, 2), (2, 3), (3, 4)]);
-    let fake = Fake {
-        forced: Arc::new(HashMap::from([(
-            format!("{}:{}", T0, T0 + 4),
-            QueryStatus::Timeout,
-        )])),
-        ..Fake::new(evs.clone())
-    };
+    let fake = forcing(4, QueryStatus::Timeout, evs.clone());
     let all = rules(&fake);
-    let c = client(&all);
-    let mut src = source(4);
-    src.concurrency = 1;
-    let (r, out) = run(&c, &src, &everything()).await;
+    let (r, out) = one_at_a_time(&all, 4).await;
     let stats = r.expect("split after timeout");
     assert_eq!(ids(&out), ids(&evs));
     assert_eq!(stats.splits, 1);
