@@ -23,12 +23,23 @@ fn fixture(name: &str) -> String {
 
 /// Runs `ktrail check` and returns (exit code, stdout, stderr).
 fn check(args: &[&str]) -> (i32, String, String) {
-    let out = ktrail().arg("check").args(args).output().unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8(out.stdout).unwrap(),
-        String::from_utf8(out.stderr).unwrap(),
-    )
+    crate::util::run(ktrail().arg("check").args(args))
+}
+
+/// A temporary directory holding the rules file `r.yaml` of `text`; the directory (removed
+/// when dropped) and the file's path.
+fn rules_file(text: &str) -> (tempfile::TempDir, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let rules = write(dir.path(), "r.yaml", text);
+    (dir, rules)
+}
+
+/// Runs `ktrail check`, asserts its exit code and how its report begins; (stdout, stderr).
+fn check_exits(args: &[&str], code: i32, report_start: &str) -> (String, String) {
+    let (got, out, err) = check(args);
+    assert_eq!(got, code, "{out}{err}");
+    assert!(out.starts_with(report_start), "{out}");
+    (out, err)
 }
 
 fn write(dir: &Path, name: &str, text: &str) -> String {
@@ -223,18 +234,23 @@ fn parse_junit(xml: &str) -> Junit {
     j
 }
 
-#[test]
-fn a_compliant_recording_exits_0() {
+/// A temporary directory holding the small recording (`audit.jsonl`) and a rules file `name` of
+/// `rules`; the directory (removed when dropped) and the two paths.
+fn recording_and_rules(name: &str, rules: &str) -> (tempfile::TempDir, String, String) {
     let dir = tempfile::tempdir().unwrap();
     let log = write(dir.path(), "audit.jsonl", &recording());
-    let rules = write(
-        dir.path(),
-        "ok.yaml",
-        "rules:\n  - name: web-1 is fine\n    pods: {name: web-1}\n    expect: {boundWithin: 2s, createdBy: alice, node: \"^node-0$\"}\n",
+    let rules = write(dir.path(), name, rules);
+    (dir, log, rules)
+}
+
+#[test]
+fn a_compliant_recording_exits_0() {
+    let (_dir, log, rules) = recording_and_rules("ok.yaml", "rules:\n  - name: web-1 is fine\n    pods: {name: web-1}\n    expect: {boundWithin: 2s, createdBy: alice, node: \"^node-0$\"}\n");
+    let (out, _) = check_exits(
+        &["--rules", &rules, "-f", &log, "--require-match"],
+        0,
+        "PASS  web-1 is fine  1 pod\n",
     );
-    let (code, out, err) = check(&["--rules", &rules, "-f", &log, "--require-match"]);
-    assert_eq!(code, 0, "{out}{err}");
-    assert!(out.starts_with("PASS  web-1 is fine  1 pod\n"), "{out}");
     assert!(
         out.ends_with("check passed: 1 rule holds over 3 pods\n"),
         "{out}"
@@ -243,9 +259,7 @@ fn a_compliant_recording_exits_0() {
 
 #[test]
 fn a_violating_recording_exits_1_and_names_exactly_the_violating_pods() {
-    let dir = tempfile::tempdir().unwrap();
-    let log = write(dir.path(), "audit.jsonl", &recording());
-    let rules = write(dir.path(), "rules.yaml", SMALL_RULES);
+    let (_dir, log, rules) = recording_and_rules("rules.yaml", SMALL_RULES);
     let (code, out, err) = check(&["--rules", &rules, "-f", &log]);
     assert_eq!(code, 1, "{out}{err}");
     // web-2 was bound 101 s after its create; web-3 was denied.
@@ -269,12 +283,7 @@ fn a_violating_recording_exits_1_and_names_exactly_the_violating_pods() {
     assert_eq!(code, 1);
     let v: Value = serde_json::from_str(&json).unwrap();
     assert_eq!(v["passed"], false);
-    let statuses: Vec<&str> = v["rules"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| r["status"].as_str().unwrap())
-        .collect();
+    let statuses = crate::util::strs(&v["rules"], "status");
     assert_eq!(statuses, ["fail", "fail", "unmatched"]);
     let denied = &v["rules"][1]["pods"][2];
     assert_eq!(denied["name"], "web-3");
@@ -289,9 +298,7 @@ fn a_violating_recording_exits_1_and_names_exactly_the_violating_pods() {
 
 #[test]
 fn junit_parses_and_holds_one_failure_per_violating_pod() {
-    let dir = tempfile::tempdir().unwrap();
-    let log = write(dir.path(), "audit.jsonl", &recording());
-    let rules = write(dir.path(), "rules.yaml", SMALL_RULES);
+    let (_dir, log, rules) = recording_and_rules("rules.yaml", SMALL_RULES);
     let (code, xml, _) = check(&["--rules", &rules, "-f", &log, "-o", "junit"]);
     assert_eq!(code, 1);
     let j = parse_junit(&xml);
@@ -349,9 +356,7 @@ fn junit_parses_and_holds_one_failure_per_violating_pod() {
 
 #[test]
 fn markdown_is_a_pull_request_comment() {
-    let dir = tempfile::tempdir().unwrap();
-    let log = write(dir.path(), "audit.jsonl", &recording());
-    let rules = write(dir.path(), "rules.yaml", SMALL_RULES);
+    let (_dir, log, rules) = recording_and_rules("rules.yaml", SMALL_RULES);
     let (code, md, _) = check(&["--rules", &rules, "-f", &log, "-o", "markdown"]);
     assert_eq!(code, 1);
     assert!(md.starts_with("### ktrail check failed\n"), "{md}");
@@ -364,27 +369,31 @@ fn markdown_is_a_pull_request_comment() {
 
 #[test]
 fn require_match_turns_an_unmatched_rule_into_a_failure() {
-    let dir = tempfile::tempdir().unwrap();
-    let log = write(dir.path(), "audit.jsonl", &recording());
-    let rules = write(
-        dir.path(),
+    let (_dir, log, rules) = recording_and_rules(
         "r.yaml",
         "rules:\n  - name: ghost\n    pods: {namespace: nowhere}\n    expect: {scheduler: x}\n",
     );
-    let (code, out, err) = check(&["--rules", &rules, "-f", &log]);
-    assert_eq!(code, 0, "{out}{err}");
-    assert!(out.starts_with("WARN  ghost  no pod matched\n"), "{out}");
-    assert!(
-        err.contains("ktrail: warning: rule \"ghost\" matched no pod"),
-        "{err}"
-    );
-    let (code, out, err) = check(&["--rules", &rules, "-f", &log, "--require-match"]);
-    assert_eq!(code, 1, "{out}{err}");
-    assert!(out.starts_with("FAIL  ghost  no pod matched\n"), "{out}");
-    assert!(
-        err.contains("ktrail: error: rule \"ghost\" matched no pod"),
-        "{err}"
-    );
+    // (extra arguments, exit code, how the report begins, what stderr says)
+    let cases: [(&[&str], i32, &str, &str); 2] = [
+        (
+            &[],
+            0,
+            "WARN  ghost  no pod matched\n",
+            "ktrail: warning: rule \"ghost\" matched no pod",
+        ),
+        (
+            &["--require-match"],
+            1,
+            "FAIL  ghost  no pod matched\n",
+            "ktrail: error: rule \"ghost\" matched no pod",
+        ),
+    ];
+    for (extra, code, report_start, said) in cases {
+        let mut args = vec!["--rules", &rules, "-f", &log];
+        args.extend(extra);
+        let (_, err) = check_exits(&args, code, report_start);
+        assert!(err.contains(said), "{err}");
+    }
 }
 
 #[test]
@@ -726,10 +735,7 @@ fn realworld_capture() {
         eprintln!("skipped: {} is absent", falco.display());
         return;
     }
-    let dir = tempfile::tempdir().unwrap();
-    let rules = write(
-        dir.path(),
-        "r.yaml",
+    let (_dir, rules) = rules_file(
         r#"
 rules:
   - name: deployments create their pods, and admission sets no security context
@@ -750,12 +756,7 @@ rules:
         .iter()
         .filter(|p| !p["violations"].as_array().unwrap().is_empty())
         .map(|p| {
-            let checks = p["violations"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|x| x["check"].as_str().unwrap())
-                .collect();
+            let checks = crate::util::strs(&p["violations"], "check");
             (title(p), checks)
         })
         .collect();
@@ -783,24 +784,8 @@ rules:
 /// the same verdict as `check -f` over the same events. Without KTRAIL_TEST_MOTO_PORT it returns.
 #[test]
 fn cloudwatch_source_gives_the_verdict_of_the_same_events_offline() {
-    let Ok(port) = std::env::var("KTRAIL_TEST_MOTO_PORT") else {
-        eprintln!(
-            "note: KTRAIL_TEST_MOTO_PORT is not set; run scripts/test.sh to run the moto tests"
-        );
-        return;
-    };
-    let data = PathBuf::from(std::env::var("KTRAIL_TEST_MOTO_DATA").unwrap());
-    let manifest: Value =
-        serde_json::from_str(&std::fs::read_to_string(data.join("manifest.json")).unwrap())
-            .unwrap();
-    let (since, until) = (
-        manifest["since"].as_str().unwrap(),
-        manifest["until"].as_str().unwrap(),
-    );
-    let dir = tempfile::tempdir().unwrap();
-    let rules = write(
-        dir.path(),
-        "r.yaml",
+    let Some(m) = crate::util::moto() else { return };
+    let (_dir, rules) = rules_file(
         r#"
 rules:
   - name: fargate-ns runs on Fargate
@@ -813,23 +798,11 @@ rules:
     expect: {boundWithin: 10s}
 "#,
     );
-    let audit = data.join("audit.jsonl");
-    let window = ["--since", since, "--until", until];
     let run = |source: &[&str]| {
-        let out = ktrail()
-            .env("AWS_ACCESS_KEY_ID", "testing")
-            .env("AWS_SECRET_ACCESS_KEY", "testing")
-            .env("AWS_REGION", "us-east-1")
-            .env("AWS_EC2_METADATA_DISABLED", "true")
-            .env("AWS_CONFIG_FILE", "/dev/null")
-            .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
-            .env_remove("AWS_PROFILE")
-            .env(
-                "AWS_ENDPOINT_URL_CLOUDWATCH_LOGS",
-                format!("http://127.0.0.1:{port}"),
-            )
+        let out = m
+            .ktrail()
             .args(["check", "--rules", &rules, "-o", "json"])
-            .args(window)
+            .args(m.window())
             .args(source)
             .output()
             .unwrap();
@@ -838,7 +811,7 @@ rules:
         });
         (out.status.code(), v)
     };
-    let (code, offline) = run(&["-f", audit.to_str().unwrap()]);
+    let (code, offline) = run(&["-f", m.file()]);
     assert_eq!(
         code,
         Some(1),
@@ -858,7 +831,7 @@ rules:
 // A generated corpus: its answer (what each pod incarnation shows) is known from how it was
 // written, so which pods break a rule can be worked out here without ktrail's evaluation.
 
-use ktrail_corpus::{generate, Expected, ExpectedCall, ExpectedPod, Spec};
+use ktrail_corpus::{Expected, ExpectedCall, ExpectedPod, Spec};
 
 const RS: &str = "system:serviceaccount:kube-system:replicaset-controller";
 
@@ -1048,17 +1021,13 @@ fn corpus_rules(exp: &Expected) -> (String, Vec<Row>) {
 #[test]
 fn a_generated_corpus_breaks_exactly_the_rules_its_answer_says() {
     let dir = tempfile::tempdir().unwrap();
-    let log = dir.path().join("audit.jsonl");
     let spec = Spec {
         seed: 7,
         pods: 150,
         target_bytes: None,
         noise_per_pod: 5,
     };
-    let mut file = std::io::BufWriter::new(std::fs::File::create(&log).unwrap());
-    let exp = generate(&spec, &mut file).unwrap();
-    std::io::Write::flush(&mut file).unwrap();
-    drop(file);
+    let (log, exp) = crate::util::write_corpus(dir.path(), &spec);
     let (rules_text, want) = corpus_rules(&exp);
     let rules = write(dir.path(), "rules.yaml", &rules_text);
     let log = log.to_str().unwrap();

@@ -5,7 +5,7 @@ use std::path::Path;
 use predicates::prelude::*;
 use serde_json::Value;
 
-use crate::util::ktrail;
+use crate::util::{json_of, ktrail, strs};
 
 #[test]
 fn usage_errors_exit_2() {
@@ -145,17 +145,11 @@ fn aws_cli_documents_are_read_whole() {
     let doc = format!(
         "{{\n  \"events\": [\n    {{\n      \"logStreamName\": \"kube-apiserver-audit-1\",\n      \"timestamp\": 1714557600010,\n      \"message\": {msg}\n    }}\n  ],\n  \"searchedLogStreams\": []\n}}\n"
     );
-    let out = ktrail()
-        .args(["timeline", "-f", "-", "-o", "json"])
-        .write_stdin(doc)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let v = json_of(
+        ktrail()
+            .args(["timeline", "-f", "-", "-o", "json"])
+            .write_stdin(doc),
     );
-    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["pods"][0]["name"], "web");
 }
 
@@ -168,23 +162,14 @@ fn realworld_captures() {
         eprintln!("skipped: {} is absent", dir.display());
         return;
     }
-    let out = ktrail()
-        .args([
-            "timeline",
-            "-f",
-            falco.to_str().unwrap(),
-            "-o",
-            "json",
-            "--strict",
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let v = json_of(ktrail().args([
+        "timeline",
+        "-f",
+        falco.to_str().unwrap(),
+        "-o",
+        "json",
+        "--strict",
+    ]));
     let pods = v["pods"].as_array().unwrap();
     // generateName creates: the name comes from the stored object.
     assert!(pods.iter().all(|p| !p["name"].as_str().unwrap().is_empty()));
@@ -197,12 +182,7 @@ fn realworld_captures() {
         .iter()
         .find(|p| p["createdAt"].is_null() && !p["denied"].as_bool().unwrap())
         .expect("a pod created before the log");
-    let kinds: Vec<&str> = early["events"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["kind"].as_str().unwrap())
-        .collect();
+    let kinds = strs(&early["events"], "kind");
     assert!(
         kinds.contains(&"exec") && kinds.contains(&"attach"),
         "{kinds:?}"

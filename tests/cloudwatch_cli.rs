@@ -8,64 +8,16 @@
 //! Without KTRAIL_TEST_MOTO_PORT these tests print a note and return.
 
 use std::collections::BTreeSet;
-use std::io::Read;
-use std::path::PathBuf;
 
 use assert_cmd::Command;
 use ktrail_cloudwatch::peek;
 use predicates::prelude::*;
 use serde_json::Value;
 
-struct Moto {
-    port: String,
-    since: String,
-    until: String,
-    jsonl: PathBuf,
-}
-
-fn moto() -> Option<Moto> {
-    let Ok(port) = std::env::var("KTRAIL_TEST_MOTO_PORT") else {
-        eprintln!(
-            "note: KTRAIL_TEST_MOTO_PORT is not set; run scripts/test.sh to run the moto tests"
-        );
-        return None;
-    };
-    let dir = PathBuf::from(std::env::var("KTRAIL_TEST_MOTO_DATA").expect("KTRAIL_TEST_MOTO_DATA"));
-    let manifest: Value = serde_json::from_str(
-        &std::fs::read_to_string(dir.join("manifest.json")).expect("manifest"),
-    )
-    .expect("json");
-    let s = |k: &str| manifest[k].as_str().expect("string").to_string();
-    Some(Moto {
-        port,
-        since: s("since"),
-        until: s("until"),
-        jsonl: dir.join("audit.jsonl"),
-    })
-}
+use crate::decompress::decompress;
+use crate::util::{moto, success, Moto};
 
 impl Moto {
-    /// `ktrail` against the emulator: credentials and endpoint from the environment, as a user has.
-    fn ktrail(&self) -> Command {
-        let mut c = Command::cargo_bin("ktrail").expect("binary");
-        c.env("AWS_ACCESS_KEY_ID", "testing")
-            .env("AWS_SECRET_ACCESS_KEY", "testing")
-            .env("AWS_REGION", "us-east-1")
-            .env("AWS_EC2_METADATA_DISABLED", "true")
-            .env("AWS_CONFIG_FILE", "/dev/null")
-            .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
-            .env_remove("AWS_PROFILE")
-            .env(
-                "AWS_ENDPOINT_URL_CLOUDWATCH_LOGS",
-                format!("http://127.0.0.1:{}", self.port),
-            );
-        c
-    }
-
-    fn window(&self) -> [&str; 4] {
-        ["--since", &self.since, "--until", &self.until]
-    }
-
     fn json(&self, args: &[&str]) -> Value {
         let out = self.ktrail().args(args).output().expect("runs");
         assert!(
@@ -94,14 +46,10 @@ impl Moto {
     }
 }
 
-fn jsonl() -> String {
-    std::env::var("KTRAIL_TEST_MOTO_DATA").unwrap_or_default() + "/audit.jsonl"
-}
-
 #[test]
 fn timeline_from_cloudwatch_equals_the_offline_timeline() {
     let Some(m) = moto() else { return };
-    let file = jsonl();
+    let file = m.file();
     let cases: [&[&str]; 6] = [
         &["fargate-ns/nginx"],
         &["default/nginx"],
@@ -111,7 +59,7 @@ fn timeline_from_cloudwatch_equals_the_offline_timeline() {
         &[],
     ];
     for pod in cases {
-        let offline = m.offline(pod, &file);
+        let offline = m.offline(pod, file);
         let pods = offline["pods"].as_array().expect("pods");
         assert!(!pods.is_empty(), "{pod:?} has pods offline");
         for extra in [&["--engine", "insights"][..], &["--engine", "filter"][..]] {
@@ -120,37 +68,21 @@ fn timeline_from_cloudwatch_equals_the_offline_timeline() {
         }
     }
     // Two incarnations of job-runner, a denied create, generateName pods.
-    let jr = m.offline(&["default/job-runner"], &file);
+    let jr = m.offline(&["default/job-runner"], file);
     assert_eq!(jr["pods"].as_array().map(Vec::len), Some(2));
-    let bad = m.offline(&["team-a/bad-pod"], &file);
+    let bad = m.offline(&["team-a/bad-pod"], file);
     assert_eq!(bad["pods"][0]["denied"], Value::Bool(true));
 }
 
 #[test]
 fn a_small_query_limit_splits_and_gives_the_same_timeline() {
     let Some(m) = moto() else { return };
-    let offline = m.offline(&["-n", "team-a"], &jsonl());
+    let offline = m.offline(&["-n", "team-a"], m.file());
     let cloud = m.cloud(
         &["-n", "team-a"],
         &["--query-limit", "400", "--concurrency", "2"],
     );
     assert_eq!(cloud["pods"], offline["pods"]);
-}
-
-fn decompress(path: &std::path::Path) -> String {
-    let raw = std::fs::read(path).expect("read");
-    let name = path.to_string_lossy();
-    if name.ends_with(".gz") {
-        let mut s = String::new();
-        flate2::read::GzDecoder::new(&raw[..])
-            .read_to_string(&mut s)
-            .expect("gzip");
-        s
-    } else if name.ends_with(".zst") {
-        String::from_utf8(zstd::decode_all(&raw[..]).expect("zstd")).expect("utf-8")
-    } else {
-        String::from_utf8(raw).expect("utf-8")
-    }
 }
 
 #[test]
@@ -212,13 +144,7 @@ fn fetch_of_one_pod_to_stdout() {
         "-",
     ];
     args.extend(m.window());
-    let out = m.ktrail().args(&args).output().expect("runs");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let text = String::from_utf8(out.stdout).expect("utf-8");
+    let text = String::from_utf8(success(m.ktrail().args(&args))).expect("utf-8");
     let events: Vec<Value> = text
         .lines()
         .filter_map(|l| serde_json::from_str(l).ok())
@@ -230,13 +156,15 @@ fn fetch_of_one_pod_to_stdout() {
         .all(|e| e["objectRef"]["name"] == "nginx" && e["objectRef"]["namespace"] == "fargate-ns"));
 }
 
+/// Asserts that `ktrail query ARGS` succeeds, for more assertions on what it wrote.
+fn query_succeeds(m: &Moto, args: &[&str]) -> assert_cmd::assert::Assert {
+    m.ktrail().arg("query").args(args).assert().success()
+}
+
 #[test]
 fn query_prints_a_runnable_query_and_refuses_injection() {
     let Some(m) = moto() else { return };
-    m.ktrail()
-        .args(["query", "fargate-ns/nginx", "--cluster", "ironman-2022"])
-        .assert()
-        .success()
+    query_succeeds(&m, &["fargate-ns/nginx", "--cluster", "ironman-2022"])
         .stdout(predicate::str::starts_with(
             "filter @logStream like /^kube-apiserver-audit/\n",
         ))
@@ -258,30 +186,36 @@ fn query_prints_a_runnable_query_and_refuses_injection() {
             .stdout(predicate::str::is_empty())
             .stderr(predicate::str::contains("invalid"));
     }
-    m.ktrail()
-        .args(["query", "--created", "0500-amazon-eks-fargate-mutation.amazonaws.com"])
-        .assert()
-        .success()
-        .stdout(predicate::str::contains(
-            "objectRef.name == '0500-amazon-eks-fargate-mutation.amazonaws.com' and verb == 'create'",
-        ));
-    m.ktrail()
-        .args(["query", "fargate-ns/nginx", "--engine", "filter"])
-        .assert()
-        .success()
-        .stdout(predicate::str::starts_with(
-            "{ ($.objectRef.resource = \"pods\")",
-        ));
-    m.ktrail()
-        .args(["timeline", "default/x'", "--cluster", "ironman-2022"])
-        .assert()
+    query_succeeds(
+        &m,
+        &[
+            "--created",
+            "0500-amazon-eks-fargate-mutation.amazonaws.com",
+        ],
+    )
+    .stdout(predicate::str::contains(
+        "objectRef.name == '0500-amazon-eks-fargate-mutation.amazonaws.com' and verb == 'create'",
+    ));
+    query_succeeds(&m, &["fargate-ns/nginx", "--engine", "filter"]).stdout(
+        predicate::str::starts_with("{ ($.objectRef.resource = \"pods\")"),
+    );
+    assert_refused(
+        m.ktrail()
+            .args(["timeline", "default/x'", "--cluster", "ironman-2022"]),
+        "invalid name",
+    );
+    assert_refused(
+        m.ktrail()
+            .args(["timeline", "default/x", "--cluster", "bad'cluster"]),
+        "invalid cluster name",
+    );
+}
+
+/// Asserts that `cmd` exits 2 saying `wanted` on stderr.
+fn assert_refused(cmd: &mut Command, wanted: &str) {
+    cmd.assert()
         .code(2)
-        .stderr(predicate::str::contains("invalid name"));
-    m.ktrail()
-        .args(["timeline", "default/x", "--cluster", "bad'cluster"])
-        .assert()
-        .code(2)
-        .stderr(predicate::str::contains("invalid cluster name"));
+        .stderr(predicate::str::contains(wanted));
 }
 
 #[test]
@@ -289,66 +223,61 @@ fn errors_a_user_meets_are_one_sentence_and_exit_2() {
     let Some(m) = moto() else { return };
     let mut args = vec!["timeline", "default/nginx", "--cluster", "no-such-cluster"];
     args.extend(m.window());
-    m.ktrail()
-        .args(&args)
-        .assert()
-        .code(2)
-        .stderr(predicate::str::contains(
-            "audit logging must be enabled on the cluster, for example `aws eks update-cluster-config --name no-such-cluster",
-        ));
     // No kube-apiserver-audit stream has events a week before the load.
-    m.ktrail()
-        .args([
-            "timeline",
-            "default/nginx",
-            "--cluster",
-            "ironman-2022",
-            "--since",
-            "2000-01-01T00:00:00Z",
-            "--until",
-            "2000-01-01T01:00:00Z",
-        ])
-        .assert()
-        .code(2)
-        .stderr(predicate::str::contains("no kube-apiserver-audit streams"));
-    m.ktrail()
-        .env_remove("AWS_ACCESS_KEY_ID")
-        .env_remove("AWS_SECRET_ACCESS_KEY")
-        .args(&args)
-        .assert()
-        .code(2)
-        .stderr(predicate::str::contains("no AWS credentials found"));
-    m.ktrail()
-        .args(["fetch", "default/nginx", "-o", "-"])
-        .assert()
-        .code(2)
-        .stderr(predicate::str::contains(
+    let long_ago = [
+        "timeline",
+        "default/nginx",
+        "--cluster",
+        "ironman-2022",
+        "--since",
+        "2000-01-01T00:00:00Z",
+        "--until",
+        "2000-01-01T01:00:00Z",
+    ];
+    let both = [
+        "timeline",
+        "default/nginx",
+        "--cluster",
+        "ironman-2022",
+        "-f",
+        "x.log",
+    ];
+    // (arguments, without credentials, what stderr says)
+    let cases: [(&[&str], bool, &str); 5] = [
+        (
+            &args,
+            false,
+            "audit logging must be enabled on the cluster, for example `aws eks update-cluster-config --name no-such-cluster",
+        ),
+        (&long_ago, false, "no kube-apiserver-audit streams"),
+        (&args, true, "no AWS credentials found"),
+        (
+            &["fetch", "default/nginx", "-o", "-"],
+            false,
             "--cluster NAME or --log-group NAME",
-        ));
-    m.ktrail()
-        .args([
-            "timeline",
-            "default/nginx",
-            "--cluster",
-            "ironman-2022",
-            "-f",
-            "x.log",
-        ])
-        .assert()
-        .code(2)
-        .stderr(predicate::str::contains("not both"));
+        ),
+        (&both, false, "not both"),
+    ];
+    for (args, no_credentials, wanted) in cases {
+        let mut cmd = m.ktrail();
+        if no_credentials {
+            cmd.env_remove("AWS_ACCESS_KEY_ID")
+                .env_remove("AWS_SECRET_ACCESS_KEY");
+        }
+        assert_refused(cmd.args(args), wanted);
+    }
 }
 
 #[test]
 fn follow_prints_the_story_then_stops_by_itself() {
     let Some(m) = moto() else { return };
-    let offline = m.offline(&["fargate-ns/nginx"], &jsonl());
+    let offline = m.offline(&["fargate-ns/nginx"], m.file());
     let events = offline["pods"][0]["events"]
         .as_array()
         .expect("events")
         .len();
-    let out = m
-        .ktrail()
+    let mut follow = m.ktrail();
+    follow
         .args([
             "timeline",
             "fargate-ns/nginx",
@@ -364,15 +293,8 @@ fn follow_prints_the_story_then_stops_by_itself() {
             "-o",
             "json",
         ])
-        .timeout(std::time::Duration::from_secs(60))
-        .output()
-        .expect("runs");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let lines: Vec<Value> = String::from_utf8(out.stdout)
+        .timeout(std::time::Duration::from_secs(60));
+    let lines: Vec<Value> = String::from_utf8(success(&mut follow))
         .expect("utf-8")
         .lines()
         .map(|l| serde_json::from_str(l).expect("a JSON line per event"))

@@ -8,7 +8,7 @@ use std::path::Path;
 
 use serde_json::{json, Value};
 
-use ktrail_corpus::{generate, Expected, Spec};
+use ktrail_corpus::{Expected, Spec};
 
 fn write_corpus(dir: &Path) -> (std::path::PathBuf, Expected) {
     let spec = Spec {
@@ -17,10 +17,7 @@ fn write_corpus(dir: &Path) -> (std::path::PathBuf, Expected) {
         target_bytes: None,
         noise_per_pod: 30,
     };
-    let path = dir.join("audit.jsonl");
-    let mut file = std::io::BufWriter::new(std::fs::File::create(&path).unwrap());
-    let expected = generate(&spec, &mut file).unwrap();
-    file.flush().unwrap();
+    let (path, expected) = crate::util::write_corpus(dir, &spec);
     assert!(
         (280..340).contains(&expected.pods.len()),
         "{}",
@@ -30,21 +27,12 @@ fn write_corpus(dir: &Path) -> (std::path::PathBuf, Expected) {
 }
 
 fn timeline(file: &Path) -> Value {
-    let out = crate::util::ktrail()
-        .args(["timeline", "-f", file.to_str().unwrap(), "-o", "json"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(
-        out.stderr.is_empty(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
+    let mut cmd = crate::util::ktrail();
+    cmd.args(["timeline", "-f", file.to_str().unwrap(), "-o", "json"]);
+    let (code, out, err) = crate::util::run(&mut cmd);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.is_empty(), "{err}");
+    serde_json::from_str(&out).unwrap()
 }
 
 const FACTS: &[&str] = &[

@@ -7,7 +7,6 @@
 //! deep) are written at run time. After a deliberate change, `KTRAIL_BLESS=1 cargo test --test
 //! damaged` rewrites the expected files; review the diff before committing it.
 
-use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use serde_json::Value;
@@ -40,58 +39,47 @@ fn s(v: &Value) -> String {
     }
 }
 
+/// `template` with each `{key}` replaced by `s(&v[key])` and each `{=key}` by `v[key]` as JSON.
+fn fill(template: &str, v: &Value) -> String {
+    let mut out = String::new();
+    let mut rest = template;
+    while let Some(open) = rest.find('{') {
+        out.push_str(&rest[..open]);
+        let close = open + rest[open..].find('}').expect("a closed {key}");
+        let key = &rest[open + 1..close];
+        match key.strip_prefix('=') {
+            Some(key) => out.push_str(&v[key].to_string()),
+            None => out.push_str(&s(&v[key])),
+        }
+        rest = &rest[close + 1..];
+    }
+    out.push_str(rest);
+    out
+}
+
 /// The story of a `timeline -o json` report in a compact, reviewable form: per pod its facts,
 /// webhook calls and built-in changes, then one line per event; then the summary counts.
 fn story(report: &Value) -> String {
-    let mut out = String::new();
+    let mut lines = Vec::new();
     for p in report["pods"].as_array().expect("pods") {
-        writeln!(
-            out,
-            "pod {}/{} uid={} denied={}",
-            s(&p["namespace"]),
-            s(&p["name"]),
-            s(&p["uid"]),
-            p["denied"]
-        )
-        .unwrap();
-        writeln!(
-            out,
-            "  created {} by {}; scheduler {}; node {}",
-            s(&p["createdAt"]),
-            s(&p["createdBy"]),
-            s(&p["scheduler"]),
-            s(&p["node"])
-        )
-        .unwrap();
-        writeln!(
-            out,
-            "  bound {} by {}; ready {}; phase {}; deleted {} by {} via {}",
-            s(&p["boundAt"]),
-            s(&p["boundBy"]),
-            s(&p["readyAt"]),
-            s(&p["phase"]),
-            s(&p["deletedAt"]),
-            s(&p["deletedBy"]),
-            s(&p["deletedVia"])
-        )
-        .unwrap();
+        lines.push(fill("pod {namespace}/{name} uid={uid} denied={=denied}", p));
+        lines.push(fill(
+            "  created {createdAt} by {createdBy}; scheduler {scheduler}; node {node}",
+            p,
+        ));
+        lines.push(fill(
+            "  bound {boundAt} by {boundBy}; ready {readyAt}; phase {phase}; deleted {deletedAt} by {deletedBy} via {deletedVia}",
+            p,
+        ));
         for w in p["webhooks"].as_array().expect("webhooks") {
             let paths: Vec<String> = w["paths"]
                 .as_array()
                 .map(|a| a.iter().map(s).collect())
                 .unwrap_or_default();
-            writeln!(
-                out,
-                "  webhook {} {}/{} {} mutated={} failedOpen={} paths={}",
-                s(&w["type"]),
-                w["round"],
-                w["index"],
-                s(&w["webhook"]),
-                s(&w["mutated"]),
-                w["failedOpen"],
-                paths.join(",")
-            )
-            .unwrap();
+            lines.push(fill(
+                "  webhook {type} {=round}/{=index} {webhook} mutated={mutated} failedOpen={=failedOpen} paths=",
+                w,
+            ) + &paths.join(","));
         }
         let builtin: Vec<String> = p["builtinChanges"]
             .as_array()
@@ -99,29 +87,19 @@ fn story(report: &Value) -> String {
             .iter()
             .map(s)
             .collect();
-        writeln!(out, "  builtin {}", builtin.join(",")).unwrap();
+        lines.push(format!("  builtin {}", builtin.join(",")));
         for e in p["events"].as_array().expect("events") {
-            writeln!(
-                out,
-                "  {} {} {} {} {} | {}",
-                s(&e["time"]),
-                s(&e["kind"]),
-                s(&e["auditID"]),
-                s(&e["stage"]),
-                s(&e["user"]),
-                s(&e["summary"])
-            )
-            .unwrap();
+            lines.push(fill(
+                "  {time} {kind} {auditID} {stage} {user} | {summary}",
+                e,
+            ));
         }
     }
-    let m = &report["summary"];
-    writeln!(
-        out,
-        "summary linesRead={} linesSkipped={} events={} podEvents={} stagesCollapsed={} duplicates={}",
-        m["linesRead"], m["linesSkipped"], m["events"], m["podEvents"], m["stagesCollapsed"], m["duplicates"]
-    )
-    .unwrap();
-    out
+    lines.push(fill(
+        "summary linesRead={=linesRead} linesSkipped={=linesSkipped} events={=events} podEvents={=podEvents} stagesCollapsed={=stagesCollapsed} duplicates={=duplicates}",
+        &report["summary"],
+    ));
+    lines.iter().map(|l| format!("{l}\n")).collect()
 }
 
 struct Run {
@@ -131,16 +109,16 @@ struct Run {
 }
 
 fn ktrail(cwd: &Path, args: &[&str]) -> Run {
-    let out = crate::util::ktrail()
-        .current_dir(cwd)
-        .env_remove("NO_COLOR")
-        .args(args)
-        .output()
-        .unwrap();
+    let (code, stdout, stderr) = crate::util::run_raw(
+        crate::util::ktrail()
+            .current_dir(cwd)
+            .env_remove("NO_COLOR")
+            .args(args),
+    );
     Run {
-        code: out.status.code().expect("exited, not killed by a signal"),
-        stdout: out.stdout,
-        stderr: String::from_utf8(out.stderr).expect("stderr is UTF-8"),
+        code,
+        stdout,
+        stderr,
     }
 }
 

@@ -22,22 +22,16 @@ fn replay(target: &str, check: fn(&[u8])) {
     assert!(n > 0, "no inputs in {}", dir.display());
 }
 
-#[test]
-fn decode_line() {
-    replay("decode_line", checks::decode_line);
+/// One test a fuzz target, named after it, replaying its regressions through its check.
+macro_rules! replay_tests {
+    ($($target:ident),* $(,)?) => {
+        $(
+            #[test]
+            fn $target() {
+                replay(stringify!($target), checks::$target);
+            }
+        )*
+    };
 }
 
-#[test]
-fn webhook_annotations() {
-    replay("webhook_annotations", checks::webhook_annotations);
-}
-
-#[test]
-fn rules() {
-    replay("rules", checks::rules);
-}
-
-#[test]
-fn redact_line() {
-    replay("redact_line", checks::redact_line);
-}
+replay_tests!(decode_line, webhook_annotations, rules, redact_line);

@@ -107,19 +107,10 @@ fn run(dir: &Path, args: &[&str], envs: &[(&str, &str)]) -> Vec<u8> {
     for (k, v) in envs {
         cmd.env(k, v);
     }
-    let out = cmd.output().unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(
-        out.stderr.is_empty(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out.stdout
+    let (code, out, err) = crate::util::run_raw(&mut cmd);
+    assert_eq!(code, 0, "{args:?}: {err}");
+    assert!(err.is_empty(), "{err}");
+    out
 }
 
 /// Panics when `out` holds a character that a terminal or a document viewer would act on.
@@ -177,15 +168,22 @@ fn table_output_shows_escapes_not_effects() {
     }
 }
 
-#[test]
-fn markdown_output_shows_escapes_not_effects() {
+/// The timeline of the hostile log in `format`, checked to hold nothing a terminal or viewer
+/// would act on.
+fn harmless_output(format: &str) -> Vec<u8> {
     let d = setup();
     let out = run(
         d.path(),
-        &["timeline", "-f", "hostile.jsonl", "-o", "markdown"],
+        &["timeline", "-f", "hostile.jsonl", "-o", format],
         &[],
     );
-    assert_harmless(&out, "markdown");
+    assert_harmless(&out, format);
+    out
+}
+
+#[test]
+fn markdown_output_shows_escapes_not_effects() {
+    let out = harmless_output("markdown");
     let text = String::from_utf8(out).unwrap();
     assert!(
         text.contains(r"evil\\u{1b}\[31m.example.com\\u{7}"),
@@ -213,13 +211,7 @@ fn colour_and_no_color_never_let_log_text_through() {
 
 #[test]
 fn json_output_is_valid_safe_and_exact() {
-    let d = setup();
-    let out = run(
-        d.path(),
-        &["timeline", "-f", "hostile.jsonl", "-o", "json"],
-        &[],
-    );
-    assert_harmless(&out, "json");
+    let out = harmless_output("json");
     let v: Value = serde_json::from_slice(&out).expect("valid JSON");
     let pods = v["pods"].as_array().unwrap();
     assert_eq!(pods.len(), 2, "{v:#}");

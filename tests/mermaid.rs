@@ -64,24 +64,17 @@ fn mermaid_parse_all(texts: &[&str]) -> (bool, String) {
 }
 
 fn mermaid_of(args: &[&str]) -> String {
-    let out = crate::util::ktrail()
-        .arg("timeline")
-        .args(args)
-        .args(["-o", "mermaid"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let out = crate::util::success(
+        crate::util::ktrail()
+            .arg("timeline")
+            .args(args)
+            .args(["-o", "mermaid"]),
     );
-    String::from_utf8(out.stdout).unwrap()
+    String::from_utf8(out).unwrap()
 }
 
 fn fixture_file() -> tempfile::NamedTempFile {
-    let mut f = tempfile::NamedTempFile::new().unwrap();
-    f.write_all(views_fixture::log().as_bytes()).unwrap();
-    f
+    crate::util::temp_file(&views_fixture::log())
 }
 
 fn assert_parses(text: &str, diagrams: usize) {

@@ -4,21 +4,16 @@
 //! itself prints the value escaped. `ktrail query` needs no AWS access, so this runs offline.
 
 fn ktrail(args: &[&str]) -> (i32, String, String) {
-    let out = crate::util::ktrail()
-        .args(args)
-        // Never reach a real endpoint, whatever a test gets wrong.
-        .env("AWS_ENDPOINT_URL_CLOUDWATCH_LOGS", "http://127.0.0.1:9")
-        .env("AWS_ACCESS_KEY_ID", "test")
-        .env("AWS_SECRET_ACCESS_KEY", "test")
-        .env("AWS_REGION", "us-east-1")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .timeout(std::time::Duration::from_secs(60))
-        .output()
-        .unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8(out.stdout).unwrap(),
-        String::from_utf8(out.stderr).unwrap(),
+    crate::util::run(
+        crate::util::ktrail()
+            .args(args)
+            // Never reach a real endpoint, whatever a test gets wrong.
+            .env("AWS_ENDPOINT_URL_CLOUDWATCH_LOGS", "http://127.0.0.1:9")
+            .env("AWS_ACCESS_KEY_ID", "test")
+            .env("AWS_SECRET_ACCESS_KEY", "test")
+            .env("AWS_REGION", "us-east-1")
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .timeout(std::time::Duration::from_secs(60)),
     )
 }
 

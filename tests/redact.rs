@@ -117,16 +117,7 @@ fn sensitive_log() -> String {
 }
 
 fn ktrail(dir: &Path, args: &[&str]) -> (i32, Vec<u8>, String) {
-    let out = crate::util::ktrail()
-        .current_dir(dir)
-        .args(args)
-        .output()
-        .unwrap();
-    (
-        out.status.code().unwrap(),
-        out.stdout,
-        String::from_utf8(out.stderr).unwrap(),
-    )
+    crate::util::run_raw(crate::util::ktrail().current_dir(dir).args(args))
 }
 
 /// What the timeline's structure is made of: pods and uids, webhook calls and their paths,

@@ -32,13 +32,7 @@ fn timeline_json(args: &[&str], stdin: Option<Vec<u8>>) -> Value {
     if let Some(s) = stdin {
         cmd.write_stdin(s);
     }
-    let out = cmd.output().unwrap();
-    assert!(
-        out.status.success(),
-        "ktrail {args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
+    crate::util::json_of(&mut cmd)
 }
 
 #[test]
@@ -193,12 +187,7 @@ fn reads_add_events_but_never_pods() {
         &["fargate-ns/nginx", "--sample", "eks-fargate", "--reads"],
         None,
     );
-    let kinds: Vec<&str> = with_reads["pods"][0]["events"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["kind"].as_str().unwrap())
-        .collect();
+    let kinds = crate::util::strs(&with_reads["pods"][0]["events"], "kind");
     assert!(
         kinds.contains(&"get") || kinds.contains(&"watch"),
         "{kinds:?}"

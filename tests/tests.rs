@@ -2,6 +2,8 @@
 //! application (and through it the AWS SDK) once. The engine's and the CloudWatch source's own
 //! tests live in their crates (`crates/*/tests`).
 
+#[path = "../crates/cloudwatch/tests/support/decompress.rs"]
+mod decompress;
 mod util;
 mod views_fixture;
 

@@ -9,29 +9,28 @@ use std::io::Write;
 use serde_json::{json, Value};
 use views_fixture::*;
 
+use crate::util::{installs, pod_ids};
+
 fn fixture_file() -> tempfile::NamedTempFile {
-    let mut f = tempfile::NamedTempFile::new().unwrap();
-    f.write_all(log().as_bytes()).unwrap();
-    f
+    crate::util::temp_file(&log())
 }
 
 fn ktrail(args: &[&str]) -> (i32, String, String) {
-    let out = crate::util::ktrail()
-        .env("NO_COLOR", "1")
-        .args(args)
-        .output()
-        .unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8(out.stdout).unwrap(),
-        String::from_utf8(out.stderr).unwrap(),
-    )
+    crate::util::run(crate::util::ktrail().env("NO_COLOR", "1").args(args))
 }
 
 fn json_of(args: &[&str]) -> Value {
-    let (code, out, err) = ktrail(args);
-    assert_eq!(code, 0, "ktrail {args:?} failed: {err}");
-    serde_json::from_str(&out).unwrap_or_else(|e| panic!("not JSON ({e}): {out}"))
+    crate::util::json_of(crate::util::ktrail().env("NO_COLOR", "1").args(args))
+}
+
+/// The timeline and the `view` of the fixture, as JSON.
+fn timeline_and_view(view: &str) -> (Value, Value) {
+    let f = fixture_file();
+    let p = f.path().to_str().unwrap();
+    (
+        json_of(&["timeline", "-f", p, "-o", "json"]),
+        json_of(&[view, "-f", p, "-o", "json"]),
+    )
 }
 
 fn row<'v>(report: &'v Value, kind: &str, conf: Option<&str>, hook: Option<&str>) -> &'v Value {
@@ -43,20 +42,6 @@ fn row<'v>(report: &'v Value, kind: &str, conf: Option<&str>, hook: Option<&str>
             r["type"] == kind && r["configuration"] == json!(conf) && r["webhook"] == json!(hook)
         })
         .unwrap_or_else(|| panic!("no row {kind} {conf:?} {hook:?} in {report:#}"))
-}
-
-fn installs(r: &Value) -> Vec<(String, String)> {
-    r["installed"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|i| {
-            (
-                i["verb"].as_str().unwrap().to_owned(),
-                i["user"].as_str().unwrap().to_owned(),
-            )
-        })
-        .collect()
 }
 
 fn pair(verb: &str, user: &str) -> (String, String) {
@@ -153,10 +138,7 @@ fn webhook_rows_count_calls_pods_paths_and_installs() {
 /// `mutatedPods` and `paths` recomputed from the timeline's own JSON, independently of the view.
 #[test]
 fn webhook_counts_agree_with_the_timeline() {
-    let f = fixture_file();
-    let p = f.path().to_str().unwrap();
-    let tl = json_of(&["timeline", "-f", p, "-o", "json"]);
-    let rep = json_of(&["webhooks", "-f", p, "-o", "json"]);
+    let (tl, rep) = timeline_and_view("webhooks");
     for r in rep["webhooks"].as_array().unwrap() {
         if r["type"] == "builtin" || r["calls"] == 0 {
             continue;
@@ -226,27 +208,10 @@ fn an_empty_log_has_no_webhooks_and_says_so() {
 
 #[test]
 fn pods_has_one_row_per_incarnation() {
-    let f = fixture_file();
-    let p = f.path().to_str().unwrap();
-    let tl = json_of(&["timeline", "-f", p, "-o", "json"]);
-    let view = json_of(&["pods", "-f", p, "-o", "json"]);
-    let ids = |v: &Value| -> Vec<(String, String, Value)> {
-        v["pods"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|p| {
-                (
-                    p["namespace"].as_str().unwrap().to_owned(),
-                    p["name"].as_str().unwrap().to_owned(),
-                    p["uid"].clone(),
-                )
-            })
-            .collect()
-    };
-    assert_eq!(ids(&view), ids(&tl));
+    let (tl, view) = timeline_and_view("pods");
+    assert_eq!(pod_ids(&view), pod_ids(&tl));
     assert_eq!(
-        ids(&view).len(),
+        pod_ids(&view).len(),
         4,
         "two incarnations of web-1, a denied create, batch-1"
     );
@@ -269,6 +234,8 @@ fn pods_has_one_row_per_incarnation() {
     assert_eq!(web_a["mutatedBy"], json!([INJECT, "built-in admission"]));
 
     // The other formats: one line per incarnation too.
+    let f = fixture_file();
+    let p = f.path().to_str().unwrap();
     let (_, csv, _) = ktrail(&["pods", "-f", p, "-o", "csv"]);
     assert_eq!(csv.split("\r\n").filter(|l| !l.is_empty()).count(), 1 + 4);
     let (_, md, _) = ktrail(&["pods", "-f", p, "-o", "markdown"]);
@@ -501,49 +468,12 @@ fn seed_story_latency_shows_fargate_is_slow_to_bind() {
 /// `scripts/test.sh` starts, they equal the views of the same events read from a file.
 #[test]
 fn views_from_cloudwatch_equal_the_offline_views() {
-    let (Ok(port), Ok(data)) = (
-        std::env::var("KTRAIL_TEST_MOTO_PORT"),
-        std::env::var("KTRAIL_TEST_MOTO_DATA"),
-    ) else {
-        eprintln!(
-            "note: KTRAIL_TEST_MOTO_PORT is not set; run scripts/test.sh to run the moto tests"
-        );
-        return;
-    };
-    let dir = std::path::PathBuf::from(data);
-    let manifest: Value =
-        serde_json::from_str(&std::fs::read_to_string(dir.join("manifest.json")).unwrap()).unwrap();
-    let (since, until) = (
-        manifest["since"].as_str().unwrap(),
-        manifest["until"].as_str().unwrap(),
-    );
-    let file = dir.join("audit.jsonl");
+    let Some(m) = crate::util::moto() else { return };
     let run = |args: &[&str]| -> Value {
-        let out = crate::util::ktrail()
-            .env("AWS_ACCESS_KEY_ID", "testing")
-            .env("AWS_SECRET_ACCESS_KEY", "testing")
-            .env("AWS_REGION", "us-east-1")
-            .env("AWS_EC2_METADATA_DISABLED", "true")
-            .env("AWS_CONFIG_FILE", "/dev/null")
-            .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
-            .env_remove("AWS_PROFILE")
-            .env(
-                "AWS_ENDPOINT_URL_CLOUDWATCH_LOGS",
-                format!("http://127.0.0.1:{port}"),
-            )
-            .args(args)
-            .args(["-o", "json", "--since", since, "--until", until])
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        serde_json::from_slice(&out.stdout).unwrap()
+        crate::util::json_of(m.ktrail().args(args).args(["-o", "json"]).args(m.window()))
     };
     for view in ["webhooks", "pods"] {
-        let offline = run(&[view, "-f", file.to_str().unwrap()]);
+        let offline = run(&[view, "-f", m.file()]);
         let cloud = run(&[view, "--cluster", "ironman-2022"]);
         assert_eq!(cloud, offline, "{view}");
         let rows = &offline[view];

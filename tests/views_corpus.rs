@@ -4,12 +4,13 @@
 //! `Expected.webhooks` says, and `ktrail pods` one row per expected incarnation.
 
 use std::collections::BTreeSet;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use serde_json::{json, Value};
 
-use ktrail_corpus::{generate, Expected, Spec};
+use ktrail_corpus::{Expected, Spec};
+
+use crate::util::{installs, pod_ids};
 
 fn write_corpus(dir: &Path, seed: u64) -> (PathBuf, Expected) {
     let spec = Spec {
@@ -18,21 +19,11 @@ fn write_corpus(dir: &Path, seed: u64) -> (PathBuf, Expected) {
         target_bytes: None,
         noise_per_pod: 20,
     };
-    let path = dir.join("audit.jsonl");
-    let mut file = std::io::BufWriter::new(std::fs::File::create(&path).unwrap());
-    let expected = generate(&spec, &mut file).unwrap();
-    file.flush().unwrap();
-    (path, expected)
+    crate::util::write_corpus(dir, &spec)
 }
 
 fn json_of(args: &[&str]) -> Value {
-    let out = crate::util::ktrail().args(args).output().unwrap();
-    assert!(
-        out.status.success(),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
+    crate::util::json_of(crate::util::ktrail().args(args))
 }
 
 #[test]
@@ -63,17 +54,7 @@ fn webhook_report_equals_the_corpus_answer() {
             assert_eq!(got["failedOpen"], want.failed_open, "{what}");
             assert_eq!(got["rounds"], json!(want.rounds), "{what}");
             assert_eq!(got["namespaces"], json!(want.namespaces), "{what}");
-            let installed: Vec<(String, String)> = got["installed"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|i| {
-                    (
-                        i["verb"].as_str().unwrap().to_owned(),
-                        i["user"].as_str().unwrap().to_owned(),
-                    )
-                })
-                .collect();
+            let installed = installs(got);
             let want_installed: Vec<(String, String)> = want
                 .installed
                 .iter()
@@ -107,18 +88,7 @@ fn pods_has_one_row_per_expected_incarnation() {
     let dir = tempfile::tempdir().unwrap();
     let (file, expected) = write_corpus(dir.path(), 99);
     let view = json_of(&["pods", "-f", file.to_str().unwrap(), "-o", "json"]);
-    let got: Vec<(String, String, Value)> = view["pods"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| {
-            (
-                p["namespace"].as_str().unwrap().to_owned(),
-                p["name"].as_str().unwrap().to_owned(),
-                p["uid"].clone(),
-            )
-        })
-        .collect();
+    let got = pod_ids(&view);
     let want: Vec<(String, String, Value)> = expected
         .pods
         .iter()

@@ -140,12 +140,5 @@ pub fn load(input: &Inputs, sel: record::Selection) -> Result<Pending> {
         feed(&mut collector, &mut printer, input.strict, n, e)
     })?;
     print_stats(&stats);
-    let pending = collector.finish_pending();
-    if pending.summary.lines_skipped > 0 {
-        eprintln!(
-            "ktrail: skipped {} of {} events",
-            pending.summary.lines_skipped, pending.summary.lines_read
-        );
-    }
-    Ok(pending)
+    Ok(super::input::finish(collector, "events"))
 }

@@ -59,12 +59,17 @@ pub fn load_pending(input: &Inputs, sel: Selection) -> Result<Pending> {
         ..Default::default()
     };
     scan::scan_inputs(&inputs, &mut collector, &opts, &mut |d| printer.print(d))?;
+    Ok(finish(collector, "lines"))
+}
+
+/// The collected story, after saying how many of the `units` read (lines, events) were skipped.
+pub(super) fn finish(collector: Collector, units: &str) -> Pending {
     let pending = collector.finish_pending();
     if pending.summary.lines_skipped > 0 {
         eprintln!(
-            "ktrail: skipped {} of {} lines",
+            "ktrail: skipped {} of {} {units}",
             pending.summary.lines_skipped, pending.summary.lines_read
         );
     }
-    Ok(pending)
+    pending
 }

@@ -15,9 +15,9 @@ mod samples;
 mod timeline;
 mod webhooks;
 
-use std::io;
+use std::io::{self, Write};
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 
 use crate::cli::Cli;
 use crate::options::Invocation;
@@ -44,6 +44,23 @@ pub fn run(cli: Cli) -> Result<u8> {
         Invocation::Samples => samples::run(),
         Invocation::Completions(shell) => completions::run(shell),
     }
+}
+
+/// Writes a cluster-wide view to standard output with `render` (`what` names the writing in an
+/// error); when the view is `empty`, says so on stderr and exits with [`exit::PROBLEM`].
+fn print_view(
+    what: &'static str,
+    empty: Option<&str>,
+    render: impl FnOnce(&mut dyn Write) -> io::Result<()>,
+) -> Result<u8> {
+    let stdout = io::stdout();
+    let mut out = io::BufWriter::new(stdout.lock());
+    render(&mut out).and_then(|_| out.flush()).context(what)?;
+    if let Some(empty) = empty {
+        eprintln!("ktrail: {empty}");
+        return Ok(exit::PROBLEM);
+    }
+    Ok(exit::OK)
 }
 
 /// Whether an error is a closed pipe (e.g. `ktrail … | head`), which is not a failure.

@@ -42,27 +42,40 @@ pub fn row(cells: &[String], w: &mut dyn Write) -> io::Result<()> {
 mod tests {
     use super::*;
 
+    /// Asserts that `text` writes each input as the cell given with it.
+    fn assert_cells(cases: &[(&str, &str)]) {
+        for (input, cell) in cases {
+            assert_eq!(text(input), *cell, "{input:?}");
+        }
+    }
+
     #[test]
     fn quotes_what_would_break_a_row() {
-        assert_eq!(text("plain"), "plain");
-        assert_eq!(text("a,b"), "\"a,b\"");
-        assert_eq!(text("say \"hi\""), "\"say \"\"hi\"\"\"");
-        assert_eq!(text(" padded"), "\" padded\"");
+        assert_cells(&[
+            ("plain", "plain"),
+            ("a,b", "\"a,b\""),
+            ("say \"hi\"", "\"say \"\"hi\"\"\""),
+            (" padded", "\" padded\""),
+        ]);
     }
 
     #[test]
     fn control_characters_are_escaped_not_kept() {
-        assert_eq!(text("a\nb"), "a\\u{a}b");
-        assert_eq!(text("x\u{1b}[2Jy"), "x\\u{1b}[2Jy");
-        assert_eq!(text("evil\u{202e}"), "evil\\u{202e}");
+        assert_cells(&[
+            ("a\nb", "a\\u{a}b"),
+            ("x\u{1b}[2Jy", "x\\u{1b}[2Jy"),
+            ("evil\u{202e}", "evil\\u{202e}"),
+        ]);
     }
 
     #[test]
     fn formulas_are_defused() {
-        assert_eq!(text("=HYPERLINK(\"x\")"), "\"'=HYPERLINK(\"\"x\"\")\"");
-        assert_eq!(text("+1"), "'+1");
-        assert_eq!(text("-cmd"), "'-cmd");
-        assert_eq!(text("@SUM(A1)"), "'@SUM(A1)");
+        assert_cells(&[
+            ("=HYPERLINK(\"x\")", "\"'=HYPERLINK(\"\"x\"\")\""),
+            ("+1", "'+1"),
+            ("-cmd", "'-cmd"),
+            ("@SUM(A1)", "'@SUM(A1)"),
+        ]);
         assert_eq!(plain("-1.5"), "-1.5", "numbers of our own stay numbers");
     }
 

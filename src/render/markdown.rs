@@ -3,7 +3,7 @@
 use std::io::{self, Write};
 
 use ktrail_core::escape::markdown_cell as cell;
-use ktrail_core::text::{offset, short_agent};
+use ktrail_core::text::short_agent;
 use ktrail_core::timeline::{Pod, Report};
 
 pub fn timeline(report: &Report, w: &mut dyn Write) -> io::Result<()> {
@@ -78,12 +78,7 @@ pub fn pod_story(pod: &Pod, w: &mut dyn Write) -> io::Result<()> {
             )?;
         }
         writeln!(w, "\n| time | offset | actor | what |\n|---|---|---|---|")?;
-        let base = pod.times.created.or(pod.times.first);
-        for ev in &pod.events {
-            let off = base
-                .and_then(|b| (ev.at - b).num_microseconds())
-                .map(|us| offset(us as f64 / 1e6))
-                .unwrap_or_default();
+        for (ev, off) in super::with_offsets(pod) {
             let ua = ev.user_agent.as_deref().map(short_agent).unwrap_or("");
             let actor = if ua.is_empty() {
                 ev.user.clone()

@@ -14,8 +14,8 @@ use std::io::{self, Write};
 
 use ktrail_core::admission::WebhookCall;
 use ktrail_core::escape::{self, markdown_cell};
+use ktrail_core::text::short_agent;
 use ktrail_core::text::shorten;
-use ktrail_core::text::{offset, short_agent};
 use ktrail_core::timeline::{EventKind, Pod, PodEvent, BUILTIN};
 
 /// At most this many characters of log text in one message (before escaping).
@@ -172,12 +172,7 @@ pub fn diagram(pod: &Pod, w: &mut dyn Write) -> io::Result<()> {
     if pod.created_at.is_none() && !pod.denied {
         writeln!(w, "    Note over API: created before the log begins")?;
     }
-    let base = pod.times.created.or(pod.times.first);
-    for ev in &pod.events {
-        let off = base
-            .and_then(|b| (ev.at - b).num_microseconds())
-            .map(|us| offset(us as f64 / 1e6))
-            .unwrap_or_default();
+    for (ev, off) in super::with_offsets(pod) {
         let who = cast.user(&ev.user);
         let failed = ev.code.is_some_and(|c| c >= 400);
         if ev.kind == EventKind::Create {

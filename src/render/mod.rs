@@ -17,7 +17,8 @@ use std::io::{self, IsTerminal, Write};
 use serde::Serialize;
 
 use ktrail_core::escape::is_unsafe;
-use ktrail_core::timeline::{Pending, Pod, Report, SCHEMA_VERSION};
+use ktrail_core::text::offset;
+use ktrail_core::timeline::{Pending, Pod, PodEvent, Report, SCHEMA_VERSION};
 
 /// Whether to colour output: on a terminal without `NO_COLOR` (auto), always, or never.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -371,7 +372,20 @@ pub enum PodsFormat {
     Csv,
 }
 
-/// A borrowless comfy-table for output that is not a terminal: every line whole, never wrapped
+/// Each event of `pod` with its offset (`+1.234s`) from the pod's create or, for a pod created
+/// before the log begins, from its first event.
+pub fn with_offsets(pod: &Pod) -> impl Iterator<Item = (&PodEvent, String)> {
+    let base = pod.times.created.or(pod.times.first);
+    pod.events.iter().map(move |ev| {
+        let off = base
+            .and_then(|b| (ev.at - b).num_microseconds())
+            .map(|us| offset(us as f64 / 1e6))
+            .unwrap_or_default();
+        (ev, off)
+    })
+}
+
+/// A borderless comfy-table for output that is not a terminal: every line whole, never wrapped
 /// (terminals get [`fit::table`]).
 pub fn plain_table() -> comfy_table::Table {
     let mut t = comfy_table::Table::new();

@@ -106,10 +106,10 @@ pub fn pod_story(pod: &Pod, style: Style, w: &mut dyn Write) -> io::Result<()> {
     t.load_preset(presets::NOTHING);
     t.set_content_arrangement(ContentArrangement::Disabled);
     t.set_header(vec!["TIME", "OFFSET", "ACTOR", "WHAT"]);
-    for ev in &pod.events {
+    for (ev, off) in super::with_offsets(pod) {
         t.add_row(vec![
             escape(&ev.time).into_owned(),
-            event_offset(pod, ev),
+            off,
             actor(ev),
             escape(&ev.summary).into_owned(),
         ]);
@@ -196,16 +196,6 @@ fn configuration(call: &WebhookCall) -> String {
     }
 }
 
-/// The event's offset from the pod's creation (or first event).
-fn event_offset(pod: &Pod, ev: &PodEvent) -> String {
-    pod.times
-        .created
-        .or(pod.times.first)
-        .and_then(|b| (ev.at - b).num_microseconds())
-        .map(|us| offset(us as f64 / 1e6))
-        .unwrap_or_default()
-}
-
 /// The story laid out for a terminal, in the spirit of `kubectl describe` and `git log`: a header
 /// block of facts, the webhook calls, then each event as a line of time, offset and actor with what
 /// happened indented under it. Lines break only at separators, never inside a timestamp, uid, path
@@ -287,9 +277,9 @@ pub fn terminal_story(pod: &Pod, style: Style, w: &mut dyn Write) -> io::Result<
         let paths = shown(&pod.builtin_changes).join(", ");
         block(w, style, "      ", Paint::Plain, &paths, usize::MAX)?;
     }
-    let offsets: Vec<String> = pod.events.iter().map(|e| event_offset(pod, e)).collect();
-    let pad = offsets.iter().map(|o| o.len()).max().unwrap_or(0);
-    for (ev, off) in pod.events.iter().zip(&offsets) {
+    let events: Vec<(&PodEvent, String)> = super::with_offsets(pod).collect();
+    let pad = events.iter().map(|(_, o)| o.len()).max().unwrap_or(0);
+    for (ev, off) in events {
         let time = escape(&ev.time).into_owned();
         let off = format!("{off:<pad$}");
         let room = style

@@ -97,6 +97,27 @@ fn patch(round: u32, index: u32, conf: &str, hook: &str, paths: &[&str]) -> (Str
     )
 }
 
+/// A create of an incarnation of shop/web-1 by deployer with kubectl: the injector mutated it
+/// in round 0, patching `paths`, and then `last` was annotated.
+fn web_1(id: &str, uid: &str, paths: &[&str], last: (String, String), ms: i64) -> String {
+    let annotations = vec![
+        mutation(0, 0, INJECTOR, INJECT, true),
+        patch(0, 0, INJECTOR, INJECT, paths),
+        last,
+    ];
+    create(
+        id,
+        "shop",
+        "web-1",
+        uid,
+        "deployer",
+        "kubectl/v1.29.0 (linux/amd64)",
+        annotations,
+        true,
+        ms,
+    )
+}
+
 fn pod_body(ns: &str, name: &str) -> Value {
     json!({"kind": "Pod", "apiVersion": "v1",
            "metadata": {"name": name, "namespace": ns},
@@ -276,25 +297,11 @@ pub fn log() -> String {
             10_000,
         ),
         // shop/web-1, first incarnation: injected, reinvoked, scheduled, ready, deleted.
-        create(
+        web_1(
             "p1",
-            "shop",
-            "web-1",
             "uid-web-1-a",
-            "deployer",
-            "kubectl/v1.29.0 (linux/amd64)",
-            vec![
-                mutation(0, 0, INJECTOR, INJECT, true),
-                patch(
-                    0,
-                    0,
-                    INJECTOR,
-                    INJECT,
-                    &["/metadata/labels", "/spec/containers/1"],
-                ),
-                mutation(1, 0, INJECTOR, INJECT, false),
-            ],
-            true,
+            &["/metadata/labels", "/spec/containers/1"],
+            mutation(1, 0, INJECTOR, INJECT, false),
             20_000,
         ),
         simple(
@@ -331,28 +338,14 @@ pub fn log() -> String {
             30_000,
         ),
         // shop/web-1, second incarnation: injected; the validating policy failed open.
-        create(
+        web_1(
             "p5",
-            "shop",
-            "web-1",
             "uid-web-1-b",
-            "deployer",
-            "kubectl/v1.29.0 (linux/amd64)",
-            vec![
-                mutation(0, 0, INJECTOR, INJECT, true),
-                patch(
-                    0,
-                    0,
-                    INJECTOR,
-                    INJECT,
-                    &["/spec/containers/1", "/metadata/labels"],
-                ),
-                (
-                    "failed-open.validating.webhook.admission.k8s.io/round_0_index_0".into(),
-                    CHECK.into(),
-                ),
-            ],
-            true,
+            &["/spec/containers/1", "/metadata/labels"],
+            (
+                "failed-open.validating.webhook.admission.k8s.io/round_0_index_0".into(),
+                CHECK.into(),
+            ),
             31_000,
         ),
         simple(

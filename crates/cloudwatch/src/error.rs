@@ -237,7 +237,14 @@ where
         (Some(c), None) => c.to_string(),
         _ => err.to_string(),
     };
-    let mut source = std::error::Error::source(err);
+    push_causes(&mut out, std::error::Error::source(err));
+    out
+}
+
+/// Appends `: cause` for `first` and each cause behind it, but for those whose text `out` holds
+/// already (SDK errors often repeat their source in their own message).
+pub(crate) fn push_causes(out: &mut String, first: Option<&(dyn std::error::Error + 'static)>) {
+    let mut source = first;
     while let Some(s) = source {
         let text = s.to_string();
         if !out.contains(&text) {
@@ -246,5 +253,4 @@ where
         }
         source = s.source();
     }
-    out
 }

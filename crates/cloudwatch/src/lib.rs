@@ -276,15 +276,7 @@ impl CwSource {
 
 fn error_chain(e: &dyn std::error::Error) -> String {
     let mut out = e.to_string();
-    let mut s = e.source();
-    while let Some(x) = s {
-        let t = x.to_string();
-        if !out.contains(&t) {
-            out.push_str(": ");
-            out.push_str(&t);
-        }
-        s = x.source();
-    }
+    error::push_causes(&mut out, e.source());
     out
 }
 

@@ -198,6 +198,25 @@ fn source(seconds: i64) -> CwSource {
     s
 }
 
+/// A fake over `evs` whose query of the whole window of `seconds` ends with `status`.
+fn forcing(seconds: i64, status: QueryStatus, evs: Vec<CwEvent>) -> Fake {
+    Fake {
+        forced: Arc::new(HashMap::from([(
+            format!("{}:{}", T0, T0 + seconds),
+            status,
+        )])),
+        ..Fake::new(evs)
+    }
+}
+
+/// Everything of a window of `seconds` collected against `rules`, one query at a time.
+async fn one_at_a_time(rules: &[Rule], seconds: i64) -> (Result<Stats, CwError>, Vec<CwEvent>) {
+    let c = client(rules);
+    let mut src = source(seconds);
+    src.concurrency = 1;
+    run(&c, &src, &everything()).await
+}
+
 fn everything() -> Selection {
     Selection::everything()
 }
@@ -256,10 +275,7 @@ async fn throttling_then_success() {
         .build();
     let mut all = vec![throttle.clone(), poll_throttle.clone()];
     all.extend(rules(&fake));
-    let c = client(&all);
-    let mut src = source(3);
-    src.concurrency = 1;
-    let (r, out) = run(&c, &src, &everything()).await;
+    let (r, out) = one_at_a_time(&all, 3).await;
     let stats = r.expect("collect succeeds after throttling");
     assert_eq!(out.len(), 3);
     assert_eq!(throttle.num_calls(), 3);
@@ -275,10 +291,7 @@ async fn throttling_forever_gives_up_with_a_clear_error() {
     let throttle = mock!(Client::start_query).then_error(|| {
         StartQueryError::generic(ErrorMetadata::builder().code("ThrottlingException").build())
     });
-    let c = client(std::slice::from_ref(&throttle));
-    let mut src = source(3);
-    src.concurrency = 1;
-    let (r, _) = run(&c, &src, &everything()).await;
+    let (r, _) = one_at_a_time(std::slice::from_ref(&throttle), 3).await;
     let e = r.expect_err("gives up");
     assert!(matches!(e, CwError::Throttled { .. }), "{e:?}");
     assert!(e.to_string().contains("lower --concurrency"), "{e}");
@@ -287,18 +300,9 @@ async fn throttling_forever_gives_up_with_a_clear_error() {
 
 #[tokio::test]
 async fn failed_query_is_retried_then_reported() {
-    let fake = Fake {
-        forced: Arc::new(HashMap::from([(
-            format!("{}:{}", T0, T0 + 3),
-            QueryStatus::Failed,
-        )])),
-        ..Fake::new(events(&[(0, 10)]))
-    };
+    let fake = forcing(3, QueryStatus::Failed, events(&[(0, 10)]));
     let all = rules(&fake);
-    let c = client(&all);
-    let mut src = source(3);
-    src.concurrency = 1;
-    let (r, out) = run(&c, &src, &everything()).await;
+    let (r, out) = one_at_a_time(&all, 3).await;
     let e = r.expect_err("a Failed query is an error");
     assert!(out.is_empty());
     match &e {
@@ -313,18 +317,9 @@ async fn failed_query_is_retried_then_reported() {
 #[tokio::test]
 async fn timed_out_query_is_split() {
     let evs = events(&[(0, 1), (1, 2), (2, 3), (3, 4)]);
-    let fake = Fake {
-        forced: Arc::new(HashMap::from([(
-            format!("{}:{}", T0, T0 + 4),
-            QueryStatus::Timeout,
-        )])),
-        ..Fake::new(evs.clone())
-    };
+    let fake = forcing(4, QueryStatus::Timeout, evs.clone());
     let all = rules(&fake);
-    let c = client(&all);
-    let mut src = source(4);
-    src.concurrency = 1;
-    let (r, out) = run(&c, &src, &everything()).await;
+    let (r, out) = one_at_a_time(&all, 4).await;
     let stats = r.expect("split after timeout");
     assert_eq!(ids(&out), ids(&evs));
     assert_eq!(stats.splits, 1);
@@ -452,21 +447,46 @@ async fn filter_engine_pages_and_keeps_audit_streams_only() {
     assert!(stats.bytes_scanned.is_none());
 }
 
-#[tokio::test]
-async fn missing_log_group_says_how_to_enable_audit_logging() {
-    let groups = mock!(Client::describe_log_groups).then_output(|| {
+/// The log group of the cluster `source` names.
+const CLUSTER_GROUP: &str = "/aws/eks/ironman-2022/cluster";
+
+/// DescribeLogGroups answering with the one group `name`.
+fn log_group(name: &'static str) -> Rule {
+    mock!(Client::describe_log_groups).then_output(move || {
         DescribeLogGroupsOutput::builder()
-            .log_groups(
-                LogGroup::builder()
-                    .log_group_name("/aws/eks/ironman-2022/cluster-other")
+            .log_groups(LogGroup::builder().log_group_name(name).build())
+            .build()
+    })
+}
+
+/// DescribeLogStreams answering with one audit stream: its first and last event, and its last
+/// ingestion, in seconds.
+fn audit_stream(first: i64, last: i64, ingested: i64) -> Rule {
+    mock!(Client::describe_log_streams).then_output(move || {
+        DescribeLogStreamsOutput::builder()
+            .log_streams(
+                LogStream::builder()
+                    .log_stream_name("kube-apiserver-audit-0")
+                    .first_event_timestamp(first * 1000)
+                    .last_event_timestamp(last * 1000)
+                    .last_ingestion_time(ingested * 1000)
                     .build(),
             )
             .build()
-    });
-    let c = client(&[groups]);
+    })
+}
+
+/// A three-second collection of everything, with the preflight checks, against `rules`.
+async fn preflight(rules: &[Rule]) -> (Result<Stats, CwError>, Vec<CwEvent>) {
+    let c = client(rules);
     let mut src = source(3);
     src.preflight = true;
-    let (r, _) = run(&c, &src, &everything()).await;
+    run(&c, &src, &everything()).await
+}
+
+#[tokio::test]
+async fn missing_log_group_says_how_to_enable_audit_logging() {
+    let (r, _) = preflight(&[log_group("/aws/eks/ironman-2022/cluster-other")]).await;
     let e = r.expect_err("missing");
     let msg = e.to_string();
     assert!(matches!(e, CwError::LogGroupMissing { .. }));
@@ -480,32 +500,9 @@ async fn missing_log_group_says_how_to_enable_audit_logging() {
 
 #[tokio::test]
 async fn no_audit_streams_in_the_window() {
-    let groups = mock!(Client::describe_log_groups).then_output(|| {
-        DescribeLogGroupsOutput::builder()
-            .log_groups(
-                LogGroup::builder()
-                    .log_group_name("/aws/eks/ironman-2022/cluster")
-                    .build(),
-            )
-            .build()
-    });
     // One audit stream, whose events ended a day before the window.
-    let streams = mock!(Client::describe_log_streams).then_output(|| {
-        DescribeLogStreamsOutput::builder()
-            .log_streams(
-                LogStream::builder()
-                    .log_stream_name("kube-apiserver-audit-0")
-                    .first_event_timestamp((T0 - 90_000) * 1000)
-                    .last_event_timestamp((T0 - 86_400) * 1000)
-                    .last_ingestion_time((T0 - 86_400) * 1000)
-                    .build(),
-            )
-            .build()
-    });
-    let c = client(&[groups, streams]);
-    let mut src = source(3);
-    src.preflight = true;
-    let (r, _) = run(&c, &src, &everything()).await;
+    let streams = audit_stream(T0 - 90_000, T0 - 86_400, T0 - 86_400);
+    let (r, _) = preflight(&[log_group(CLUSTER_GROUP), streams]).await;
     let e = r.expect_err("no streams");
     assert!(matches!(e, CwError::NoAuditStreams { .. }), "{e:?}");
     assert!(
@@ -516,35 +513,12 @@ async fn no_audit_streams_in_the_window() {
 
 #[tokio::test]
 async fn preflight_passes_with_an_audit_stream_in_the_window() {
-    let groups = mock!(Client::describe_log_groups).then_output(|| {
-        DescribeLogGroupsOutput::builder()
-            .log_groups(
-                LogGroup::builder()
-                    .log_group_name("/aws/eks/ironman-2022/cluster")
-                    .build(),
-            )
-            .build()
-    });
-    let streams = mock!(Client::describe_log_streams).then_output(|| {
-        DescribeLogStreamsOutput::builder()
-            .log_streams(
-                LogStream::builder()
-                    .log_stream_name("kube-apiserver-audit-0")
-                    .first_event_timestamp((T0 - 10) * 1000)
-                    .last_event_timestamp((T0 - 5) * 1000)
-                    // Ingested after the window started: lastEventTimestamp lags.
-                    .last_ingestion_time((T0 + 1) * 1000)
-                    .build(),
-            )
-            .build()
-    });
+    // Ingested after the window started: lastEventTimestamp lags.
+    let streams = audit_stream(T0 - 10, T0 - 5, T0 + 1);
     let fake = Fake::new(events(&[(0, 1)]));
-    let mut all = vec![groups, streams];
+    let mut all = vec![log_group(CLUSTER_GROUP), streams];
     all.extend(rules(&fake));
-    let c = client(&all);
-    let mut src = source(3);
-    src.preflight = true;
-    let (r, out) = run(&c, &src, &everything()).await;
+    let (r, out) = preflight(&all).await;
     r.expect("ok");
     assert_eq!(out.len(), 1);
 }

@@ -9,7 +9,6 @@
 //! prove that ktrail filters on the client.
 
 use std::collections::BTreeSet;
-use std::io::Read;
 use std::path::PathBuf;
 
 use aws_sdk_cloudwatchlogs::config::{BehaviorVersion, Credentials, Region};
@@ -21,6 +20,10 @@ use ktrail_cloudwatch::{
     Selection, Stats, Tuning,
 };
 use serde_json::Value;
+
+#[path = "support/decompress.rs"]
+mod support;
+use support::decompress;
 
 struct Moto {
     port: u16,
@@ -143,6 +146,16 @@ fn check_complete(m: &Moto, sel: &Selection, stats: &Stats, out: &[CwEvent]) {
     assert_eq!(stats.events as usize, out.len());
 }
 
+/// Every audit event through the emulator's source as `tune` changes it, checked complete.
+async fn everything_complete(m: &Moto, tune: impl FnOnce(&mut CwSource)) -> (Stats, Vec<CwEvent>) {
+    let sel = Selection::everything();
+    let mut src = m.source();
+    tune(&mut src);
+    let (stats, out) = run(m, &src, &sel).await;
+    check_complete(m, &sel, &stats, &out);
+    (stats, out)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn insights_returns_every_audit_event() {
     let Some(m) = moto() else { return };
@@ -168,11 +181,7 @@ async fn insights_returns_every_audit_event() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn filter_engine_returns_every_audit_event() {
     let Some(m) = moto() else { return };
-    let sel = Selection::everything();
-    let mut src = m.source();
-    src.engine = Api::Filter;
-    let (stats, out) = run(&m, &src, &sel).await;
-    check_complete(&m, &sel, &stats, &out);
+    let (stats, out) = everything_complete(&m, |src| src.engine = Api::Filter).await;
     assert!(out.len() > 10_000);
     assert_eq!(stats.queries, 0);
     assert!(stats.filter_requests >= 4);
@@ -182,11 +191,7 @@ async fn filter_engine_returns_every_audit_event() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn small_limit_splits_and_stays_complete() {
     let Some(m) = moto() else { return };
-    let sel = Selection::everything();
-    let mut src = m.source();
-    src.limit = 500;
-    let (stats, out) = run(&m, &src, &sel).await;
-    check_complete(&m, &sel, &stats, &out);
+    let (stats, _) = everything_complete(&m, |src| src.limit = 500).await;
     assert!(stats.splits > 10, "{stats:?}");
     // The burst second holds more than 500 events: read with FilterLogEvents.
     assert!(stats.fallbacks >= 1, "{stats:?}");
@@ -196,11 +201,7 @@ async fn small_limit_splits_and_stays_complete() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_window_over_ten_thousand_rows_is_split() {
     let Some(m) = moto() else { return };
-    let sel = Selection::everything();
-    let mut src = m.source();
-    src.concurrency = 1;
-    let (stats, out) = run(&m, &src, &sel).await;
-    check_complete(&m, &sel, &stats, &out);
+    let (stats, _) = everything_complete(&m, |src| src.concurrency = 1).await;
     assert!(stats.splits >= 1, "{stats:?}");
 }
 
@@ -247,18 +248,7 @@ async fn fetch_writes_each_event_once() {
     for name in ["fetch.jsonl", "fetch.jsonl.gz", "fetch.jsonl.zst"] {
         let path = dir.path().join(name);
         let st = write_fetch(out.clone(), path.to_str().expect("utf-8")).expect("write");
-        let raw = std::fs::read(&path).expect("read");
-        let text = if name.ends_with(".gz") {
-            let mut s = String::new();
-            flate2::read::GzDecoder::new(&raw[..])
-                .read_to_string(&mut s)
-                .expect("gzip");
-            s
-        } else if name.ends_with(".zst") {
-            String::from_utf8(zstd::decode_all(&raw[..]).expect("zstd")).expect("utf-8")
-        } else {
-            String::from_utf8(raw).expect("utf-8")
-        };
+        let text = decompress(&path);
         let keys: Vec<EventKey> = text.lines().filter_map(peek).collect();
         let set: BTreeSet<EventKey> = keys.iter().cloned().collect();
         assert_eq!(keys.len(), set.len(), "{name}: a line written twice");

@@ -10,7 +10,63 @@ use super::rng::{time, time_secs, Micros, MILLI, SECOND};
 use super::story::{auth, Inc, Story};
 use super::world::{CONTROL_PLANE_IP, FARGATE_KUBELET, KUBELET};
 
+/// A request on the pod of `inc` (on its `subresource` when set) by `who` (user, agent, source
+/// IP), allowed with `code`, complete and logged at `RequestResponse` without bodies; the caller
+/// changes what differs, and [`Story::emit_request`] gives it its auditID and times.
+fn pod_request<'a>(
+    inc: &'a Inc,
+    uri: &'a str,
+    verb: &'a str,
+    (user, agent, ip): (&'a str, &'a str, &'a str),
+    (subresource, code): (Option<&'a str>, i64),
+) -> Ev<'a> {
+    Ev {
+        level: "RequestResponse",
+        audit_id: "",
+        stage: "ResponseComplete",
+        uri,
+        verb,
+        user,
+        source_ip: ip,
+        user_agent: agent,
+        object_ref: ObjRef {
+            resource: "pods",
+            namespace: Some(&inc.ns),
+            name: Some(&inc.name),
+            api_version: "v1",
+            subresource,
+            ..Default::default()
+        },
+        code,
+        failure: None,
+        request: None,
+        response: None,
+        received: 0,
+        at: 0,
+        annotations: auth(""),
+    }
+}
+
 impl Story<'_> {
+    /// Emits `ev` under auditID `id`, at stage time `t`, received a random time within `lag`
+    /// before `t`.
+    fn emit_request<'a>(
+        &mut self,
+        ev: Ev<'a>,
+        id: &'a str,
+        t: Micros,
+        (lo, hi): (Micros, Micros),
+        variants: bool,
+    ) {
+        let ev = Ev {
+            audit_id: id,
+            received: t - self.rng.range(lo, hi),
+            at: t,
+            ..ev
+        };
+        self.emit(&ev, variants);
+    }
+
     /// A plain write to the pod (verb `update` with the whole object, or a merge `patch`), by a
     /// user or controller; `change` edits the stored object.
     pub fn write(
@@ -38,33 +94,14 @@ impl Story<'_> {
         new["metadata"]["resourceVersion"] = json!(self.world.next_rv().to_string());
         let uri = format!("/api/v1/namespaces/{}/pods/{}", inc.ns, inc.name);
         let rv = old_rv.as_ref().and_then(Value::as_str).map(str::to_owned);
-        let ev = Ev {
-            level: "RequestResponse",
-            audit_id: &self.rng.uuid(),
-            stage: "ResponseComplete",
-            uri: &uri,
-            verb,
-            user,
-            source_ip: ip,
-            user_agent: agent,
-            object_ref: ObjRef {
-                resource: "pods",
-                namespace: Some(&inc.ns),
-                name: Some(&inc.name),
-                uid: (verb == "update").then_some(inc.uid.as_str()),
-                api_version: "v1",
-                resource_version: (verb == "update").then_some(()).and(rv.as_deref()),
-                ..Default::default()
-            },
-            code: 200,
-            failure: None,
-            request: Some(&body),
-            response: Some(&new),
-            received: t - self.rng.range(3 * MILLI, 12 * MILLI),
-            at: t,
-            annotations: auth(""),
-        };
-        self.emit(&ev, true);
+        let id = self.rng.uuid();
+        let mut ev = pod_request(inc, &uri, verb, (user, agent, ip), (None, 200));
+        // An update names the pod's uid and the resourceVersion it replaces.
+        ev.object_ref.uid = (verb == "update").then_some(inc.uid.as_str());
+        ev.object_ref.resource_version = (verb == "update").then_some(()).and(rv.as_deref());
+        ev.request = Some(&body);
+        ev.response = Some(&new);
+        self.emit_request(ev, &id, t, (3 * MILLI, 12 * MILLI), true);
         inc.state = new;
         let node = inc.state.pointer("/spec/nodeName").and_then(Value::as_str);
         if inc.object_node.is_none() {
@@ -87,33 +124,12 @@ impl Story<'_> {
         let uri = format!("/api/v1/namespaces/{}/pods/{}/binding", inc.ns, inc.name);
         let body = json!({"kind": "Binding", "apiVersion": "v1", "metadata": {"name": inc.name, "namespace": inc.ns, "uid": inc.uid, "creationTimestamp": null}, "target": {"kind": "Node", "name": node}});
         let ok = json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "code": 201});
-        let ev = Ev {
-            level: "RequestResponse",
-            audit_id: &self.rng.uuid(),
-            stage: "ResponseComplete",
-            uri: &uri,
-            verb: "create",
-            user,
-            source_ip: CONTROL_PLANE_IP,
-            user_agent: agent,
-            object_ref: ObjRef {
-                resource: "pods",
-                namespace: Some(&inc.ns),
-                name: Some(&inc.name),
-                uid: Some(&inc.uid),
-                api_version: "v1",
-                subresource: Some("binding"),
-                ..Default::default()
-            },
-            code: 201,
-            failure: None,
-            request: Some(&body),
-            response: Some(&ok),
-            received: t - self.rng.range(2 * MILLI, 9 * MILLI),
-            at: t,
-            annotations: auth(""),
-        };
-        self.emit(&ev, true);
+        let id = self.rng.uuid();
+        let who = (user, agent, CONTROL_PLANE_IP);
+        let mut ev = pod_request(inc, &uri, "create", who, (Some("binding"), 201));
+        ev.object_ref.uid = Some(&inc.uid);
+        (ev.request, ev.response) = (Some(&body), Some(&ok));
+        self.emit_request(ev, &id, t, (2 * MILLI, 9 * MILLI), true);
         inc.state["spec"]["nodeName"] = json!(node);
         inc.node = Some(node.to_owned());
         inc.ip = match node.strip_prefix("fargate-ip-") {
@@ -145,32 +161,18 @@ impl Story<'_> {
         let body = objects::status_patch(&inc.uid, report, &inc.containers, &inc.ip, t);
         let uri = format!("/api/v1/namespaces/{}/pods/{}/status", inc.ns, inc.name);
         let fargate = node.starts_with("fargate-");
-        let ev = Ev {
-            level: "Request",
-            audit_id: &self.rng.uuid(),
-            stage: "ResponseComplete",
-            uri: &uri,
-            verb: "patch",
-            user: &user,
-            source_ip: &inc.ip.clone(),
-            user_agent: if fargate { FARGATE_KUBELET } else { KUBELET },
-            object_ref: ObjRef {
-                resource: "pods",
-                namespace: Some(&inc.ns),
-                name: Some(&inc.name),
-                api_version: "v1",
-                subresource: Some("status"),
-                ..Default::default()
-            },
-            code: 200,
-            failure: None,
-            request: Some(&body),
-            response: None,
-            received: t - self.rng.range(2 * MILLI, 7 * MILLI),
-            at: t,
-            annotations: auth(""),
-        };
-        self.emit(&ev, true);
+        let id = self.rng.uuid();
+        let agent = if fargate { FARGATE_KUBELET } else { KUBELET };
+        let mut ev = pod_request(
+            inc,
+            &uri,
+            "patch",
+            (&user, agent, &inc.ip),
+            (Some("status"), 200),
+        );
+        ev.level = "Request";
+        ev.request = Some(&body);
+        self.emit_request(ev, &id, t, (2 * MILLI, 7 * MILLI), true);
         if inc.kubelet_node.is_none() {
             inc.kubelet_node = Some(node);
         }
@@ -208,31 +210,10 @@ impl Story<'_> {
         }
         inc.state["metadata"]["resourceVersion"] = json!(self.world.next_rv().to_string());
         let uri = format!("/api/v1/namespaces/{}/pods/{}", inc.ns, inc.name);
-        let ev = Ev {
-            level: "RequestResponse",
-            audit_id: &self.rng.uuid(),
-            stage: "ResponseComplete",
-            uri: &uri,
-            verb: "delete",
-            user,
-            source_ip: ip,
-            user_agent: agent,
-            object_ref: ObjRef {
-                resource: "pods",
-                namespace: Some(&inc.ns),
-                name: Some(&inc.name),
-                api_version: "v1",
-                ..Default::default()
-            },
-            code: 200,
-            failure: None,
-            request: Some(&body),
-            response: Some(&inc.state),
-            received: t - self.rng.range(4 * MILLI, 12 * MILLI),
-            at: t,
-            annotations: auth(""),
-        };
-        self.emit(&ev, true);
+        let id = self.rng.uuid();
+        let mut ev = pod_request(inc, &uri, "delete", (user, agent, ip), (None, 200));
+        (ev.request, ev.response) = (Some(&body), Some(&inc.state));
+        self.emit_request(ev, &id, t, (4 * MILLI, 12 * MILLI), true);
         if grace == Some(0) {
             self.world.ended(&inc.uid, t);
         }
@@ -244,32 +225,11 @@ impl Story<'_> {
         let uri = format!("/api/v1/namespaces/{}/pods/{}/eviction", inc.ns, inc.name);
         let body = json!({"kind": "Eviction", "apiVersion": "policy/v1", "metadata": {"name": inc.name, "namespace": inc.ns, "creationTimestamp": null}, "deleteOptions": {}});
         let ok = json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "code": 201});
-        let ev = Ev {
-            level: "RequestResponse",
-            audit_id: &self.rng.uuid(),
-            stage: "ResponseComplete",
-            uri: &uri,
-            verb: "create",
-            user,
-            source_ip: ip,
-            user_agent: agent,
-            object_ref: ObjRef {
-                resource: "pods",
-                namespace: Some(&inc.ns),
-                name: Some(&inc.name),
-                api_version: "v1",
-                subresource: Some("eviction"),
-                ..Default::default()
-            },
-            code: 201,
-            failure: None,
-            request: Some(&body),
-            response: Some(&ok),
-            received: t - self.rng.range(5 * MILLI, 20 * MILLI),
-            at: t,
-            annotations: auth(""),
-        };
-        self.emit(&ev, true);
+        let id = self.rng.uuid();
+        let who = (user, agent, ip);
+        let mut ev = pod_request(inc, &uri, "create", who, (Some("eviction"), 201));
+        (ev.request, ev.response) = (Some(&body), Some(&ok));
+        self.emit_request(ev, &id, t, (5 * MILLI, 20 * MILLI), true);
         inc.state["metadata"]["deletionTimestamp"] = json!(time_secs(t + 30 * SECOND));
         inc.state["metadata"]["deletionGracePeriodSeconds"] = json!(30);
         self.removed(inc, t, user, "eviction");
@@ -295,36 +255,16 @@ impl Story<'_> {
         uri.push_str(&format!(
             "container={container}&stdin=true&stdout=true&tty=true"
         ));
-        let ev = Ev {
-            level: "RequestResponse",
-            audit_id: &self.rng.uuid(),
-            stage: "ResponseStarted",
-            uri: &uri,
-            verb: if self.rng.chance(500) {
-                "get"
-            } else {
-                "create"
-            },
-            user,
-            source_ip: ip,
-            user_agent: super::world::KUBECTL,
-            object_ref: ObjRef {
-                resource: "pods",
-                namespace: Some(&inc.ns),
-                name: Some(&inc.name),
-                api_version: "v1",
-                subresource: Some("exec"),
-                ..Default::default()
-            },
-            code: 101,
-            failure: None,
-            request: None,
-            response: None,
-            received: t - self.rng.range(20 * MILLI, 90 * MILLI),
-            at: t,
-            annotations: auth(""),
+        let id = self.rng.uuid();
+        let verb = if self.rng.chance(500) {
+            "get"
+        } else {
+            "create"
         };
-        self.emit(&ev, false);
+        let who = (user, super::world::KUBECTL, ip);
+        let mut ev = pod_request(inc, &uri, verb, who, (Some("exec"), 101));
+        ev.stage = "ResponseStarted";
+        self.emit_request(ev, &id, t, (20 * MILLI, 90 * MILLI), false);
         self.exp(inc).event_kinds.push("exec".into());
     }
 }

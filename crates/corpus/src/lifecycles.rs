@@ -27,6 +27,19 @@ fn last_applied(ns: &str, name: &str, app: &str, image: &str) -> (String, String
     )
 }
 
+/// A pod `name` labelled `app`, applied with kubectl (its last-applied configuration names `app`
+/// and the image of `c`), running `c` alone.
+fn applied(ns: &str, name: &str, app: &str, c: Container, restart: &'static str) -> Template {
+    Template {
+        name: name.to_owned(),
+        labels: labels(&[("app", app)]),
+        annotations: vec![last_applied(ns, name, app, &c.image)],
+        containers: vec![c],
+        restart,
+        ..Default::default()
+    }
+}
+
 /// A person's `kubectl get` of a pod that does not exist yet (a read: not a pod event).
 fn get_404(s: &mut Story, ns: &str, name: &str, (user, ip): (&str, &str), t: Micros) {
     let line = super::requests::pod_get(&mut s.rng, ns, name, (user, ip, KUBECTL), true, t);
@@ -45,14 +58,7 @@ pub fn denied(s: &mut Story, t0: Micros) {
     c.env = vec![("DB_HOST".into(), format!("{app}-db.{ns_name}.svc"))];
     c.resources =
         json!({"limits": {"memory": "256Mi"}, "requests": {"cpu": "200m", "memory": "256Mi"}});
-    let mut tpl = Template {
-        name: name.clone(),
-        labels: labels(&[("app", app)]),
-        annotations: vec![last_applied(&ns_name, &name, app, image)],
-        containers: vec![c],
-        restart: "Never",
-        ..Default::default()
-    };
+    let mut tpl = applied(&ns_name, &name, app, c, "Never");
     if pod_security {
         tpl.labels
             .push(("app.kubernetes.io/name".into(), app.into()));
@@ -178,14 +184,7 @@ pub fn graceful(s: &mut Story, t0: Micros) {
     let image = *s.rng.pick(world::IMAGES);
     let mut c = Container::new(app, image);
     c.port = Some(8080);
-    let tpl = Template {
-        name: name.clone(),
-        labels: labels(&[("app", app)]),
-        annotations: vec![last_applied(&ns_name, &name, app, image)],
-        containers: vec![c],
-        restart: "Always",
-        ..Default::default()
-    };
+    let tpl = applied(&ns_name, &name, app, c, "Always");
     let a = adm(s, app);
     get_404(s, &ns_name, &name, who, t0 - 30 * MILLI);
     let client = kubectl(

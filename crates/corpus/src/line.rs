@@ -29,6 +29,13 @@ pub fn push_str(out: &mut String, s: &str) {
     out.push('"');
 }
 
+/// Appends `,"key":`, the start of every member but an object's first.
+fn push_key(out: &mut String, key: &str) {
+    out.push_str(",\"");
+    out.push_str(key);
+    out.push_str("\":");
+}
+
 /// Appends a serde value as compact JSON.
 pub fn push_value(out: &mut String, v: &Value) {
     // Serializing a `Value` into a String cannot fail.
@@ -111,9 +118,7 @@ impl ObjRef<'_> {
             ("subresource", self.subresource),
         ] {
             if let Some(v) = v {
-                out.push_str(",\"");
-                out.push_str(k);
-                out.push_str("\":");
+                push_key(out, k);
                 push_str(out, v);
             }
         }
@@ -148,23 +153,26 @@ impl Ev<'_> {
     /// The event as one line (no newline).
     pub fn line(&self) -> String {
         let mut out = String::with_capacity(2048);
-        out.push_str("{\"kind\":\"Event\",\"apiVersion\":\"audit.k8s.io/v1\",\"level\":");
-        push_str(&mut out, self.level);
-        out.push_str(",\"auditID\":");
-        push_str(&mut out, self.audit_id);
-        out.push_str(",\"stage\":");
-        push_str(&mut out, self.stage);
-        out.push_str(",\"requestURI\":");
-        push_str(&mut out, self.uri);
-        out.push_str(",\"verb\":");
-        push_str(&mut out, self.verb);
-        out.push_str(",\"user\":");
+        out.push_str("{\"kind\":\"Event\",\"apiVersion\":\"audit.k8s.io/v1\"");
+        for (key, value) in [
+            ("level", self.level),
+            ("auditID", self.audit_id),
+            ("stage", self.stage),
+            ("requestURI", self.uri),
+            ("verb", self.verb),
+        ] {
+            push_key(&mut out, key);
+            push_str(&mut out, value);
+        }
+        push_key(&mut out, "user");
         push_user(&mut out, self.user);
-        out.push_str(",\"sourceIPs\":[");
+        push_key(&mut out, "sourceIPs");
+        out.push('[');
         push_str(&mut out, self.source_ip);
-        out.push_str("],\"userAgent\":");
+        out.push(']');
+        push_key(&mut out, "userAgent");
         push_str(&mut out, self.user_agent);
-        out.push_str(",\"objectRef\":");
+        push_key(&mut out, "objectRef");
         self.object_ref.push(&mut out);
         out.push_str(",\"responseStatus\":{\"metadata\":{}");
         if let Some((message, reason)) = self.failure {
@@ -174,19 +182,25 @@ impl Ev<'_> {
             push_str(&mut out, reason);
         }
         out.push_str(&format!(",\"code\":{}}}", self.code));
-        if let Some(v) = self.request {
-            out.push_str(",\"requestObject\":");
-            push_value(&mut out, v);
+        for (key, body) in [
+            ("requestObject", self.request),
+            ("responseObject", self.response),
+        ] {
+            if let Some(v) = body {
+                push_key(&mut out, key);
+                push_value(&mut out, v);
+            }
         }
-        if let Some(v) = self.response {
-            out.push_str(",\"responseObject\":");
-            push_value(&mut out, v);
+        for (key, t) in [
+            ("requestReceivedTimestamp", self.received),
+            ("stageTimestamp", self.at),
+        ] {
+            push_key(&mut out, key);
+            out.push('"');
+            push_time(&mut out, t);
+            out.push('"');
         }
-        out.push_str(",\"requestReceivedTimestamp\":\"");
-        push_time(&mut out, self.received);
-        out.push_str("\",\"stageTimestamp\":\"");
-        push_time(&mut out, self.at);
-        out.push_str("\",\"annotations\":{");
+        out.push_str(",\"annotations\":{");
         let mut ann: Vec<&(String, String)> = self.annotations.iter().collect();
         ann.sort();
         for (i, (k, v)) in ann.iter().enumerate() {

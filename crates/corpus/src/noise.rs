@@ -9,7 +9,9 @@
 
 use std::fmt::Write as _;
 
-use super::requests::{event_line, head, hex64, kubelet_get, node_ip, tail};
+use super::requests::{
+    event_line, head, hex64, kubelet_get, node_ip, tail, METADATA, REQUEST, REQUEST_RESPONSE,
+};
 use super::rng::{push_time, Micros, Rng, MILLI};
 use super::world::{World, CONTROL_PLANE_IP, KUBELET};
 
@@ -66,17 +68,8 @@ impl Noise {
         match rng.weighted(&self.weights) {
             0 => {
                 let uri = format!("/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases/{node}?timeout=10s");
-                head(
-                    out,
-                    rng,
-                    "Metadata",
-                    "ResponseComplete",
-                    &uri,
-                    "update",
-                    &kubelet,
-                    &ip,
-                    KUBELET,
-                );
+                let who: (&str, &str, &str) = (&kubelet, &ip, KUBELET);
+                head(out, rng, METADATA, ("update", &uri), who);
                 let _ = write!(out, "\"objectRef\":{{\"resource\":\"leases\",\"namespace\":\"kube-node-lease\",\"name\":\"{node}\",\"uid\":\"");
                 rng.push_uuid(out);
                 let _ = write!(out, "\",\"apiGroup\":\"coordination.k8s.io\",\"apiVersion\":\"v1\",\"resourceVersion\":\"{}\"}},\"responseStatus\":{{\"metadata\":{{}},\"code\":200}},", 50_000_000 + rng.below(9_000_000));
@@ -89,17 +82,8 @@ impl Noise {
                 );
                 let agent =
                     format!("{lease}/v1.29.4 (linux/amd64) kubernetes/036c24b/leader-election");
-                head(
-                    out,
-                    rng,
-                    "RequestResponse",
-                    "ResponseComplete",
-                    &uri,
-                    "update",
-                    user,
-                    CONTROL_PLANE_IP,
-                    &agent,
-                );
+                let who: (&str, &str, &str) = (user, CONTROL_PLANE_IP, &agent);
+                head(out, rng, REQUEST_RESPONSE, ("update", &uri), who);
                 let uid = rng.uuid();
                 let rv = 50_000_000 + rng.below(9_000_000);
                 let holder = format!("ip-10-0-101-23.us-west-2.compute.internal_{}", rng.uuid());
@@ -113,17 +97,7 @@ impl Noise {
             }
             k @ (2 | 3) => {
                 let uri = format!("/api/v1/nodes/{node}/status?timeout=10s");
-                head(
-                    out,
-                    rng,
-                    "Request",
-                    "ResponseComplete",
-                    &uri,
-                    "patch",
-                    &kubelet,
-                    &ip,
-                    KUBELET,
-                );
+                head(out, rng, REQUEST, ("patch", &uri), (&kubelet, &ip, KUBELET));
                 let _ = write!(out, "\"objectRef\":{{\"resource\":\"nodes\",\"name\":\"{node}\",\"apiVersion\":\"v1\",\"subresource\":\"status\"}},\"responseStatus\":{{\"metadata\":{{}},\"code\":200}},\"requestObject\":{{\"status\":{{\"$setElementOrder/conditions\":[{{\"type\":\"MemoryPressure\"}},{{\"type\":\"DiskPressure\"}},{{\"type\":\"PIDPressure\"}},{{\"type\":\"Ready\"}}],\"conditions\":[");
                 let mut beat = String::new();
                 push_time(&mut beat, t);
@@ -195,21 +169,13 @@ impl Noise {
                 } else {
                     ("list", "ResponseComplete")
                 };
-                head(
-                    out,
-                    rng,
-                    "Request",
-                    stage,
-                    &uri,
-                    verb,
-                    &user,
-                    if user.starts_with("system:node") {
-                        &ip
-                    } else {
-                        CONTROL_PLANE_IP
-                    },
-                    &agent,
-                );
+                let from = if user.starts_with("system:node") {
+                    &ip
+                } else {
+                    CONTROL_PLANE_IP
+                };
+                let who: (&str, &str, &str) = (&user, from, &agent);
+                head(out, rng, ("Request", stage), (verb, &uri), who);
                 let _ = write!(out, "\"objectRef\":{{\"resource\":\"pods\"{nsref},\"apiVersion\":\"v1\"}},\"responseStatus\":{{\"metadata\":{{}},\"code\":200}},");
                 tail(out, rng, t, "");
             }
@@ -240,33 +206,20 @@ impl Noise {
                     "kube-system"
                 };
                 let uri = format!("/api/v1/namespaces/{cns}/configmaps/{cm}");
-                head(
-                    out,
-                    rng,
-                    "Metadata",
-                    "ResponseComplete",
-                    &uri,
-                    "get",
-                    &kubelet,
-                    &ip,
-                    KUBELET,
-                );
+                head(out, rng, METADATA, ("get", &uri), (&kubelet, &ip, KUBELET));
                 let _ = write!(out, "\"objectRef\":{{\"resource\":\"configmaps\",\"namespace\":\"{cns}\",\"name\":\"{cm}\",\"apiVersion\":\"v1\"}},\"responseStatus\":{{\"metadata\":{{}},\"code\":200}},");
                 tail(out, rng, t, "");
             }
             9 => {
                 let sa = "default";
                 let uri = format!("/api/v1/namespaces/{ns}/serviceaccounts/{sa}/token");
+                let (node_user, node_ip) = (format!("system:node:{pod_node}"), node_ip(pod_node));
                 head(
                     out,
                     rng,
-                    "Request",
-                    "ResponseComplete",
-                    &uri,
-                    "create",
-                    &format!("system:node:{pod_node}"),
-                    &node_ip(pod_node),
-                    KUBELET,
+                    REQUEST,
+                    ("create", &uri),
+                    (&node_user, &node_ip, KUBELET),
                 );
                 let live_uid = live.as_ref().map_or("", |l| l.uid.as_str()).to_owned();
                 let _ = write!(out, "\"objectRef\":{{\"resource\":\"serviceaccounts\",\"namespace\":\"{ns}\",\"name\":\"{sa}\",\"apiVersion\":\"v1\",\"subresource\":\"token\"}},\"responseStatus\":{{\"metadata\":{{}},\"code\":201}},\"requestObject\":{{\"kind\":\"TokenRequest\",\"apiVersion\":\"authentication.k8s.io/v1\",\"metadata\":{{\"creationTimestamp\":null}},\"spec\":{{\"audiences\":[\"https://kubernetes.default.svc\"],\"expirationSeconds\":3607,\"boundObjectRef\":{{\"kind\":\"Pod\",\"apiVersion\":\"v1\",\"name\":\"{pod}\",\"uid\":\"{live_uid}\"}}}},\"status\":{{\"token\":\"\",\"expirationTimestamp\":null}}}},");
@@ -278,17 +231,8 @@ impl Noise {
                 let uri =
                     format!("/apis/discovery.k8s.io/v1/namespaces/{ns}/endpointslices/{slice}");
                 let (user, agent) = super::world::controller("endpointslice-controller");
-                head(
-                    out,
-                    rng,
-                    "RequestResponse",
-                    "ResponseComplete",
-                    &uri,
-                    "update",
-                    &user,
-                    CONTROL_PLANE_IP,
-                    &agent,
-                );
+                let who: (&str, &str, &str) = (&user, CONTROL_PLANE_IP, &agent);
+                head(out, rng, REQUEST_RESPONSE, ("update", &uri), who);
                 let _ = write!(out, "\"objectRef\":{{\"resource\":\"endpointslices\",\"namespace\":\"{ns}\",\"name\":\"{slice}\",\"apiGroup\":\"discovery.k8s.io\",\"apiVersion\":\"v1\"}},\"responseStatus\":{{\"metadata\":{{}},\"code\":200}},\"requestObject\":{{\"kind\":\"EndpointSlice\",\"apiVersion\":\"discovery.k8s.io/v1\",\"metadata\":{{\"name\":\"{slice}\",\"generateName\":\"{app}-\",\"namespace\":\"{ns}\",\"labels\":{{\"endpointslice.kubernetes.io/managed-by\":\"endpointslice-controller.k8s.io\",\"kubernetes.io/service-name\":\"{app}\"}}}},\"addressType\":\"IPv4\",\"endpoints\":[");
                 for i in 0..1 + rng.below(3) {
                     let _ = write!(out, "{}{{\"addresses\":[\"10.0.{}.{}\"],\"conditions\":{{\"ready\":true,\"serving\":true,\"terminating\":false}},\"targetRef\":{{\"kind\":\"Pod\",\"namespace\":\"{ns}\",\"name\":\"{pod}\",\"uid\":\"", if i > 0 { "," } else { "" }, rng.range(16, 96), rng.range(2, 254));
@@ -312,17 +256,8 @@ impl Noise {
                 let (user, agent) = super::world::controller(name);
                 let secret = format!("{}-token-{}", rng.pick(super::world::APPS), rng.suffix(5));
                 let uri = format!("/api/v1/namespaces/{ns}/secrets/{secret}");
-                head(
-                    out,
-                    rng,
-                    "Metadata",
-                    "ResponseComplete",
-                    &uri,
-                    "get",
-                    &user,
-                    CONTROL_PLANE_IP,
-                    &agent,
-                );
+                let who: (&str, &str, &str) = (&user, CONTROL_PLANE_IP, &agent);
+                head(out, rng, METADATA, ("get", &uri), who);
                 let _ = write!(out, "\"objectRef\":{{\"resource\":\"secrets\",\"namespace\":\"{ns}\",\"name\":\"{secret}\",\"apiVersion\":\"v1\"}},\"responseStatus\":{{\"metadata\":{{}},\"status\":\"Failure\",\"message\":\"secrets \\\"{secret}\\\" not found\",\"reason\":\"NotFound\",\"details\":{{\"name\":\"{secret}\",\"kind\":\"secrets\"}},\"code\":404}},");
                 tail(out, rng, t, "");
             }

@@ -9,18 +9,20 @@ use super::rng::{push_time, Micros, Rng, MILLI};
 use super::story::Inc;
 use super::world::{CONTROL_PLANE_IP, KUBELET};
 
+/// (level, stage) of a complete request logged at `Metadata`.
+pub(super) const METADATA: (&str, &str) = ("Metadata", "ResponseComplete");
+/// (level, stage) of a complete request logged at `Request`.
+pub(super) const REQUEST: (&str, &str) = ("Request", "ResponseComplete");
+/// (level, stage) of a complete request logged at `RequestResponse`.
+pub(super) const REQUEST_RESPONSE: (&str, &str) = ("RequestResponse", "ResponseComplete");
+
 /// The beginning of every event, up to and including `"userAgent":…,`.
-#[allow(clippy::too_many_arguments)]
 pub(super) fn head(
     out: &mut String,
     rng: &mut Rng,
-    level: &str,
-    stage: &str,
-    uri: &str,
-    verb: &str,
-    user: &str,
-    ip: &str,
-    agent: &str,
+    (level, stage): (&str, &str),
+    (verb, uri): (&str, &str),
+    (user, ip, agent): (&str, &str, &str),
 ) {
     out.push_str("{\"kind\":\"Event\",\"apiVersion\":\"audit.k8s.io/v1\",\"level\":\"");
     out.push_str(level);
@@ -91,13 +93,9 @@ pub(super) fn event_line(
     head(
         out,
         rng,
-        "RequestResponse",
-        "ResponseComplete",
-        &uri,
-        "create",
-        user,
-        ip,
-        agent,
+        REQUEST_RESPONSE,
+        ("create", &uri),
+        (user, ip, agent),
     );
     let mut when = String::new();
     push_time(&mut when, t - 3 * MILLI);
@@ -162,17 +160,7 @@ pub fn pod_get(
 ) -> String {
     let mut out = String::with_capacity(1200);
     let uri = format!("/api/v1/namespaces/{ns}/pods/{pod}");
-    head(
-        &mut out,
-        rng,
-        "Request",
-        "ResponseComplete",
-        &uri,
-        "get",
-        user,
-        ip,
-        agent,
-    );
+    head(&mut out, rng, REQUEST, ("get", &uri), (user, ip, agent));
     let _ = write!(out, "\"objectRef\":{{\"resource\":\"pods\",\"namespace\":\"{ns}\",\"name\":\"{pod}\",\"apiVersion\":\"v1\"}},\"responseStatus\":{{\"metadata\":{{}},");
     if missing {
         let _ = write!(out, "\"status\":\"Failure\",\"message\":\"pods \\\"{pod}\\\" not found\",\"reason\":\"NotFound\",\"details\":{{\"name\":\"{pod}\",\"kind\":\"pods\"}},\"code\":404}},");
