@@ -8,6 +8,7 @@ use chrono::{DateTime, Utc};
 use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use ktrail_core::names::{self, NameKind};
 use ktrail_core::record::Selection;
 use ktrail_core::time::{parse_duration, parse_when};
 use ktrail_core::views::PodSort;
@@ -416,11 +417,11 @@ impl PodArgs {
                 None => (self.namespace.clone(), Some(p.to_owned())),
             },
         };
-        for (what, v) in [("namespace", &namespace), ("pod name", &name)] {
+        // One rule for every source: CloudWatch splices these into queries, and a name no
+        // Kubernetes object can have would silently match nothing in a file.
+        for (kind, v) in [(NameKind::Namespace, &namespace), (NameKind::Pod, &name)] {
             if let Some(v) = v {
-                if v.is_empty() || v.contains('/') {
-                    return Err(UsageError(format!("invalid {what} {v:?}")));
-                }
+                names::validate(kind, v).map_err(|e| UsageError(e.to_string()))?;
             }
         }
         if let (Some(s), Some(u)) = (self.since, self.until) {

@@ -275,3 +275,39 @@ fn a_run_turns_transparent_huge_pages_off() {
         "THP_enabled of the running ktrail"
     );
 }
+
+#[test]
+fn a_name_no_kubernetes_object_can_have_is_refused_alike_for_every_source() {
+    let msg = "invalid pod name \"Bad_Name\": only lowercase letters, digits, '-' and '.' are allowed in Kubernetes names";
+    for args in [
+        &["timeline", "Bad_Name", "--sample", "eks-fargate"][..],
+        &["pods", "default/Bad_Name", "--sample", "eks-fargate"],
+        &[
+            "webhooks",
+            "Bad_Name",
+            "-n",
+            "default",
+            "--sample",
+            "eks-fargate",
+        ],
+        &["query", "default/Bad_Name"],
+        &["timeline", "Bad_Name", "--cluster", "ironman-2022"],
+    ] {
+        ktrail()
+            .args(args)
+            .assert()
+            .code(2)
+            .stdout("")
+            .stderr(format!("ktrail: {msg}\n"));
+    }
+    ktrail()
+        .args(["timeline", "Default/nginx", "--sample", "eks-fargate"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("invalid namespace \"Default\""));
+    ktrail()
+        .args(["query", "--created", "Bad_Name"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("invalid name \"Bad_Name\""));
+}

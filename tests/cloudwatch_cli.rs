@@ -276,7 +276,7 @@ fn query_prints_a_runnable_query_and_refuses_injection() {
         .args(["timeline", "default/x'", "--cluster", "ironman-2022"])
         .assert()
         .code(2)
-        .stderr(predicate::str::contains("invalid name"));
+        .stderr(predicate::str::contains("invalid pod name"));
     m.ktrail()
         .args(["timeline", "default/x", "--cluster", "bad'cluster"])
         .assert()

@@ -2,7 +2,11 @@
 //!
 //! Names are spliced into query text, so anything that is not a valid Kubernetes name, uid,
 //! EKS cluster name or CloudWatch log group name is refused before a query is built: no quote,
-//! pipe, slash, regex metacharacter or newline can reach the server.
+//! pipe, slash, regex metacharacter or newline can reach the server. Namespaces and names are held
+//! to the engine's rule (`ktrail_core::names`), the one the command line applies to files too, so
+//! both refuse a name with the same sentence.
+
+use ktrail_core::names::{self, InvalidName};
 
 use super::CwError;
 
@@ -11,7 +15,9 @@ use super::CwError;
 pub enum NameKind {
     /// A namespace: a DNS-1123 label (at most 63 characters, no dots).
     Namespace,
-    /// A pod (or other object) name: a DNS-1123 subdomain (at most 253 characters).
+    /// A pod's name: a DNS-1123 subdomain (at most 253 characters).
+    Pod,
+    /// Any other object's name: a DNS-1123 subdomain.
     Name,
     /// An object uid: a UUID.
     Uid,
@@ -25,8 +31,9 @@ impl NameKind {
     /// The words used in messages.
     pub fn label(self) -> &'static str {
         match self {
-            NameKind::Namespace => "namespace",
-            NameKind::Name => "name",
+            NameKind::Namespace => names::NameKind::Namespace.label(),
+            NameKind::Pod => names::NameKind::Pod.label(),
+            NameKind::Name => names::NameKind::Object.label(),
             NameKind::Uid => "uid",
             NameKind::Cluster => "cluster name",
             NameKind::LogGroup => "log group name",
@@ -42,60 +49,32 @@ fn invalid(kind: NameKind, s: &str, reason: &'static str) -> CwError {
     }
 }
 
-fn is_lower_alnum(b: u8) -> bool {
-    b.is_ascii_lowercase() || b.is_ascii_digit()
-}
-
-fn check_label(kind: NameKind, whole: &str, label: &str) -> Result<(), CwError> {
-    let b = label.as_bytes();
-    if b.is_empty() {
-        return Err(invalid(kind, whole, "it has an empty part between dots"));
+impl From<InvalidName> for CwError {
+    fn from(e: InvalidName) -> Self {
+        CwError::InvalidName {
+            kind: e.kind,
+            value: e.value,
+            reason: e.reason,
+        }
     }
-    if b.len() > 63 {
-        return Err(invalid(kind, whole, "a DNS label is at most 63 characters"));
-    }
-    if !b.iter().all(|&c| is_lower_alnum(c) || c == b'-') {
-        return Err(invalid(
-            kind,
-            whole,
-            "only lowercase letters, digits, '-' and '.' are allowed in Kubernetes names",
-        ));
-    }
-    if !is_lower_alnum(b[0]) || !is_lower_alnum(b[b.len() - 1]) {
-        return Err(invalid(
-            kind,
-            whole,
-            "it must start and end with a lowercase letter or digit",
-        ));
-    }
-    Ok(())
 }
 
 /// Checks that `s` is a valid value of `kind`; see [`NameKind`] for the rules.
 pub fn validate_k8s_name(kind: NameKind, s: &str) -> Result<(), CwError> {
+    let k8s = match kind {
+        NameKind::Namespace => Some(names::NameKind::Namespace),
+        NameKind::Pod => Some(names::NameKind::Pod),
+        NameKind::Name => Some(names::NameKind::Object),
+        NameKind::Uid | NameKind::Cluster | NameKind::LogGroup => None,
+    };
+    if let Some(k) = k8s {
+        return Ok(names::validate(k, s)?);
+    }
     if s.is_empty() {
         return Err(invalid(kind, s, "it is empty"));
     }
     match kind {
-        NameKind::Namespace => {
-            if s.contains('.') {
-                return Err(invalid(
-                    kind,
-                    s,
-                    "a namespace is a DNS label and has no dots",
-                ));
-            }
-            check_label(kind, s, s)
-        }
-        NameKind::Name => {
-            if s.len() > 253 {
-                return Err(invalid(kind, s, "a name is at most 253 characters"));
-            }
-            for label in s.split('.') {
-                check_label(kind, s, label)?;
-            }
-            Ok(())
-        }
+        NameKind::Namespace | NameKind::Pod | NameKind::Name => Ok(()),
         NameKind::Uid => {
             let b = s.as_bytes();
             let ok = b.len() == 36
@@ -221,7 +200,7 @@ mod tests {
             "a&&b",
             "a}b",
         ];
-        for kind in [NameKind::Name, NameKind::Namespace] {
+        for kind in [NameKind::Name, NameKind::Pod, NameKind::Namespace] {
             for s in bad {
                 assert!(
                     validate_k8s_name(kind, s).is_err(),
