@@ -311,3 +311,79 @@ fn a_name_no_kubernetes_object_can_have_is_refused_alike_for_every_source() {
         .code(2)
         .stderr(predicate::str::contains("invalid name \"Bad_Name\""));
 }
+
+#[test]
+fn every_subcommand_help_ends_with_examples_and_those_offline_run() {
+    use clap::CommandFactory;
+    let cli = ktrail::cli::Cli::command();
+    let mut seen = 0;
+    for sub in cli.get_subcommands() {
+        let name = sub.get_name();
+        let out = ktrail().args([name, "--help"]).assert().success();
+        let help = String::from_utf8(out.get_output().stdout.clone()).unwrap();
+        let (_, tail) = help
+            .split_once("\nExamples:\n")
+            .unwrap_or_else(|| panic!("`ktrail {name} --help` has no Examples section:\n{help}"));
+        let examples: Vec<&str> = tail.lines().filter(|l| !l.trim().is_empty()).collect();
+        assert!(
+            (2..=3).contains(&examples.len()),
+            "`ktrail {name} --help`: {examples:?}"
+        );
+        for e in examples {
+            let words: Vec<&str> = e.split_whitespace().collect();
+            assert_eq!(words[0], "ktrail", "{name}: {e:?}");
+            // The examples that need nothing but the binary run as shown.
+            let offline = !words.iter().any(|w| {
+                matches!(*w, "-f" | "--cluster" | ">" | "--follow") || w.starts_with("--created")
+            }) && words[1] != "query";
+            if offline {
+                ktrail()
+                    .current_dir(crate::util::root())
+                    .args(&words[1..])
+                    .assert()
+                    .success();
+            }
+        }
+        seen += 1;
+    }
+    assert!(seen >= 9, "{seen} subcommands");
+}
+
+#[test]
+fn flags_that_change_nothing_are_not_offered() {
+    for (cmd, flag) in [
+        ("webhooks", "--reads"),
+        ("pods", "--reads"),
+        ("query", "--concurrency"),
+        ("query", "--region"),
+        ("query", "--profile"),
+        ("query", "--endpoint-url"),
+    ] {
+        ktrail()
+            .args([cmd, "--help"])
+            .assert()
+            .success()
+            .stdout(predicate::str::contains(flag).not());
+        ktrail()
+            .args([cmd, flag, "x", "--sample", "eks-fargate"])
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains(format!(
+                "unexpected argument '{flag}'"
+            )));
+    }
+    for (cmd, flag) in [
+        ("timeline", "--reads"),
+        ("query", "--reads"),
+        ("fetch", "--reads"),
+        ("timeline", "--concurrency"),
+        ("fetch", "--profile"),
+        ("query", "--engine"),
+    ] {
+        ktrail()
+            .args([cmd, "--help"])
+            .assert()
+            .success()
+            .stdout(predicate::str::contains(flag));
+    }
+}
