@@ -351,6 +351,7 @@ impl Cli {
         Ok(match self.command {
             Command::Timeline(a) => {
                 let a = *a;
+                a.pod.not_a_path(&a.input)?;
                 let selection = a.pod.selection(a.reads.reads)?;
                 Invocation::Timeline(options::Timeline {
                     selection,
@@ -365,12 +366,18 @@ impl Cli {
                 })
             }
             Command::Webhooks(a) => Invocation::Webhooks(options::Webhooks {
-                selection: a.pod.selection(false)?,
+                selection: {
+                    a.pod.not_a_path(&a.input)?;
+                    a.pod.selection(false)?
+                },
                 inputs: a.input.options(),
                 format: a.output,
             }),
             Command::Pods(a) => Invocation::Pods(options::Pods {
-                selection: a.pod.selection(false)?,
+                selection: {
+                    a.pod.not_a_path(&a.input)?;
+                    a.pod.selection(false)?
+                },
                 inputs: a.input.options(),
                 sort: a.sort,
                 format: a.output,
@@ -476,6 +483,33 @@ fn pod_sort_parser() -> impl TypedValueParser<Value = PodSort> {
 pub struct UsageError(pub String);
 
 impl PodArgs {
+    /// Refuses a POD that is the path of a file or directory (a forgotten `-f`) when it cannot be
+    /// meant as a pod: no input is given, or it is no valid `namespace/name`. A valid name that is
+    /// also a path here, with inputs given, is read as a pod (the no-match help mentions the path).
+    pub fn not_a_path(&self, input: &InputArgs) -> Result<(), UsageError> {
+        let Some(p) = self.pod.as_deref() else {
+            return Ok(());
+        };
+        let Ok(meta) = std::fs::metadata(p) else {
+            return Ok(());
+        };
+        let no_input = input.files.is_empty()
+            && input.samples.is_empty()
+            && input.cloudwatch.log_group.cluster.is_none()
+            && input.cloudwatch.log_group.log_group.is_none();
+        if no_input || self.selection(false).is_err() {
+            let what = if meta.is_dir() {
+                "a directory"
+            } else {
+                "a file"
+            };
+            return Err(UsageError(format!(
+                "POD {p:?} is {what}: did you mean -f {p}?"
+            )));
+        }
+        Ok(())
+    }
+
     /// The validated selection; `reads` from the commands that offer [`ReadsArg`].
     pub fn selection(&self, reads: bool) -> Result<Selection, UsageError> {
         let (namespace, name) = match self.pod.as_deref() {

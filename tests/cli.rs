@@ -387,3 +387,71 @@ fn flags_that_change_nothing_are_not_offered() {
             .stdout(predicate::str::contains(flag));
     }
 }
+
+#[test]
+fn a_directory_names_each_file_that_is_not_an_audit_log_once() {
+    let root = crate::util::root();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(root.join("README.md"), dir.path().join("README.md")).unwrap();
+    std::fs::copy(
+        root.join("samples/rules/eks-fargate.yaml"),
+        dir.path().join("rules.yaml"),
+    )
+    .unwrap();
+    std::fs::copy(
+        root.join("samples/eks-fargate.jsonl"),
+        dir.path().join("audit.jsonl"),
+    )
+    .unwrap();
+    let out = ktrail()
+        .args(["timeline", "fargate-ns/nginx", "-f"])
+        .arg(dir.path())
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("fargate-ns/nginx"));
+    let stderr = String::from_utf8(out.get_output().stderr.clone()).unwrap();
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert_eq!(lines.len(), 2, "{stderr}");
+    assert!(lines[0].ends_with("README.md: not an audit log (it starts with '#'); skipped"));
+    assert!(lines[1].ends_with("rules.yaml: not an audit log (it starts with '#'); skipped"));
+    // Named on its own, the same file is read line by line as before.
+    ktrail()
+        .args(["timeline", "-f"])
+        .arg(dir.path().join("README.md"))
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("README.md:1: not JSON"));
+    let empty = tempfile::tempdir().unwrap();
+    ktrail()
+        .args(["timeline", "-f"])
+        .arg(empty.path())
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("an empty directory"));
+}
+
+#[test]
+fn a_path_where_a_pod_or_sample_belongs_gets_a_hint() {
+    let root = crate::util::root();
+    ktrail()
+        .current_dir(&root)
+        .args(["timeline", "samples/eks-fargate.jsonl"])
+        .assert()
+        .code(2)
+        .stderr(
+            "ktrail: POD \"samples/eks-fargate.jsonl\" is a file: did you mean -f samples/eks-fargate.jsonl?\n",
+        );
+    let abs = root.join("samples/eks-fargate.jsonl").display().to_string();
+    for cmd in ["timeline", "pods", "webhooks"] {
+        ktrail()
+            .args([cmd, &abs, "--sample", "denied"])
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains(format!("did you mean -f {abs}?")));
+    }
+    ktrail()
+        .args(["timeline", "-f", "eks-fargate"])
+        .assert()
+        .code(2)
+        .stderr("ktrail: eks-fargate: no such file; did you mean --sample eks-fargate?\n");
+}

@@ -5,6 +5,7 @@
 use anyhow::{bail, Result};
 
 use ktrail_core::collect::Collector;
+use ktrail_core::escape::escape;
 use ktrail_core::record::Selection;
 use ktrail_core::scan::{self, Diagnostic, ScanOptions};
 use ktrail_core::source;
@@ -51,7 +52,11 @@ pub fn load_pending(input: &Inputs, sel: Selection) -> Result<Pending> {
                 .into()
         ));
     }
-    let inputs = source::expand(&input.files, &input.samples)?;
+    let expanded = source::expand(&input.files, &input.samples)?;
+    for n in &expanded.not_logs {
+        eprintln!("{}", escape(&format!("ktrail: {n}")));
+    }
+    let inputs = expanded.inputs;
     let mut collector = Collector::new(sel);
     let mut printer = DiagnosticPrinter::default();
     let opts = ScanOptions {
