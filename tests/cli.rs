@@ -455,3 +455,182 @@ fn a_path_where_a_pod_or_sample_belongs_gets_a_hint() {
         .code(2)
         .stderr("ktrail: eks-fargate: no such file; did you mean --sample eks-fargate?\n");
 }
+
+/// Runs ktrail and returns (exit code, standard output, standard error).
+fn run(args: &[&str]) -> (i32, String, String) {
+    let out = ktrail().args(args).output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8(out.stdout).unwrap(),
+        String::from_utf8(out.stderr).unwrap(),
+    )
+}
+
+#[test]
+fn no_match_names_the_nearest_pods() {
+    let (code, out, err) = run(&["timeline", "fargate-ns/ngnix", "--sample", "eks-fargate"]);
+    assert_eq!((code, out.as_str()), (1, ""));
+    assert_eq!(
+        err,
+        "ktrail: no pod matched fargate-ns/ngnix\nktrail: nearest pod names: fargate-ns/nginx\n"
+    );
+    let (code, _, err) = run(&["timeline", "ngnix", "--sample", "eks-fargate"]);
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("ktrail: nearest pod names: default/nginx, fargate-ns/nginx\n"),
+        "{err}"
+    );
+    // A prefix of generated names.
+    let (code, _, err) = run(&["timeline", "storefront/frontend", "--sample", "eviction"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("nearest pod names: storefront/frontend-5d9c7b8f6-m4xqz, storefront/frontend-5d9c7b8f6-w7hkt"), "{err}");
+}
+
+#[test]
+fn no_match_names_the_namespaces_that_hold_the_name() {
+    let (code, out, err) = run(&["timeline", "wrong-ns/nginx", "--sample", "eks-fargate"]);
+    assert_eq!((code, out.as_str()), (1, ""));
+    assert_eq!(
+        err,
+        "ktrail: no pod matched wrong-ns/nginx\nktrail: pods named nginx are in namespaces default, fargate-ns\n"
+    );
+    let (code, _, err) = run(&[
+        "timeline",
+        "default/web-0",
+        "--sample",
+        "statefulset-recreate",
+    ]);
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("a pod named web-0 is in namespace db: db/web-0"),
+        "{err}"
+    );
+    let (code, _, err) = run(&["pods", "-n", "fargate", "--sample", "eks-fargate"]);
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("namespace fargate holds no pod; nearest namespaces with pods: fargate-ns"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_unique_uid_prefix_selects_its_pod_and_an_ambiguous_one_lists_them() {
+    let (code, out, _) = run(&[
+        "timeline",
+        "--uid",
+        "2e004861",
+        "--sample",
+        "eks-fargate",
+        "-o",
+        "json",
+    ]);
+    assert_eq!(code, 0);
+    let report: Value = serde_json::from_str(&out).unwrap();
+    let pods = report["pods"].as_array().unwrap();
+    assert_eq!(pods.len(), 1);
+    assert_eq!(pods[0]["uid"], "2e004861-21f4-4c9f-be77-29db01bcd89c");
+    assert_eq!(pods[0]["namespace"], "fargate-ns");
+    // The whole uid still selects exactly.
+    let (code, out2, _) = run(&[
+        "timeline",
+        "--uid",
+        "2e004861-21f4-4c9f-be77-29db01bcd89c",
+        "--sample",
+        "eks-fargate",
+        "-o",
+        "json",
+    ]);
+    assert_eq!((code, &out2), (0, &out));
+    let (code, out, err) = run(&[
+        "pods",
+        "--uid",
+        "9",
+        "--sample",
+        "denied",
+        "--sample",
+        "failed-open",
+    ]);
+    assert_eq!((code, out.as_str()), (2, ""));
+    assert_eq!(
+        err,
+        "ktrail: --uid 9 matches 2 pods: 9c94603f-7a72-460a-8b51-ed10be90ef96 (payments/ledger-migrate), 9dd9acfb-8cf0-4a0d-99e8-71ea61e1cbf4 (sandbox/scratch); give more of it\n"
+    );
+    // A prefix that names a pod the rest of the selection leaves out.
+    let (code, _, err) = run(&[
+        "timeline",
+        "default/nginx",
+        "--uid",
+        "2e004861",
+        "--sample",
+        "eks-fargate",
+    ]);
+    assert_eq!(code, 1);
+    assert!(
+        err.contains(
+            "uids starting with 2e004861: 2e004861-21f4-4c9f-be77-29db01bcd89c (fargate-ns/nginx)"
+        ),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_window_that_leaves_out_everything_names_the_range_there_is() {
+    let (code, out, err) = run(&["timeline", "--since", "2h", "--sample", "eks-fargate"]);
+    assert_eq!((code, out.as_str()), (1, ""));
+    assert!(err.starts_with("ktrail: no pod matched since "), "{err}");
+    assert!(
+        err.contains("ktrail: the input's pod events run from 2022-09-20T20:17:17.328703Z to 2022-09-20T20:18:23.041304Z, outside the window (since "),
+        "{err}"
+    );
+    let (code, _, err) = run(&[
+        "timeline",
+        "default/nginx",
+        "--until",
+        "2022-09-20T20:00:00Z",
+        "--sample",
+        "eks-fargate",
+    ]);
+    assert_eq!(code, 1);
+    assert!(
+        err.contains(
+            "ktrail: the events of default/nginx run from 2022-09-20T20:17:19.622950Z to "
+        ),
+        "{err}"
+    );
+    assert!(
+        err.contains("outside the window (until 2022-09-20T20:00:00.000000Z)"),
+        "{err}"
+    );
+}
+
+#[test]
+fn views_with_a_pod_that_matches_nothing_exit_1_with_the_same_help() {
+    for cmd in ["webhooks", "pods"] {
+        let (code, out, err) = run(&[cmd, "ngnix", "--sample", "eks-fargate"]);
+        assert_eq!(code, 1, "{cmd}: {out}{err}");
+        assert_eq!(
+            err,
+            "ktrail: no pod matched ngnix (in any namespace)\nktrail: nearest pod names: default/nginx, fargate-ns/nginx\n",
+            "{cmd}"
+        );
+        // No row of a webhook that was never called for the pod asked about.
+        assert!(!out.contains("amazonaws.com"), "{cmd}: {out}");
+    }
+    // Without a POD, the webhooks the configurations install are still the answer.
+    let (code, out, _) = run(&["webhooks", "--sample", "eks-fargate"]);
+    assert_eq!(code, 0);
+    assert!(out.contains("0500-amazon-eks-fargate-mutation.amazonaws.com"));
+}
+
+#[test]
+fn standard_input_is_not_read_twice_for_suggestions() {
+    let log = std::fs::read(crate::util::root().join("samples/eks-fargate.jsonl")).unwrap();
+    ktrail()
+        .args(["timeline", "ngnix", "-f", "-"])
+        .write_stdin(log)
+        .assert()
+        .code(1)
+        .stderr(
+            "ktrail: no pod matched ngnix (in any namespace)\nktrail: standard input cannot be read again, so no names are suggested: save it to a file and give -f FILE to get them\n",
+        );
+}

@@ -6,12 +6,12 @@ use anyhow::{Context, Result};
 
 use ktrail_core::views::pods;
 
-use super::{exit, load};
+use super::{exit, load, nomatch};
 use crate::options::Pods;
 use crate::render::{self, Style};
 
 pub fn run(args: Pods) -> Result<u8> {
-    let report = load(&args.inputs, args.selection)?;
+    let report = load(&args.inputs, args.selection.clone())?;
     let view = pods::build(&report, args.sort);
     let stdout = io::stdout();
     let mut out = io::BufWriter::new(stdout.lock());
@@ -19,8 +19,7 @@ pub fn run(args: Pods) -> Result<u8> {
         .and_then(|_| out.flush())
         .context("writing the pod list")?;
     if view.rows.is_empty() {
-        eprintln!("ktrail: no pod matched");
-        return Ok(exit::PROBLEM);
+        return nomatch::explain(&args.inputs, &args.selection);
     }
     Ok(exit::OK)
 }

@@ -8,6 +8,7 @@ use std::collections::HashMap;
 
 use crate::decode::{self, Problem};
 use crate::record::{self, ConfigEvent, Extracted, Record, Selection};
+use crate::suggest::Census;
 use crate::timeline::{Pending, Report, Summary};
 
 /// What one line gave, computed without shared state.
@@ -42,6 +43,8 @@ pub struct Collector {
     configs_by_audit: HashMap<String, usize>,
     summary: Summary,
     seq: u64,
+    /// Set for the broad pass after a run that matched nothing: pods are only counted.
+    census: Option<Census>,
 }
 
 impl Collector {
@@ -50,6 +53,21 @@ impl Collector {
             sel,
             ..Default::default()
         }
+    }
+
+    /// A collector that keeps no record, only which pods the input holds and when (see
+    /// [`crate::suggest`]): memory grows with the pods, not with their events.
+    pub fn census(sel: Selection) -> Self {
+        Collector {
+            sel,
+            census: Some(Census::default()),
+            ..Default::default()
+        }
+    }
+
+    /// What a [`Collector::census`] saw (empty for any other collector).
+    pub fn finish_census(self) -> Census {
+        self.census.unwrap_or_default()
     }
 
     pub fn selection(&self) -> &Selection {
@@ -82,6 +100,14 @@ impl Collector {
         // unusable pod event is skipped too, a batch with some good items is not.
         if r.problem.is_some() && r.extracted.is_empty() {
             self.summary.lines_skipped += 1;
+        }
+        if let Some(census) = &mut self.census {
+            for x in &r.extracted {
+                if let Extracted::Pod(rec) = x {
+                    census.add(rec);
+                }
+            }
+            return r.problem;
         }
         for x in r.extracted {
             match x {

@@ -27,6 +27,7 @@ pub mod redact;
 pub mod samples;
 pub mod scan;
 pub mod source;
+pub mod suggest;
 pub mod text;
 pub mod time;
 pub mod timeline;
