@@ -634,3 +634,15 @@ fn standard_input_is_not_read_twice_for_suggestions() {
             "ktrail: no pod matched ngnix (in any namespace)\nktrail: standard input cannot be read again, so no names are suggested: save it to a file and give -f FILE to get them\n",
         );
 }
+
+#[test]
+fn a_pod_that_is_also_a_path_is_read_as_a_pod_and_the_help_names_the_path() {
+    ktrail()
+        .current_dir(crate::util::root())
+        .args(["timeline", "samples", "--sample", "eks-fargate"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::ends_with(
+            "ktrail: POD \"samples\" is also a path here: did you mean -f samples?\n",
+        ));
+}

@@ -140,15 +140,25 @@ const SNIFF_LIMIT: usize = 64 << 10;
 fn first_byte(path: &Path) -> Option<u8> {
     let file = File::open(path).ok()?;
     let (reader, _) = decompress(Box::new(file)).ok()?;
-    let mut head = Vec::with_capacity(4096);
-    reader
-        .take(SNIFF_LIMIT as u64)
-        .read_to_end(&mut head)
-        .ok()?;
-    let head = head
-        .strip_prefix(b"\xef\xbb\xbf".as_slice())
-        .unwrap_or(&head);
-    head.iter().copied().find(|b| !b.is_ascii_whitespace())
+    let mut reader = reader.take(SNIFF_LIMIT as u64);
+    let mut buf = [0u8; 4096];
+    let mut at_start = true;
+    loop {
+        let n = match reader.read(&mut buf) {
+            Ok(0) | Err(_) => return None,
+            Ok(n) => n,
+        };
+        let mut chunk = &buf[..n];
+        if at_start {
+            chunk = chunk
+                .strip_prefix(b"\xef\xbb\xbf".as_slice())
+                .unwrap_or(chunk);
+            at_start = false;
+        }
+        if let Some(&b) = chunk.iter().find(|b| !b.is_ascii_whitespace()) {
+            return Some(b);
+        }
+    }
 }
 
 fn walk(dir: &Path, out: &mut Vec<Input>) -> Result<(), SourceError> {
