@@ -555,6 +555,12 @@ fn a_unique_uid_prefix_selects_its_pod_and_an_ambiguous_one_lists_them() {
         err,
         "ktrail: --uid 9 matches 2 pods: 9c94603f-7a72-460a-8b51-ed10be90ef96 (payments/ledger-migrate), 9dd9acfb-8cf0-4a0d-99e8-71ea61e1cbf4 (sandbox/scratch); give more of it\n"
     );
+    // CloudWatch Logs is searched by the whole uid; the refusal says where a prefix works.
+    ktrail()
+        .args(["query", "--uid", "2e004861"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("a prefix is enough with files and samples"));
     // A prefix that names a pod the rest of the selection leaves out.
     let (code, _, err) = run(&[
         "timeline",

@@ -88,7 +88,7 @@ pub fn validate_k8s_name(kind: NameKind, s: &str) -> Result<(), CwError> {
                 Err(invalid(
                     kind,
                     s,
-                    "a uid is a UUID like 3f2b6c1e-9d4a-4b8e-a1c2-0e5f7a9b1c3d",
+                    "CloudWatch Logs is searched by a whole uid, a UUID like 3f2b6c1e-9d4a-4b8e-a1c2-0e5f7a9b1c3d (a prefix is enough with files and samples)",
                 ))
             }
         }
