@@ -560,7 +560,9 @@ fn a_unique_uid_prefix_selects_its_pod_and_an_ambiguous_one_lists_them() {
         .args(["query", "--uid", "2e004861"])
         .assert()
         .code(2)
-        .stderr(predicate::str::contains("a prefix is enough with files and samples"));
+        .stderr(predicate::str::contains(
+            "a prefix is enough with files and samples",
+        ));
     // A prefix that names a pod the rest of the selection leaves out.
     let (code, _, err) = run(&[
         "timeline",

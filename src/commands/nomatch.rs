@@ -12,7 +12,7 @@ use chrono::{DateTime, Utc};
 use ktrail_core::audit::format_time;
 use ktrail_core::escape::escape;
 use ktrail_core::record::Selection;
-use ktrail_core::suggest::{suggest, Hint};
+use ktrail_core::suggest::{suggest, Hint, WindowOf};
 
 use super::{cloudwatch, exit, input};
 use crate::options::Inputs;
@@ -87,14 +87,11 @@ fn hint(h: &Hint, sel: &Selection) -> String {
     let pod = |(ns, n): &(String, String)| format!("{ns}/{n}");
     match h {
         Hint::NoPodEvents => "the input holds no pod event at all".into(),
-        Hint::Window {
-            pod: p,
-            first,
-            last,
-        } => {
-            let whose = match p {
-                Some(p) => format!("the events of {}", pod(p)),
-                None => "the input's pod events".into(),
+        Hint::Window { of, first, last } => {
+            let whose = match of {
+                WindowOf::Input => "the input's pod events".into(),
+                WindowOf::Pod(ns, n) => format!("the events of {ns}/{n}"),
+                WindowOf::Selected(n) => format!("the events of the {n} pods selected"),
             };
             format!(
                 "{whose} run from {} to {}, outside the window ({})",

@@ -68,10 +68,9 @@ impl Census {
 pub enum Hint {
     /// The input holds no pod event at all.
     NoPodEvents,
-    /// The pods asked for exist, but `--since`/`--until` left out every event of theirs; `pod`
-    /// names them when one pod was asked for (`None`: the whole log's range).
+    /// The pods asked for exist, but `--since`/`--until` left out every event of theirs.
     Window {
-        pod: Option<(String, String)>,
+        of: WindowOf,
         first: DateTime<Utc>,
         last: DateTime<Utc>,
     },
@@ -86,6 +85,17 @@ pub enum Hint {
     Namespaces { nearest: bool, names: Vec<String> },
     /// The uids that start with the one asked for, with their pods: (uid, namespace, name).
     Uids(Vec<(String, String, String)>),
+}
+
+/// Whose events a [`Hint::Window`] gives the range of.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WindowOf {
+    /// Every pod of the input (no pod was asked for).
+    Input,
+    /// The one pod asked for: (namespace, name).
+    Pod(String, String),
+    /// The pods the selection names, this many.
+    Selected(usize),
 }
 
 /// At most this many names are suggested.
@@ -115,8 +125,12 @@ pub fn suggest(census: &Census, sel: &Selection) -> Vec<Hint> {
                 .map(|(k, _)| k)
                 .collect();
             let narrowed = sel.namespace.is_some() || sel.name.is_some() || sel.uid.is_some();
-            let pod = (narrowed && chosen.len() == 1).then(|| chosen[0].clone());
-            return vec![Hint::Window { pod, first, last }];
+            let of = match chosen.as_slice() {
+                _ if !narrowed => WindowOf::Input,
+                [(ns, n)] => WindowOf::Pod(ns.clone(), n.clone()),
+                many => WindowOf::Selected(many.len()),
+            };
+            return vec![Hint::Window { of, first, last }];
         }
     }
     let mut hints = Vec::new();
@@ -358,7 +372,7 @@ mod tests {
         assert_eq!(
             suggest(&fargate(), &s),
             [Hint::Window {
-                pod: None,
+                of: WindowOf::Input,
                 first: t("2022-09-20T20:10:00Z"),
                 last: t("2022-09-20T20:18:00Z"),
             }]
@@ -368,9 +382,19 @@ mod tests {
         assert_eq!(
             suggest(&fargate(), &s),
             [Hint::Window {
-                pod: Some(key("fargate-ns", "nginx")),
+                of: WindowOf::Pod("fargate-ns".into(), "nginx".into()),
                 first: t("2022-09-20T20:17:00Z"),
                 last: t("2022-09-20T20:17:00Z"),
+            }]
+        );
+        let mut s = sel(Some("fargate-ns"), None);
+        s.until = Some(t("2020-01-01T00:00:00Z"));
+        assert_eq!(
+            suggest(&fargate(), &s),
+            [Hint::Window {
+                of: WindowOf::Selected(2),
+                first: t("2022-09-20T20:17:00Z"),
+                last: t("2022-09-20T20:18:00Z"),
             }]
         );
         assert_eq!(suggest(&Census::default(), &s), [Hint::NoPodEvents]);
