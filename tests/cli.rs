@@ -644,6 +644,26 @@ fn standard_input_is_not_read_twice_for_suggestions() {
 }
 
 #[test]
+fn a_pipe_is_not_read_twice_for_suggestions() {
+    let bin = assert_cmd::cargo::cargo_bin("ktrail");
+    let script = format!(
+        "{} timeline ngnix -f <(cat samples/eks-fargate.jsonl)",
+        bin.display()
+    );
+    let out = std::process::Command::new("bash")
+        .current_dir(crate::util::root())
+        .args(["-c", &script])
+        .output()
+        .expect("bash runs");
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        err.contains("cannot be read again, so no names are suggested"),
+        "{err}"
+    );
+}
+
+#[test]
 fn a_pod_that_is_also_a_path_is_read_as_a_pod_and_the_help_names_the_path() {
     ktrail()
         .current_dir(crate::util::root())

@@ -37,6 +37,11 @@ pub fn explain(inputs: &Inputs, sel: &Selection) -> Result<u8> {
              and give -f FILE to get them"
                 .into(),
         );
+    } else if let Some(pipe) = inputs.files.iter().find(|f| !rereadable(f)) {
+        lines.push(format!(
+            "{pipe} cannot be read again, so no names are suggested: save it to a file and give \
+             -f FILE to get them"
+        ));
     } else if let Ok(census) = input::census(inputs, sel) {
         let hints = suggest(&census, sel);
         if hints.is_empty() {
@@ -126,6 +131,12 @@ fn hint(h: &Hint, sel: &Selection) -> String {
                 .join(", ")
         ),
     }
+}
+
+/// Whether a second read of `-f path` sees what the first did: a regular file or a directory, not
+/// a pipe such as `<(zcat log.gz)` or a device.
+fn rereadable(path: &str) -> bool {
+    std::fs::metadata(path).is_ok_and(|m| m.is_file() || m.is_dir())
 }
 
 /// The POD argument, when it also names a file or directory here (a forgotten `-f`).
