@@ -8,6 +8,7 @@ use chrono::{DateTime, Utc};
 use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use ktrail_core::names::{self, NameKind};
 use ktrail_core::record::Selection;
 use ktrail_core::time::{parse_duration, parse_when};
 use ktrail_core::views::PodSort;
@@ -35,29 +36,54 @@ pub struct Cli {
 pub enum Command {
     /// Rebuild the story of one pod or of every pod: who created, changed, scheduled, readied and
     /// deleted it, and which webhook mutated which field.
+    #[command(
+        after_help = "Examples:\n  ktrail timeline fargate-ns/nginx --sample eks-fargate\n  ktrail timeline nginx -n default -f audit.jsonl.gz --since 2022-09-20T20:00:00Z\n  ktrail timeline fargate-ns/nginx --cluster ironman-2022 --since 2h --follow"
+    )]
     Timeline(Box<TimelineArgs>),
     /// What each admission webhook did to pods (calls, pods mutated, paths patched, failures) and
     /// who installed its configuration.
+    #[command(
+        after_help = "Examples:\n  ktrail webhooks --sample eks-fargate\n  ktrail webhooks fargate-ns/nginx --sample eks-fargate -o markdown\n  ktrail webhooks -f exports/ --since 1d"
+    )]
     Webhooks(Box<WebhooksArgs>),
     /// Every pod incarnation on one line: creator, scheduler, node, latencies, mutating webhooks,
     /// how it ended; then latency percentiles per scheduler.
+    #[command(
+        after_help = "Examples:\n  ktrail pods --sample statefulset-recreate\n  ktrail pods -f exports/ --sort created-to-ready -o csv > pods.csv\n  ktrail pods -n default --cluster ironman-2022 --since 1d"
+    )]
     Pods(Box<PodsArgs>),
     /// Print the CloudWatch Logs Insights query ktrail runs for a pod (or the FilterLogEvents
     /// pattern, with --engine filter), to paste into the console.
+    #[command(
+        after_help = "Examples:\n  ktrail query fargate-ns/nginx --cluster ironman-2022\n  ktrail query fargate-ns/nginx --engine filter\n  ktrail query --created 0500-amazon-eks-fargate-mutation.amazonaws.com"
+    )]
     Query(Box<QueryArgs>),
     /// Record raw audit events from CloudWatch Logs, one per line in time order, each stage once,
     /// for offline analysis or a CI sample. With POD, that pod's events (and writes to webhook
     /// configurations); without, every audit event in the window.
+    #[command(
+        after_help = "Examples:\n  ktrail fetch fargate-ns/nginx --cluster ironman-2022 --since 2h -o nginx.jsonl.zst\n  ktrail fetch --cluster ironman-2022 --since 30m -o all.jsonl.gz"
+    )]
     Fetch(Box<FetchArgs>),
     /// Hold recorded pod stories to a rules file (a CI gate): exit 1 when a rule is broken.
+    #[command(
+        after_help = "Examples:\n  ktrail check --rules samples/rules/eks-fargate.yaml --sample eks-fargate\n  ktrail check --rules rules.yaml -f audit.jsonl.gz -o junit > report.xml"
+    )]
     Check(Box<CheckArgs>),
     /// Mask what must not leave a company (environment values, Secret data, tokens, access keys,
     /// account ids, session names, IP addresses) so that an audit log can be shared. The same value
     /// always gets the same mask within a file, so the redacted log tells the same story.
+    #[command(
+        after_help = "Examples:\n  ktrail redact -f audit.jsonl -o audit.redacted.jsonl\n  ktrail redact -f audit.jsonl.gz > audit.redacted.jsonl"
+    )]
     Redact(RedactArgs),
     /// List the recorded samples built into the binary.
+    #[command(after_help = "Examples:\n  ktrail samples\n  ktrail timeline --sample denied")]
     Samples,
     /// Print shell completions.
+    #[command(
+        after_help = "Examples:\n  ktrail completions bash > /etc/bash_completion.d/ktrail\n  ktrail completions fish > ~/.config/fish/completions/ktrail.fish"
+    )]
     Completions {
         /// The shell.
         shell: clap_complete::Shell,
@@ -68,6 +94,8 @@ pub enum Command {
 pub struct TimelineArgs {
     #[command(flatten)]
     pub pod: PodArgs,
+    #[command(flatten)]
+    pub reads: ReadsArg,
     #[command(flatten)]
     pub input: InputArgs,
     #[command(flatten)]
@@ -97,7 +125,10 @@ pub struct QueryArgs {
     #[command(flatten)]
     pub pod: PodArgs,
     #[command(flatten)]
-    pub cloudwatch: CloudWatchArgs,
+    pub reads: ReadsArg,
+    /// Only where and how to read: the query is printed, not run, so no connection options.
+    #[command(flatten)]
+    pub log_group: LogGroupArgs,
     /// Print instead the query that finds who created the object NAME (any resource, e.g. a
     /// mutating webhook configuration).
     #[arg(long, value_name = "NAME")]
@@ -108,6 +139,8 @@ pub struct QueryArgs {
 pub struct FetchArgs {
     #[command(flatten)]
     pub pod: PodArgs,
+    #[command(flatten)]
+    pub reads: ReadsArg,
     #[command(flatten)]
     pub cloudwatch: CloudWatchArgs,
     /// Where to write: a file (compressed when it ends in .gz or .zst), or `-` for standard output.
@@ -218,6 +251,12 @@ pub struct PodArgs {
     /// Only events at or before this time: RFC 3339 or a duration ago.
     #[arg(long, value_parser = parse_when)]
     pub until: Option<DateTime<Utc>>,
+}
+
+/// Reads matter only where events are shown or fetched one by one (`timeline`, `query`, `fetch`):
+/// `pods` and `webhooks` are built from writes alone, so they do not offer the flag.
+#[derive(Debug, Args, Clone, Default)]
+pub struct ReadsArg {
     /// Also show reads (get, list, watch) of the pods.
     #[arg(long)]
     pub reads: bool,
@@ -243,12 +282,32 @@ pub struct InputArgs {
 /// Reading straight from CloudWatch Logs instead of files.
 #[derive(Debug, Args, Clone, Default)]
 pub struct CloudWatchArgs {
+    #[command(flatten)]
+    pub log_group: LogGroupArgs,
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
+}
+
+/// Which log group, and how it is queried: all `query` needs to print a query.
+#[derive(Debug, Args, Clone, Default)]
+pub struct LogGroupArgs {
     /// EKS cluster name: reads log group /aws/eks/NAME/cluster.
     #[arg(long, help_heading = "CloudWatch Logs")]
     pub cluster: Option<String>,
     /// Log group to read instead of the cluster's.
     #[arg(long, help_heading = "CloudWatch Logs")]
     pub log_group: Option<String>,
+    /// How to read: Logs Insights queries, or FilterLogEvents.
+    #[arg(long, value_enum, default_value_t = Engine::Insights, help_heading = "CloudWatch Logs")]
+    pub engine: Engine,
+    /// Rows per Logs Insights query; a query that returns this many is split (at most 10000).
+    #[arg(long, default_value_t = 10_000, value_parser = clap::value_parser!(u16).range(1..=10_000), help_heading = "CloudWatch Logs", hide = true)]
+    pub query_limit: u16,
+}
+
+/// How to reach CloudWatch Logs: only for the commands that call it.
+#[derive(Debug, Args, Clone)]
+pub struct ConnectionArgs {
     /// AWS region (default: the standard AWS configuration).
     #[arg(long, help_heading = "CloudWatch Logs")]
     pub region: Option<String>,
@@ -258,31 +317,48 @@ pub struct CloudWatchArgs {
     /// CloudWatch Logs endpoint URL (default: AWS_ENDPOINT_URL_CLOUDWATCH_LOGS or AWS's).
     #[arg(long, help_heading = "CloudWatch Logs")]
     pub endpoint_url: Option<String>,
-    /// How to read: Logs Insights queries, or FilterLogEvents.
-    #[arg(long, value_enum, default_value_t = Engine::Insights, help_heading = "CloudWatch Logs")]
-    pub engine: Engine,
     /// Logs Insights queries run at once.
     #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=30), help_heading = "CloudWatch Logs")]
     pub concurrency: u16,
-    /// Rows per Logs Insights query; a query that returns this many is split (at most 10000).
-    #[arg(long, default_value_t = 10_000, value_parser = clap::value_parser!(u16).range(1..=10_000), help_heading = "CloudWatch Logs", hide = true)]
-    pub query_limit: u16,
+}
+
+impl Default for ConnectionArgs {
+    fn default() -> Self {
+        ConnectionArgs {
+            region: None,
+            profile: None,
+            endpoint_url: None,
+            concurrency: 4,
+        }
+    }
+}
+
+impl LogGroupArgs {
+    /// The options with the connection's defaults, for a command that never connects.
+    fn options(self) -> options::CloudWatch {
+        CloudWatchArgs {
+            log_group: self,
+            connection: ConnectionArgs::default(),
+        }
+        .options()
+    }
 }
 
 impl CloudWatchArgs {
     fn options(self) -> options::CloudWatch {
+        let (g, c) = (self.log_group, self.connection);
         options::CloudWatch {
-            cluster: self.cluster,
-            log_group: self.log_group,
-            region: self.region,
-            profile: self.profile,
-            endpoint_url: self.endpoint_url,
-            api: match self.engine {
+            cluster: g.cluster,
+            log_group: g.log_group,
+            region: c.region,
+            profile: c.profile,
+            endpoint_url: c.endpoint_url,
+            api: match g.engine {
                 Engine::Insights => ktrail_cloudwatch::Api::Insights,
                 Engine::Filter => ktrail_cloudwatch::Api::Filter,
             },
-            concurrency: usize::from(self.concurrency),
-            query_limit: usize::from(self.query_limit),
+            concurrency: usize::from(c.concurrency),
+            query_limit: usize::from(g.query_limit),
         }
     }
 }
@@ -304,7 +380,8 @@ impl Cli {
         Ok(match self.command {
             Command::Timeline(a) => {
                 let a = *a;
-                let selection = a.pod.selection()?;
+                a.pod.not_a_path(&a.input)?;
+                let selection = a.pod.selection(a.reads.reads)?;
                 Invocation::Timeline(options::Timeline {
                     selection,
                     inputs: a.input.options(),
@@ -319,32 +396,40 @@ impl Cli {
                 })
             }
             Command::Webhooks(a) => Invocation::Webhooks(options::Webhooks {
-                selection: a.pod.selection()?,
+                selection: {
+                    a.pod.not_a_path(&a.input)?;
+                    a.pod.selection(false)?
+                },
                 inputs: a.input.options(),
                 format: a.output,
                 style: a.display.style(),
             }),
             Command::Pods(a) => Invocation::Pods(options::Pods {
-                selection: a.pod.selection()?,
+                selection: {
+                    a.pod.not_a_path(&a.input)?;
+                    a.pod.selection(false)?
+                },
                 inputs: a.input.options(),
                 sort: a.sort,
                 format: a.output,
                 style: a.display.style(),
             }),
             Command::Query(a) => Invocation::Query(options::Query {
-                selection: a.pod.selection()?,
-                cloudwatch: a.cloudwatch.options(),
+                selection: a.pod.selection(a.reads.reads)?,
+                cloudwatch: a.log_group.options(),
                 created: a.created,
             }),
             Command::Fetch(a) => {
-                if a.cloudwatch.cluster.is_none() && a.cloudwatch.log_group.is_none() {
+                if a.cloudwatch.log_group.cluster.is_none()
+                    && a.cloudwatch.log_group.log_group.is_none()
+                {
                     return Err(UsageError(
                         "fetch reads CloudWatch Logs: give --cluster NAME or --log-group NAME"
                             .into(),
                     ));
                 }
                 Invocation::Fetch(options::Fetch {
-                    selection: a.pod.selection()?,
+                    selection: a.pod.selection(a.reads.reads)?,
                     cloudwatch: a.cloudwatch.options(),
                     output: a.output,
                 })
@@ -432,8 +517,35 @@ fn pod_sort_parser() -> impl TypedValueParser<Value = PodSort> {
 pub struct UsageError(pub String);
 
 impl PodArgs {
-    /// The validated selection.
-    pub fn selection(&self) -> Result<Selection, UsageError> {
+    /// Refuses a POD that is the path of a file or directory (a forgotten `-f`) when it cannot be
+    /// meant as a pod: no input is given, or it is no valid `namespace/name`. A valid name that is
+    /// also a path here, with inputs given, is read as a pod (the no-match help mentions the path).
+    pub fn not_a_path(&self, input: &InputArgs) -> Result<(), UsageError> {
+        let Some(p) = self.pod.as_deref() else {
+            return Ok(());
+        };
+        let Ok(meta) = std::fs::metadata(p) else {
+            return Ok(());
+        };
+        let no_input = input.files.is_empty()
+            && input.samples.is_empty()
+            && input.cloudwatch.log_group.cluster.is_none()
+            && input.cloudwatch.log_group.log_group.is_none();
+        if no_input || self.selection(false).is_err() {
+            let what = if meta.is_dir() {
+                "a directory"
+            } else {
+                "a file"
+            };
+            return Err(UsageError(format!(
+                "POD {p:?} is {what}: did you mean -f {p}?"
+            )));
+        }
+        Ok(())
+    }
+
+    /// The validated selection; `reads` from the commands that offer [`ReadsArg`].
+    pub fn selection(&self, reads: bool) -> Result<Selection, UsageError> {
         let (namespace, name) = match self.pod.as_deref() {
             None => (self.namespace.clone(), None),
             Some(p) => match p.split_once('/') {
@@ -450,11 +562,11 @@ impl PodArgs {
                 None => (self.namespace.clone(), Some(p.to_owned())),
             },
         };
-        for (what, v) in [("namespace", &namespace), ("pod name", &name)] {
+        // One rule for every source: CloudWatch splices these into queries, and a name no
+        // Kubernetes object can have would silently match nothing in a file.
+        for (kind, v) in [(NameKind::Namespace, &namespace), (NameKind::Pod, &name)] {
             if let Some(v) = v {
-                if v.is_empty() || v.contains('/') {
-                    return Err(UsageError(format!("invalid {what} {v:?}")));
-                }
+                names::validate(kind, v).map_err(|e| UsageError(e.to_string()))?;
             }
         }
         if let (Some(s), Some(u)) = (self.since, self.until) {
@@ -468,7 +580,7 @@ impl PodArgs {
             uid: self.uid.clone(),
             since: self.since,
             until: self.until,
-            reads: self.reads,
+            reads,
         })
     }
 }
@@ -483,7 +595,7 @@ mod tests {
             pod: Some("fargate-ns/nginx".into()),
             ..Default::default()
         };
-        let s = a.selection().unwrap();
+        let s = a.selection(false).unwrap();
         assert_eq!(
             (s.namespace.as_deref(), s.name.as_deref()),
             (Some("fargate-ns"), Some("nginx"))
@@ -493,18 +605,18 @@ mod tests {
             namespace: Some("x".into()),
             ..Default::default()
         };
-        assert_eq!(a.selection().unwrap().namespace.as_deref(), Some("x"));
+        assert_eq!(a.selection(false).unwrap().namespace.as_deref(), Some("x"));
         let a = PodArgs {
             pod: Some("a/b".into()),
             namespace: Some("x".into()),
             ..Default::default()
         };
-        assert!(a.selection().is_err());
+        assert!(a.selection(false).is_err());
         let a = PodArgs {
             pod: Some("a/b/c".into()),
             ..Default::default()
         };
-        assert!(a.selection().is_err());
+        assert!(a.selection(false).is_err());
     }
 
     #[test]

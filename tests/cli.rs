@@ -255,3 +255,402 @@ fn a_run_turns_transparent_huge_pages_off() {
         "THP_enabled of the running ktrail"
     );
 }
+
+#[test]
+fn a_name_no_kubernetes_object_can_have_is_refused_alike_for_every_source() {
+    let msg = "invalid pod name \"Bad_Name\": only lowercase letters, digits, '-' and '.' are allowed in Kubernetes names";
+    for args in [
+        &["timeline", "Bad_Name", "--sample", "eks-fargate"][..],
+        &["pods", "default/Bad_Name", "--sample", "eks-fargate"],
+        &[
+            "webhooks",
+            "Bad_Name",
+            "-n",
+            "default",
+            "--sample",
+            "eks-fargate",
+        ],
+        &["query", "default/Bad_Name"],
+        &["timeline", "Bad_Name", "--cluster", "ironman-2022"],
+    ] {
+        ktrail()
+            .args(args)
+            .assert()
+            .code(2)
+            .stdout("")
+            .stderr(format!("ktrail: {msg}\n"));
+    }
+    ktrail()
+        .args(["timeline", "Default/nginx", "--sample", "eks-fargate"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("invalid namespace \"Default\""));
+    ktrail()
+        .args(["query", "--created", "Bad_Name"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("invalid name \"Bad_Name\""));
+}
+
+#[test]
+fn every_subcommand_help_ends_with_examples_and_those_offline_run() {
+    use clap::CommandFactory;
+    let cli = ktrail::cli::Cli::command();
+    let mut seen = 0;
+    for sub in cli.get_subcommands() {
+        let name = sub.get_name();
+        let out = ktrail().args([name, "--help"]).assert().success();
+        let help = String::from_utf8(out.get_output().stdout.clone()).unwrap();
+        let (_, tail) = help
+            .split_once("\nExamples:\n")
+            .unwrap_or_else(|| panic!("`ktrail {name} --help` has no Examples section:\n{help}"));
+        let examples: Vec<&str> = tail.lines().filter(|l| !l.trim().is_empty()).collect();
+        assert!(
+            (2..=3).contains(&examples.len()),
+            "`ktrail {name} --help`: {examples:?}"
+        );
+        for e in examples {
+            let words: Vec<&str> = e.split_whitespace().collect();
+            assert_eq!(words[0], "ktrail", "{name}: {e:?}");
+            // The examples that need nothing but the binary run as shown.
+            let offline = !words.iter().any(|w| {
+                matches!(*w, "-f" | "--cluster" | ">" | "--follow") || w.starts_with("--created")
+            }) && words[1] != "query";
+            if offline {
+                ktrail()
+                    .current_dir(crate::util::root())
+                    .args(&words[1..])
+                    .assert()
+                    .success();
+            }
+        }
+        seen += 1;
+    }
+    assert!(seen >= 9, "{seen} subcommands");
+}
+
+#[test]
+fn flags_that_change_nothing_are_not_offered() {
+    for (cmd, flag) in [
+        ("webhooks", "--reads"),
+        ("pods", "--reads"),
+        ("query", "--concurrency"),
+        ("query", "--region"),
+        ("query", "--profile"),
+        ("query", "--endpoint-url"),
+    ] {
+        ktrail()
+            .args([cmd, "--help"])
+            .assert()
+            .success()
+            .stdout(predicate::str::contains(flag).not());
+        ktrail()
+            .args([cmd, flag, "x", "--sample", "eks-fargate"])
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains(format!(
+                "unexpected argument '{flag}'"
+            )));
+    }
+    for (cmd, flag) in [
+        ("timeline", "--reads"),
+        ("query", "--reads"),
+        ("fetch", "--reads"),
+        ("timeline", "--concurrency"),
+        ("fetch", "--profile"),
+        ("query", "--engine"),
+    ] {
+        ktrail()
+            .args([cmd, "--help"])
+            .assert()
+            .success()
+            .stdout(predicate::str::contains(flag));
+    }
+}
+
+#[test]
+fn a_directory_names_each_file_that_is_not_an_audit_log_once() {
+    let root = crate::util::root();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(root.join("README.md"), dir.path().join("README.md")).unwrap();
+    std::fs::copy(
+        root.join("samples/rules/eks-fargate.yaml"),
+        dir.path().join("rules.yaml"),
+    )
+    .unwrap();
+    std::fs::copy(
+        root.join("samples/eks-fargate.jsonl"),
+        dir.path().join("audit.jsonl"),
+    )
+    .unwrap();
+    let out = ktrail()
+        .args(["timeline", "fargate-ns/nginx", "-f"])
+        .arg(dir.path())
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("fargate-ns/nginx"));
+    let stderr = String::from_utf8(out.get_output().stderr.clone()).unwrap();
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert_eq!(lines.len(), 2, "{stderr}");
+    assert!(lines[0].ends_with("README.md: not an audit log (it starts with '#'); skipped"));
+    assert!(lines[1].ends_with("rules.yaml: not an audit log (it starts with '#'); skipped"));
+    // Named on its own, the same file is read line by line as before.
+    ktrail()
+        .args(["timeline", "-f"])
+        .arg(dir.path().join("README.md"))
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("README.md:1: not JSON"));
+    let empty = tempfile::tempdir().unwrap();
+    ktrail()
+        .args(["timeline", "-f"])
+        .arg(empty.path())
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("an empty directory"));
+}
+
+#[test]
+fn a_path_where_a_pod_or_sample_belongs_gets_a_hint() {
+    let root = crate::util::root();
+    ktrail()
+        .current_dir(&root)
+        .args(["timeline", "samples/eks-fargate.jsonl"])
+        .assert()
+        .code(2)
+        .stderr(
+            "ktrail: POD \"samples/eks-fargate.jsonl\" is a file: did you mean -f samples/eks-fargate.jsonl?\n",
+        );
+    let abs = root.join("samples/eks-fargate.jsonl").display().to_string();
+    for cmd in ["timeline", "pods", "webhooks"] {
+        ktrail()
+            .args([cmd, &abs, "--sample", "denied"])
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains(format!("did you mean -f {abs}?")));
+    }
+    ktrail()
+        .args(["timeline", "-f", "eks-fargate"])
+        .assert()
+        .code(2)
+        .stderr("ktrail: eks-fargate: no such file; did you mean --sample eks-fargate?\n");
+}
+
+/// Runs ktrail and returns (exit code, standard output, standard error).
+fn run(args: &[&str]) -> (i32, String, String) {
+    let out = ktrail().args(args).output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8(out.stdout).unwrap(),
+        String::from_utf8(out.stderr).unwrap(),
+    )
+}
+
+#[test]
+fn no_match_names_the_nearest_pods() {
+    let (code, out, err) = run(&["timeline", "fargate-ns/ngnix", "--sample", "eks-fargate"]);
+    assert_eq!((code, out.as_str()), (1, ""));
+    assert_eq!(
+        err,
+        "ktrail: no pod matched fargate-ns/ngnix\nktrail: nearest pod names: fargate-ns/nginx\n"
+    );
+    let (code, _, err) = run(&["timeline", "ngnix", "--sample", "eks-fargate"]);
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("ktrail: nearest pod names: default/nginx, fargate-ns/nginx\n"),
+        "{err}"
+    );
+    // A prefix of generated names.
+    let (code, _, err) = run(&["timeline", "storefront/frontend", "--sample", "eviction"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("nearest pod names: storefront/frontend-5d9c7b8f6-m4xqz, storefront/frontend-5d9c7b8f6-w7hkt"), "{err}");
+}
+
+#[test]
+fn no_match_names_the_namespaces_that_hold_the_name() {
+    let (code, out, err) = run(&["timeline", "wrong-ns/nginx", "--sample", "eks-fargate"]);
+    assert_eq!((code, out.as_str()), (1, ""));
+    assert_eq!(
+        err,
+        "ktrail: no pod matched wrong-ns/nginx\nktrail: pods named nginx are in namespaces default, fargate-ns\n"
+    );
+    let (code, _, err) = run(&[
+        "timeline",
+        "default/web-0",
+        "--sample",
+        "statefulset-recreate",
+    ]);
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("a pod named web-0 is in namespace db: db/web-0"),
+        "{err}"
+    );
+    let (code, _, err) = run(&["pods", "-n", "fargate", "--sample", "eks-fargate"]);
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("namespace fargate holds no pod; nearest namespaces with pods: fargate-ns"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_unique_uid_prefix_selects_its_pod_and_an_ambiguous_one_lists_them() {
+    let (code, out, _) = run(&[
+        "timeline",
+        "--uid",
+        "2e004861",
+        "--sample",
+        "eks-fargate",
+        "-o",
+        "json",
+    ]);
+    assert_eq!(code, 0);
+    let report: Value = serde_json::from_str(&out).unwrap();
+    let pods = report["pods"].as_array().unwrap();
+    assert_eq!(pods.len(), 1);
+    assert_eq!(pods[0]["uid"], "2e004861-21f4-4c9f-be77-29db01bcd89c");
+    assert_eq!(pods[0]["namespace"], "fargate-ns");
+    // The whole uid still selects exactly.
+    let (code, out2, _) = run(&[
+        "timeline",
+        "--uid",
+        "2e004861-21f4-4c9f-be77-29db01bcd89c",
+        "--sample",
+        "eks-fargate",
+        "-o",
+        "json",
+    ]);
+    assert_eq!((code, &out2), (0, &out));
+    let (code, out, err) = run(&[
+        "pods",
+        "--uid",
+        "9",
+        "--sample",
+        "denied",
+        "--sample",
+        "failed-open",
+    ]);
+    assert_eq!((code, out.as_str()), (2, ""));
+    assert_eq!(
+        err,
+        "ktrail: --uid 9 matches 2 pods: 9c94603f-7a72-460a-8b51-ed10be90ef96 (payments/ledger-migrate), 9dd9acfb-8cf0-4a0d-99e8-71ea61e1cbf4 (sandbox/scratch); give more of it\n"
+    );
+    // CloudWatch Logs is searched by the whole uid; the refusal says where a prefix works.
+    ktrail()
+        .args(["query", "--uid", "2e004861"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "a prefix is enough with files and samples",
+        ));
+    // A prefix that names a pod the rest of the selection leaves out.
+    let (code, _, err) = run(&[
+        "timeline",
+        "default/nginx",
+        "--uid",
+        "2e004861",
+        "--sample",
+        "eks-fargate",
+    ]);
+    assert_eq!(code, 1);
+    assert!(
+        err.contains(
+            "uids starting with 2e004861: 2e004861-21f4-4c9f-be77-29db01bcd89c (fargate-ns/nginx)"
+        ),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_window_that_leaves_out_everything_names_the_range_there_is() {
+    let (code, out, err) = run(&["timeline", "--since", "2h", "--sample", "eks-fargate"]);
+    assert_eq!((code, out.as_str()), (1, ""));
+    assert!(err.starts_with("ktrail: no pod matched since "), "{err}");
+    assert!(
+        err.contains("ktrail: the input's pod events run from 2022-09-20T20:17:17.328703Z to 2022-09-20T20:18:23.041304Z, outside the window (since "),
+        "{err}"
+    );
+    let (code, _, err) = run(&[
+        "timeline",
+        "default/nginx",
+        "--until",
+        "2022-09-20T20:00:00Z",
+        "--sample",
+        "eks-fargate",
+    ]);
+    assert_eq!(code, 1);
+    assert!(
+        err.contains(
+            "ktrail: the events of default/nginx run from 2022-09-20T20:17:19.622950Z to "
+        ),
+        "{err}"
+    );
+    assert!(
+        err.contains("outside the window (until 2022-09-20T20:00:00.000000Z)"),
+        "{err}"
+    );
+}
+
+#[test]
+fn views_with_a_pod_that_matches_nothing_exit_1_with_the_same_help() {
+    for cmd in ["webhooks", "pods"] {
+        let (code, out, err) = run(&[cmd, "ngnix", "--sample", "eks-fargate"]);
+        assert_eq!(code, 1, "{cmd}: {out}{err}");
+        assert_eq!(
+            err,
+            "ktrail: no pod matched ngnix (in any namespace)\nktrail: nearest pod names: default/nginx, fargate-ns/nginx\n",
+            "{cmd}"
+        );
+        // No row of a webhook that was never called for the pod asked about.
+        assert!(!out.contains("amazonaws.com"), "{cmd}: {out}");
+    }
+    // Without a POD, the webhooks the configurations install are still the answer.
+    let (code, out, _) = run(&["webhooks", "--sample", "eks-fargate"]);
+    assert_eq!(code, 0);
+    assert!(out.contains("0500-amazon-eks-fargate-mutation.amazonaws.com"));
+}
+
+#[test]
+fn standard_input_is_not_read_twice_for_suggestions() {
+    let log = std::fs::read(crate::util::root().join("samples/eks-fargate.jsonl")).unwrap();
+    ktrail()
+        .args(["timeline", "ngnix", "-f", "-"])
+        .write_stdin(log)
+        .assert()
+        .code(1)
+        .stderr(
+            "ktrail: no pod matched ngnix (in any namespace)\nktrail: standard input cannot be read again, so no names are suggested: save it to a file and give -f FILE to get them\n",
+        );
+}
+
+#[test]
+fn a_pipe_is_not_read_twice_for_suggestions() {
+    let bin = assert_cmd::cargo::cargo_bin("ktrail");
+    let script = format!(
+        "{} timeline ngnix -f <(cat samples/eks-fargate.jsonl)",
+        bin.display()
+    );
+    let out = std::process::Command::new("bash")
+        .current_dir(crate::util::root())
+        .args(["-c", &script])
+        .output()
+        .expect("bash runs");
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        err.contains("cannot be read again, so no names are suggested"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_pod_that_is_also_a_path_is_read_as_a_pod_and_the_help_names_the_path() {
+    ktrail()
+        .current_dir(crate::util::root())
+        .args(["timeline", "samples", "--sample", "eks-fargate"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::ends_with(
+            "ktrail: POD \"samples\" is also a path here: did you mean -f samples?\n",
+        ));
+}

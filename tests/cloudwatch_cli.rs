@@ -202,7 +202,7 @@ fn query_prints_a_runnable_query_and_refuses_injection() {
     assert_refused(
         m.ktrail()
             .args(["timeline", "default/x'", "--cluster", "ironman-2022"]),
-        "invalid name",
+        "invalid pod name",
     );
     assert_refused(
         m.ktrail()

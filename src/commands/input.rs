@@ -5,9 +5,11 @@
 use anyhow::{bail, Result};
 
 use ktrail_core::collect::Collector;
+use ktrail_core::escape::escape;
 use ktrail_core::record::Selection;
 use ktrail_core::scan::{self, Diagnostic, ScanOptions};
 use ktrail_core::source;
+use ktrail_core::suggest::Census;
 use ktrail_core::timeline::{Pending, Report};
 
 use super::cloudwatch;
@@ -42,16 +44,40 @@ pub fn load(input: &Inputs, sel: Selection) -> Result<Report> {
 
 /// [`load`] up to the stories: the records grouped per pod, for output written pod by pod.
 pub fn load_pending(input: &Inputs, sel: Selection) -> Result<Pending> {
-    if input.cloudwatch.is_set() {
-        return cloudwatch::load(input, sel);
+    let uid = sel.uid.clone();
+    let pending = if input.cloudwatch.is_set() {
+        cloudwatch::load(input, sel)?
+    } else {
+        load_files(input, sel)?
+    };
+    if !pending.ambiguous_uid.is_empty() {
+        let pods: Vec<String> = pending
+            .ambiguous_uid
+            .iter()
+            .map(|(u, ns, n)| format!("{u} ({ns}/{n})"))
+            .collect();
+        bail!(UsageError(format!(
+            "--uid {} matches {} pods: {}; give more of it",
+            uid.unwrap_or_default(),
+            pods.len(),
+            pods.join(", ")
+        )));
     }
+    Ok(pending)
+}
+
+fn load_files(input: &Inputs, sel: Selection) -> Result<Pending> {
     if input.files.is_empty() && input.samples.is_empty() {
         bail!(UsageError(
             "no input: give -f FILE (or -f - for standard input), --sample NAME, or --cluster NAME"
                 .into()
         ));
     }
-    let inputs = source::expand(&input.files, &input.samples)?;
+    let expanded = source::expand(&input.files, &input.samples)?;
+    for n in &expanded.not_logs {
+        eprintln!("{}", escape(&format!("ktrail: {n}")));
+    }
+    let inputs = expanded.inputs;
     let mut collector = Collector::new(sel);
     let mut printer = DiagnosticPrinter::default();
     let opts = ScanOptions {
@@ -72,4 +98,23 @@ pub(super) fn finish(collector: Collector, units: &str) -> Pending {
         );
     }
     pending
+}
+
+/// Which pods the files and samples of `input` hold, whatever `sel` asks for (see
+/// `ktrail_core::suggest`): the second pass after a run that matched nothing. Quiet: the first
+/// pass reported what was wrong with the inputs.
+pub fn census(input: &Inputs, sel: &Selection) -> Result<Census> {
+    let inputs = source::expand(&input.files, &input.samples)?.inputs;
+    let broad = Selection {
+        reads: sel.reads,
+        ..Selection::default()
+    };
+    let mut collector = Collector::census(broad);
+    scan::scan_inputs(
+        &inputs,
+        &mut collector,
+        &ScanOptions::default(),
+        &mut |_| {},
+    )?;
+    Ok(collector.finish_census())
 }

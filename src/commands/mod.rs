@@ -8,6 +8,7 @@ mod completions;
 mod fetch;
 mod follow;
 mod input;
+mod nomatch;
 mod pods;
 mod query;
 mod redact;

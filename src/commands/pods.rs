@@ -4,15 +4,18 @@ use anyhow::Result;
 
 use ktrail_core::views::pods;
 
-use super::{load, print_view};
+use super::{load, nomatch, print_view};
 use crate::options::Pods;
 use crate::render;
 
 pub fn run(args: Pods) -> Result<u8> {
-    let report = load(&args.inputs, args.selection)?;
+    let report = load(&args.inputs, args.selection.clone())?;
     let view = pods::build(&report, args.sort);
-    let empty = view.rows.is_empty().then_some("no pod matched");
-    print_view("writing the pod list", empty, |out| {
+    let code = print_view("writing the pod list", None, |out| {
         render::pods::render(&view, args.format, args.style, out)
-    })
+    })?;
+    if view.rows.is_empty() {
+        return nomatch::explain(&args.inputs, &args.selection);
+    }
+    Ok(code)
 }

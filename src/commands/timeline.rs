@@ -4,7 +4,7 @@ use std::io::{self, Write};
 
 use anyhow::{bail, Context, Result};
 
-use super::{exit, follow, load_pending};
+use super::{exit, follow, load_pending, nomatch};
 use crate::cli::UsageError;
 use crate::options::Timeline;
 use crate::render::{self, Format};
@@ -36,8 +36,7 @@ pub fn run(args: Timeline) -> Result<u8> {
     .and_then(|found| out.flush().map(|_| found))
     .context("writing the timeline")?;
     if !found {
-        eprintln!("ktrail: no pod matched");
-        return Ok(exit::PROBLEM);
+        return nomatch::explain(&args.inputs, &args.selection);
     }
     Ok(exit::OK)
 }

@@ -342,7 +342,7 @@ impl Selection {
             validate_k8s_name(NameKind::Namespace, ns)?;
         }
         if let Some(n) = &self.name {
-            validate_k8s_name(NameKind::Name, n)?;
+            validate_k8s_name(NameKind::Pod, n)?;
         }
         if let Some(u) = &self.uid {
             validate_k8s_name(NameKind::Uid, u)?;

@@ -2,7 +2,11 @@
 //!
 //! Names are spliced into query text, so anything that is not a valid Kubernetes name, uid,
 //! EKS cluster name or CloudWatch log group name is refused before a query is built: no quote,
-//! pipe, slash, regex metacharacter or newline can reach the server.
+//! pipe, slash, regex metacharacter or newline can reach the server. Namespaces and names are held
+//! to the engine's rule (`ktrail_core::names`), the one the command line applies to files too, so
+//! both refuse a name with the same sentence.
+
+use ktrail_core::names::{self, InvalidName};
 
 use super::CwError;
 
@@ -11,7 +15,9 @@ use super::CwError;
 pub enum NameKind {
     /// A namespace: a DNS-1123 label (at most 63 characters, no dots).
     Namespace,
-    /// A pod (or other object) name: a DNS-1123 subdomain (at most 253 characters).
+    /// A pod's name: a DNS-1123 subdomain (at most 253 characters).
+    Pod,
+    /// Any other object's name: a DNS-1123 subdomain.
     Name,
     /// An object uid: a UUID.
     Uid,
@@ -25,8 +31,9 @@ impl NameKind {
     /// The words used in messages.
     pub fn label(self) -> &'static str {
         match self {
-            NameKind::Namespace => "namespace",
-            NameKind::Name => "name",
+            NameKind::Namespace => names::NameKind::Namespace.label(),
+            NameKind::Pod => names::NameKind::Pod.label(),
+            NameKind::Name => names::NameKind::Object.label(),
             NameKind::Uid => "uid",
             NameKind::Cluster => "cluster name",
             NameKind::LogGroup => "log group name",
@@ -42,79 +49,32 @@ fn invalid(kind: NameKind, s: &str, reason: &'static str) -> CwError {
     }
 }
 
-/// Refuses `s` for `reason` when it is longer than `max` bytes.
-fn at_most(kind: NameKind, s: &str, max: usize, reason: &'static str) -> Result<(), CwError> {
-    if s.len() > max {
-        return Err(invalid(kind, s, reason));
+impl From<InvalidName> for CwError {
+    fn from(e: InvalidName) -> Self {
+        CwError::InvalidName {
+            kind: e.kind,
+            value: e.value,
+            reason: e.reason,
+        }
     }
-    Ok(())
-}
-
-/// Refuses `s` for `reason` unless every byte of it is `allowed`.
-fn only(
-    kind: NameKind,
-    s: &str,
-    allowed: impl Fn(u8) -> bool,
-    reason: &'static str,
-) -> Result<(), CwError> {
-    if !s.bytes().all(allowed) {
-        return Err(invalid(kind, s, reason));
-    }
-    Ok(())
-}
-
-fn is_lower_alnum(b: u8) -> bool {
-    b.is_ascii_lowercase() || b.is_ascii_digit()
-}
-
-fn check_label(kind: NameKind, whole: &str, label: &str) -> Result<(), CwError> {
-    let b = label.as_bytes();
-    if b.is_empty() {
-        return Err(invalid(kind, whole, "it has an empty part between dots"));
-    }
-    if b.len() > 63 {
-        return Err(invalid(kind, whole, "a DNS label is at most 63 characters"));
-    }
-    if !b.iter().all(|&c| is_lower_alnum(c) || c == b'-') {
-        return Err(invalid(
-            kind,
-            whole,
-            "only lowercase letters, digits, '-' and '.' are allowed in Kubernetes names",
-        ));
-    }
-    if !is_lower_alnum(b[0]) || !is_lower_alnum(b[b.len() - 1]) {
-        return Err(invalid(
-            kind,
-            whole,
-            "it must start and end with a lowercase letter or digit",
-        ));
-    }
-    Ok(())
 }
 
 /// Checks that `s` is a valid value of `kind`; see [`NameKind`] for the rules.
 pub fn validate_k8s_name(kind: NameKind, s: &str) -> Result<(), CwError> {
+    let k8s = match kind {
+        NameKind::Namespace => Some(names::NameKind::Namespace),
+        NameKind::Pod => Some(names::NameKind::Pod),
+        NameKind::Name => Some(names::NameKind::Object),
+        NameKind::Uid | NameKind::Cluster | NameKind::LogGroup => None,
+    };
+    if let Some(k) = k8s {
+        return Ok(names::validate(k, s)?);
+    }
     if s.is_empty() {
         return Err(invalid(kind, s, "it is empty"));
     }
     match kind {
-        NameKind::Namespace => {
-            if s.contains('.') {
-                return Err(invalid(
-                    kind,
-                    s,
-                    "a namespace is a DNS label and has no dots",
-                ));
-            }
-            check_label(kind, s, s)
-        }
-        NameKind::Name => {
-            at_most(kind, s, 253, "a name is at most 253 characters")?;
-            for label in s.split('.') {
-                check_label(kind, s, label)?;
-            }
-            Ok(())
-        }
+        NameKind::Namespace | NameKind::Pod | NameKind::Name => Ok(()),
         NameKind::Uid => {
             let b = s.as_bytes();
             let ok = b.len() == 36
@@ -128,35 +88,53 @@ pub fn validate_k8s_name(kind: NameKind, s: &str) -> Result<(), CwError> {
                 Err(invalid(
                     kind,
                     s,
-                    "a uid is a UUID like 3f2b6c1e-9d4a-4b8e-a1c2-0e5f7a9b1c3d",
+                    "CloudWatch Logs is searched by a whole uid, a UUID like 3f2b6c1e-9d4a-4b8e-a1c2-0e5f7a9b1c3d (a prefix is enough with files and samples)",
                 ))
             }
         }
         NameKind::Cluster => {
-            at_most(
-                kind,
-                s,
-                100,
-                "an EKS cluster name is at most 100 characters",
-            )?;
-            if !s.as_bytes()[0].is_ascii_alphanumeric() {
+            let b = s.as_bytes();
+            if b.len() > 100 {
+                return Err(invalid(
+                    kind,
+                    s,
+                    "an EKS cluster name is at most 100 characters",
+                ));
+            }
+            if !b[0].is_ascii_alphanumeric() {
                 return Err(invalid(kind, s, "it must start with a letter or digit"));
             }
-            only(
-                kind,
-                s,
-                |c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_',
-                "only letters, digits, '-' and '_' are allowed in an EKS cluster name",
-            )
+            if !b
+                .iter()
+                .all(|&c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_')
+            {
+                return Err(invalid(
+                    kind,
+                    s,
+                    "only letters, digits, '-' and '_' are allowed in an EKS cluster name",
+                ));
+            }
+            Ok(())
         }
         NameKind::LogGroup => {
-            at_most(kind, s, 512, "a log group name is at most 512 characters")?;
-            only(
-                kind,
-                s,
-                |c| c.is_ascii_alphanumeric() || matches!(c, b'.' | b'-' | b'_' | b'/' | b'#'),
-                "only letters, digits and '.', '-', '_', '/', '#' are allowed in a log group name",
-            )
+            let b = s.as_bytes();
+            if b.len() > 512 {
+                return Err(invalid(
+                    kind,
+                    s,
+                    "a log group name is at most 512 characters",
+                ));
+            }
+            if !b.iter().all(|&c| {
+                c.is_ascii_alphanumeric() || matches!(c, b'.' | b'-' | b'_' | b'/' | b'#')
+            }) {
+                return Err(invalid(
+                    kind,
+                    s,
+                    "only letters, digits and '.', '-', '_', '/', '#' are allowed in a log group name",
+                ));
+            }
+            Ok(())
         }
     }
 }
@@ -222,31 +200,8 @@ mod tests {
             "a&&b",
             "a}b",
         ];
-        let (long_cluster, long_group) = ("a".repeat(101), "a".repeat(513));
-        let refused: [(NameKind, &[&str]); 5] = [
-            (NameKind::Name, &bad),
-            (NameKind::Namespace, &bad),
-            (
-                NameKind::Uid,
-                &[
-                    "3f2b6c1e-9d4a-4b8e-a1c2-0e5f7a9b1c3",
-                    "3f2b6c1e-9d4a-4b8e-a1c2-0e5f7a9b1c3d'",
-                    "3f2b6c1e_9d4a-4b8e-a1c2-0e5f7a9b1c3d",
-                    "zf2b6c1e-9d4a-4b8e-a1c2-0e5f7a9b1c3d",
-                    "3f2b6c1e-9d4a-4b8e-a1c2-0e5f7a9b1c3|",
-                ],
-            ),
-            (
-                NameKind::Cluster,
-                &["", "-x", "a b", "a'b", "a/b", "a|b", "a\nb", &long_cluster],
-            ),
-            (
-                NameKind::LogGroup,
-                &["", "a b", "a'b", "a|b", "a\nb", "a*", "a\"", &long_group],
-            ),
-        ];
-        for (kind, values) in refused {
-            for s in values {
+        for kind in [NameKind::Name, NameKind::Pod, NameKind::Namespace] {
+            for s in bad {
                 assert!(
                     validate_k8s_name(kind, s).is_err(),
                     "{kind:?} {s:?} accepted"
@@ -256,6 +211,39 @@ mod tests {
         assert!(validate_k8s_name(NameKind::Namespace, "a.b").is_err());
         assert!(validate_k8s_name(NameKind::Name, &"a".repeat(254)).is_err());
         assert!(validate_k8s_name(NameKind::Namespace, &"a".repeat(64)).is_err());
+        for s in [
+            "3f2b6c1e-9d4a-4b8e-a1c2-0e5f7a9b1c3",
+            "3f2b6c1e-9d4a-4b8e-a1c2-0e5f7a9b1c3d'",
+            "3f2b6c1e_9d4a-4b8e-a1c2-0e5f7a9b1c3d",
+            "zf2b6c1e-9d4a-4b8e-a1c2-0e5f7a9b1c3d",
+            "3f2b6c1e-9d4a-4b8e-a1c2-0e5f7a9b1c3|",
+        ] {
+            assert!(validate_k8s_name(NameKind::Uid, s).is_err(), "{s:?}");
+        }
+        for s in [
+            "",
+            "-x",
+            "a b",
+            "a'b",
+            "a/b",
+            "a|b",
+            "a\nb",
+            &"a".repeat(101),
+        ] {
+            assert!(validate_k8s_name(NameKind::Cluster, s).is_err(), "{s:?}");
+        }
+        for s in [
+            "",
+            "a b",
+            "a'b",
+            "a|b",
+            "a\nb",
+            "a*",
+            "a\"",
+            &"a".repeat(513),
+        ] {
+            assert!(validate_k8s_name(NameKind::LogGroup, s).is_err(), "{s:?}");
+        }
     }
 
     #[test]

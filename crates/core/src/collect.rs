@@ -8,6 +8,7 @@ use std::collections::HashMap;
 
 use crate::decode::{self, Problem};
 use crate::record::{self, ConfigEvent, Extracted, Record, Selection};
+use crate::suggest::Census;
 use crate::timeline::{Pending, Report, Summary};
 
 /// What one line gave, computed without shared state.
@@ -42,6 +43,8 @@ pub struct Collector {
     configs_by_audit: HashMap<String, usize>,
     summary: Summary,
     seq: u64,
+    /// Set for the broad pass after a run that matched nothing: pods are only counted.
+    census: Option<Census>,
 }
 
 impl Collector {
@@ -50,6 +53,21 @@ impl Collector {
             sel,
             ..Default::default()
         }
+    }
+
+    /// A collector that keeps no record, only which pods the input holds and when (see
+    /// [`crate::suggest`]): memory grows with the pods, not with their events.
+    pub fn census(sel: Selection) -> Self {
+        Collector {
+            sel,
+            census: Some(Census::default()),
+            ..Default::default()
+        }
+    }
+
+    /// What a [`Collector::census`] saw (empty for any other collector).
+    pub fn finish_census(self) -> Census {
+        self.census.unwrap_or_default()
     }
 
     pub fn selection(&self) -> &Selection {
@@ -82,6 +100,14 @@ impl Collector {
         // unusable pod event is skipped too, a batch with some good items is not.
         if r.problem.is_some() && r.extracted.is_empty() {
             self.summary.lines_skipped += 1;
+        }
+        if let Some(census) = &mut self.census {
+            for x in &r.extracted {
+                if let Extracted::Pod(rec) = x {
+                    census.add(rec);
+                }
+            }
+            return r.problem;
         }
         for x in r.extracted {
             match x {
@@ -180,5 +206,63 @@ mod tests {
             ev[1].stage, "ResponseStarted",
             "a lone ResponseStarted still counts"
         );
+    }
+
+    fn create(ns: &str, name: &str, uid: &str, at: &str) -> String {
+        format!(
+            r#"{{"kind":"Event","auditID":"{uid}-{at}","stage":"ResponseComplete","verb":"delete","objectRef":{{"resource":"pods","namespace":"{ns}","name":"{name}","uid":"{uid}"}},"stageTimestamp":"2024-01-01T00:00:0{at}Z","user":{{"username":"u"}}}}"#
+        )
+    }
+
+    #[test]
+    fn a_census_keeps_which_pods_and_when_but_no_record() {
+        let mut c = Collector::census(Selection::default());
+        for l in [
+            create("a", "web", "u1", "1"),
+            create("a", "web", "u2", "3"),
+            create("b", "db", "u3", "2"),
+        ] {
+            c.feed_line(l.as_bytes());
+        }
+        assert!(c.records.is_empty());
+        let census = c.finish_census();
+        let web = &census.pods[&("a".to_string(), "web".to_string())];
+        assert_eq!(web.uids.iter().collect::<Vec<_>>(), ["u1", "u2"]);
+        assert!(web.first < web.last);
+        assert_eq!(census.pods.len(), 2);
+    }
+
+    #[test]
+    fn a_uid_prefix_selects_its_one_pod_and_names_the_pods_of_an_ambiguous_one() {
+        let lines = [
+            create("a", "web", "2e00-aa", "1"),
+            create("a", "web", "2e11-bb", "3"),
+            create("b", "db", "9f00-cc", "2"),
+        ];
+        let run = |uid: &str| {
+            let mut c = Collector::new(Selection {
+                uid: Some(uid.into()),
+                ..Selection::default()
+            });
+            for l in &lines {
+                c.feed_line(l.as_bytes());
+            }
+            c.finish_pending()
+        };
+        let p = run("2e00");
+        assert!(p.ambiguous_uid.is_empty());
+        let rep = p.into_report();
+        assert_eq!(rep.pods.len(), 1);
+        assert_eq!(rep.pods[0].uid.as_deref(), Some("2e00-aa"));
+        let p = run("2e");
+        assert_eq!(
+            p.ambiguous_uid,
+            [
+                ("2e00-aa".to_string(), "a".to_string(), "web".to_string()),
+                ("2e11-bb".to_string(), "a".to_string(), "web".to_string())
+            ]
+        );
+        assert!(p.into_report().pods.is_empty());
+        assert!(run("77").into_report().pods.is_empty());
     }
 }

@@ -9,7 +9,7 @@
 //! derives their facts, with `admission` attributing every change to the webhook, built-in
 //! admission step or user that made it. `views` and `check` read the stories; `redact` masks a log
 //! for sharing, walking the same wrappers; `escape`, `text` and `time` are shared by everything
-//! that writes for people.
+//! that writes for people, and `names` is the one rule for the names a selection gives.
 //!
 //! What it must not know: the command line (no clap), async runtimes (no tokio) and AWS (no SDK).
 //! Other sources, such as CloudWatch Logs, live in their own crates and hand this one lines.
@@ -21,11 +21,13 @@ pub mod collect;
 pub mod decode;
 pub mod escape;
 pub mod json;
+pub mod names;
 pub mod record;
 pub mod redact;
 pub mod samples;
 pub mod scan;
 pub mod source;
+pub mod suggest;
 pub mod text;
 pub mod time;
 pub mod timeline;

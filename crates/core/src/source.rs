@@ -1,6 +1,10 @@
 //! Where audit lines come from: files, directories (every file below, recursively, in name order),
 //! standard input, and the samples compiled into the binary. Compression is recognised from the
 //! first bytes, never from the name: gzip (also multi-member, as `cat a.gz b.gz` makes) and zstd.
+//!
+//! A directory often holds more than logs (a README, rules files): a file found in one whose first
+//! byte after decompression, blanks aside, cannot start JSON is passed over as a whole and named
+//! once, instead of every line of it being reported. A file named on its own is always read.
 
 use std::fs::File;
 use std::io::{self, Cursor, Read};
@@ -20,6 +24,40 @@ pub enum SourceError {
     },
     #[error("unknown sample {0:?}; `ktrail samples` lists them")]
     UnknownSample(String),
+    #[error("{0}: no such file; did you mean --sample {0}?")]
+    SampleNotFile(String),
+    #[error("{0}: an empty directory: no audit log below it")]
+    EmptyDir(String),
+}
+
+/// A file found in a directory that is not an audit log, passed over.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NotALog {
+    pub path: PathBuf,
+    /// The first byte that is not blank, after decompression.
+    pub first: u8,
+}
+
+impl std::fmt::Display for NotALog {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let first = if self.first.is_ascii_graphic() {
+            format!("{:?}", char::from(self.first))
+        } else {
+            format!("byte 0x{:02x}", self.first)
+        };
+        write!(
+            f,
+            "{}: not an audit log (it starts with {first}); skipped",
+            self.path.display()
+        )
+    }
+}
+
+/// The inputs of a command line, and the files of its directories that were passed over.
+#[derive(Debug, Default)]
+pub struct Expanded {
+    pub inputs: Vec<Input>,
+    pub not_logs: Vec<NotALog>,
 }
 
 /// One input, before it is opened.
@@ -41,31 +79,86 @@ impl Input {
     }
 }
 
-/// Expands `-f` arguments and `--sample` names into inputs: directories become the files below them.
-pub fn expand(files: &[String], sample_names: &[String]) -> Result<Vec<Input>, SourceError> {
-    let mut out = Vec::new();
+/// Expands `-f` arguments and `--sample` names into inputs: directories become the audit logs below
+/// them (see [`Expanded::not_logs`] for the other files).
+pub fn expand(files: &[String], sample_names: &[String]) -> Result<Expanded, SourceError> {
+    let mut out = Expanded::default();
     for s in sample_names {
-        out.push(Input::Sample(
+        out.inputs.push(Input::Sample(
             samples::find(s).ok_or_else(|| SourceError::UnknownSample(s.clone()))?,
         ));
     }
     for f in files {
         if f == "-" {
-            out.push(Input::Stdin);
+            out.inputs.push(Input::Stdin);
             continue;
         }
         let p = PathBuf::from(f);
-        let meta = std::fs::metadata(&p).map_err(|e| SourceError::Io {
-            path: f.clone(),
-            source: e,
+        let meta = std::fs::metadata(&p).map_err(|e| {
+            if e.kind() == io::ErrorKind::NotFound && samples::find(f).is_some() {
+                SourceError::SampleNotFile(f.clone())
+            } else {
+                SourceError::Io {
+                    path: f.clone(),
+                    source: e,
+                }
+            }
         })?;
         if meta.is_dir() {
-            walk(&p, &mut out)?;
+            let mut found = Vec::new();
+            walk(&p, &mut found)?;
+            if found.is_empty() {
+                return Err(SourceError::EmptyDir(f.clone()));
+            }
+            for input in found {
+                match &input {
+                    Input::Path(path) => match first_byte(path) {
+                        Some(first) if !matches!(first, b'{' | b'[') => {
+                            out.not_logs.push(NotALog {
+                                path: path.clone(),
+                                first,
+                            });
+                        }
+                        _ => out.inputs.push(input),
+                    },
+                    _ => out.inputs.push(input),
+                }
+            }
         } else {
-            out.push(Input::Path(p));
+            out.inputs.push(Input::Path(p));
         }
     }
     Ok(out)
+}
+
+/// How far into a file its first byte that is not blank is looked for.
+const SNIFF_LIMIT: usize = 64 << 10;
+
+/// The first byte of a file after decompression that is not blank (ASCII whitespace or a UTF-8
+/// byte order mark), within [`SNIFF_LIMIT`]. `None` when there is none, or the file cannot be
+/// read: then the scan reads it and reports what is wrong, line by line.
+fn first_byte(path: &Path) -> Option<u8> {
+    let file = File::open(path).ok()?;
+    let (reader, _) = decompress(Box::new(file)).ok()?;
+    let mut reader = reader.take(SNIFF_LIMIT as u64);
+    let mut buf = [0u8; 4096];
+    let mut at_start = true;
+    loop {
+        let n = match reader.read(&mut buf) {
+            Ok(0) | Err(_) => return None,
+            Ok(n) => n,
+        };
+        let mut chunk = &buf[..n];
+        if at_start {
+            chunk = chunk
+                .strip_prefix(b"\xef\xbb\xbf".as_slice())
+                .unwrap_or(chunk);
+            at_start = false;
+        }
+        if let Some(&b) = chunk.iter().find(|b| !b.is_ascii_whitespace()) {
+            return Some(b);
+        }
+    }
 }
 
 fn walk(dir: &Path, out: &mut Vec<Input>) -> Result<(), SourceError> {
@@ -189,7 +282,9 @@ mod tests {
         std::fs::write(d.path().join("b.jsonl"), "").unwrap();
         std::fs::write(d.path().join("sub/a.jsonl"), "").unwrap();
         std::fs::write(d.path().join("a.jsonl"), "").unwrap();
-        let got = expand(&[d.path().display().to_string()], &[]).unwrap();
+        let got = expand(&[d.path().display().to_string()], &[])
+            .unwrap()
+            .inputs;
         let names: Vec<String> = got
             .iter()
             .map(|i| i.name().rsplit('/').next().unwrap().to_owned())
@@ -199,5 +294,59 @@ mod tests {
             expand(&["/nonexistent/x".into()], &[]),
             Err(SourceError::Io { .. })
         ));
+    }
+
+    #[test]
+    fn a_directory_passes_over_what_is_not_an_audit_log_once_per_file() {
+        let d = tempfile::tempdir().unwrap();
+        std::fs::write(d.path().join("README.md"), "# rules\n\nmany lines\n").unwrap();
+        std::fs::write(d.path().join("rules.yaml"), "\u{feff}  rules:\n- x\n").unwrap();
+        std::fs::write(d.path().join("a.jsonl"), "\n  {\"kind\":\"Event\"}\n").unwrap();
+        std::fs::write(d.path().join("b.json"), "[\n]").unwrap();
+        std::fs::write(d.path().join("empty.log"), "").unwrap();
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        gz.write_all(b"not json").unwrap();
+        std::fs::write(d.path().join("c.gz"), gz.finish().unwrap()).unwrap();
+        let dir = d.path().display().to_string();
+        let got = expand(std::slice::from_ref(&dir), &[]).unwrap();
+        let names = |v: Vec<&Path>| -> Vec<String> {
+            v.iter()
+                .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+                .collect()
+        };
+        let kept: Vec<&Path> = got
+            .inputs
+            .iter()
+            .map(|i| match i {
+                Input::Path(p) => p.as_path(),
+                _ => unreachable!(),
+            })
+            .collect();
+        assert_eq!(names(kept), ["a.jsonl", "b.json", "empty.log"]);
+        assert_eq!(
+            names(got.not_logs.iter().map(|n| n.path.as_path()).collect()),
+            ["README.md", "c.gz", "rules.yaml"]
+        );
+        assert!(got.not_logs[0]
+            .to_string()
+            .ends_with("README.md: not an audit log (it starts with '#'); skipped"));
+        // Named on its own, a file is read whatever it holds.
+        let readme = d.path().join("README.md").display().to_string();
+        assert_eq!(expand(&[readme], &[]).unwrap().inputs.len(), 1);
+        let empty = tempfile::tempdir().unwrap();
+        std::fs::create_dir(empty.path().join("sub")).unwrap();
+        assert!(matches!(
+            expand(&[empty.path().display().to_string()], &[]),
+            Err(SourceError::EmptyDir(_))
+        ));
+    }
+
+    #[test]
+    fn a_sample_name_given_as_a_file_gets_a_hint() {
+        let e = expand(&["eks-fargate".into()], &[]).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "eks-fargate: no such file; did you mean --sample eks-fargate?"
+        );
     }
 }

@@ -250,6 +250,8 @@ pub struct Pending {
     /// One range of `records` per (namespace, name), in that order.
     groups: Vec<Range<usize>>,
     uid: Option<String>,
+    /// The pods a `--uid` prefix names when it names more than one: (uid, namespace, name).
+    pub ambiguous_uid: Vec<(String, String, String)>,
     pub summary: Summary,
     pub configs: Vec<ConfigEvent>,
 }
@@ -294,10 +296,15 @@ impl Pending {
             groups.push(start..start + group.len());
             start += group.len();
         }
+        let (uid, ambiguous_uid) = match &sel.uid {
+            Some(u) => resolve_uid(&records, u),
+            None => (None, Vec::new()),
+        };
         Pending {
             records,
             groups,
-            uid: sel.uid.clone(),
+            uid,
+            ambiguous_uid,
             summary,
             configs,
         }
@@ -343,6 +350,33 @@ impl Pending {
         // Every pod of a group has the group's namespace and name.
         pods.sort_by_key(|p| p.times.created.or(p.times.first));
         pods
+    }
+}
+
+/// The uid `--uid` selects: the one given when a record has it whole, else the one uid it is a
+/// prefix of (as `git` takes a short commit id). A prefix of several selects none and names them.
+fn resolve_uid(records: &[Record], given: &str) -> (Option<String>, Vec<(String, String, String)>) {
+    let mut found: BTreeMap<&str, (&str, &str)> = BTreeMap::new();
+    for r in records {
+        if let Some(u) = r.uid.as_deref() {
+            if u == given {
+                return (Some(given.to_owned()), Vec::new());
+            }
+            if u.starts_with(given) {
+                found.entry(u).or_insert((&r.namespace, &r.name));
+            }
+        }
+    }
+    match found.len() {
+        1 => (found.keys().next().map(|u| u.to_string()), Vec::new()),
+        0 => (Some(given.to_owned()), Vec::new()),
+        _ => (
+            Some(given.to_owned()),
+            found
+                .into_iter()
+                .map(|(u, (ns, n))| (u.to_owned(), ns.to_owned(), n.to_owned()))
+                .collect(),
+        ),
     }
 }
 
