@@ -8,6 +8,7 @@
 #   BENCH_JQ=1 bench/run.sh      # also time plain `jq` over the file once (slow)
 #   SIZE=200MB bench/run.sh      # a smaller corpus (its own file), for a quick look
 #   JQ=/path/to/jq bench/run.sh  # another jq build as the peer
+#   BASELINE=/path/to/ktrail bench/run.sh   # also time an earlier build against this one, A/B
 #
 # Targets (from the issue that asked for them):
 #   every pod's timeline      >= 5x faster than  rg '"resource":"pods"' | jq -c 'select(…)'
@@ -149,6 +150,11 @@ if [ "${BENCH_JQ:-0}" = 1 ]; then
     RUNS=1 rounds jq="$JQ -c . $BIG"
     jq_all=${MED[jq]}
 fi
+if [ -n "${BASELINE:-}" ]; then
+    rounds base-all="$BASELINE timeline -f $BIG -o json" this-all="$KTRAIL timeline -f $BIG -o json" \
+        base-one="$BASELINE timeline $POD -f $BIG -o json" this-one="$KTRAIL timeline $POD -f $BIG -o json" \
+        base-zst="$BASELINE timeline -f $BIG.zst -o json" this-zst="$KTRAIL timeline -f $BIG.zst -o json"
+fi
 
 fail=0
 # check LABEL X VERDICT-EXPRESSION (awk, on `x`) TEXT [FORMAT OF X]
@@ -184,6 +190,21 @@ check "gzip input, all pods vs gzip -dc" "$(ratio ktrail-gz-all peer-gz)" "x <= 
 check "zstd input, one pod vs zstd -dc" "$(ratio ktrail-zst-one peer-zst)" "x <= 1.3" "x the time (target <= 1.3x)"
 check "zstd input, all pods vs zstd -dc" "$(ratio ktrail-zst-all peer-zst)" "x <= 1.3" "x the time (target <= 1.3x)"
 [ -n "${jq_all:-}" ] && echo "      (all pods vs plain jq: $(awk "BEGIN { printf \"%.2f\", $jq_all / ${MED[ktrail-all]} }")x faster)"
+if [ -n "${BASELINE:-}" ]; then
+    echo
+    echo "this build against the baseline $BASELINE (same rounds; < 1 is faster):"
+    line "baseline: all pods" base-all
+    line "this:     all pods" this-all
+    line "baseline: one pod" base-one
+    line "this:     one pod" this-one
+    line "baseline: all pods from zstd" base-zst
+    line "this:     all pods from zstd" this-zst
+    for k in all one zst; do
+        printf '      %-36s %.2fx the baseline'"'"'s time\n' "$k" "$(ratio this-$k base-$k)"
+    done
+    printf '      peak memory, all pods: %s MiB (baseline %s MiB)\n' "$rss_all" \
+        "$(rss "$BASELINE" timeline -f "$BIG" -o json)"
+fi
 echo
 echo "cores busy after: $(busy)% (other work on the machine skews the medians; rerun when it is idle)"
 exit $fail
