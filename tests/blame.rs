@@ -549,3 +549,64 @@ fn over_the_generated_corpus_webhook_paths_nobody_wrote_again_are_the_webhook_s(
         "{pods} pods, {leaves} leaves, {subtrees} subtrees"
     );
 }
+
+#[test]
+fn blame_json_has_exactly_the_contract_s_keys() {
+    let keys = |v: &Value| -> Vec<String> {
+        let mut k: Vec<String> = v.as_object().unwrap().keys().cloned().collect();
+        k.sort();
+        k
+    };
+    let report = json(&[
+        "blame",
+        "--sample",
+        "eks-fargate",
+        "--history",
+        "-o",
+        "json",
+    ]);
+    assert_eq!(keys(&report), ["pods", "schemaVersion"]);
+    let mut histories = 0;
+    for pod in report["pods"].as_array().unwrap() {
+        assert_eq!(keys(pod), ["at", "fields", "name", "namespace", "uid"]);
+        for f in pod["fields"].as_array().unwrap() {
+            assert_eq!(keys(f), ["history", "path", "setBy", "value"]);
+            assert_eq!(
+                keys(&f["setBy"]),
+                ["auditID", "event", "kind", "name", "time"]
+            );
+            for h in f["history"].as_array().unwrap() {
+                histories += 1;
+                assert_eq!(keys(h), ["setBy", "value"]);
+                assert_eq!(
+                    keys(&h["setBy"]),
+                    ["auditID", "event", "kind", "name", "time"]
+                );
+            }
+        }
+    }
+    assert!(histories > 0);
+}
+
+#[test]
+fn diff_markdown_keeps_its_columns() {
+    let (code, out, err) = run(&[
+        "diff",
+        "db/web-0",
+        "--sample",
+        "statefulset-recreate",
+        "-o",
+        "markdown",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.starts_with("### db/web-0: uid 241986bb"), "{out}");
+    let rows: Vec<&str> = out.lines().filter(|l| l.starts_with("| /")).collect();
+    assert!(
+        rows.iter()
+            .any(|l| l.starts_with("| /spec/containers/0/image | \"postgres:16.2\" |")),
+        "{out}"
+    );
+    for l in rows {
+        assert_eq!(l.matches(" | ").count(), 4, "{l}");
+    }
+}
