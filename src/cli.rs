@@ -104,7 +104,7 @@ const BLAME_EXAMPLES: &str = "Examples:
   ktrail blame fargate-ns/nginx -f audit.jsonl --at 2022-09-20T20:17:30Z -o json";
 
 const DIFF_EXAMPLES: &str = "Examples:
-  ktrail diff default/web-0 --sample statefulset-recreate
+  ktrail diff db/web-0 --sample statefulset-recreate
   ktrail diff fargate-ns/nginx -f audit.jsonl --from 2022-09-20T20:17:18Z --to 2022-09-20T20:18:30Z
   ktrail diff db/web-0 -f audit.jsonl --uid OLD-UID --uid NEW-UID -o json";
 

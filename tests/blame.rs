@@ -421,6 +421,16 @@ fn help_shows_examples() {
         assert_eq!(code, 0);
         assert!(out.contains("Examples:"), "{out}");
         assert!(out.contains(&format!("ktrail {cmd} ")), "{out}");
+        // The examples that read a built-in sample work as written.
+        for example in out
+            .lines()
+            .map(str::trim)
+            .filter(|l| l.starts_with("ktrail ") && l.contains("--sample"))
+        {
+            let args: Vec<&str> = example.split_whitespace().skip(1).collect();
+            let (code, _, err) = run(&args);
+            assert_eq!(code, 0, "{example}: {err}");
+        }
     }
 }
 
