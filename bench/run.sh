@@ -15,6 +15,7 @@
 #   one pod's timeline        <= 1.5x            rg -c '"name":"nginx"'
 #   peak resident memory      <  256 MiB for both
 #   gzip / zstd input         <= 1.3x            gzip -dc / zstd -dc to /dev/null (both timelines)
+#   one pod's blame           <= 1.5x            one pod's timeline
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -142,6 +143,7 @@ rounds peer-gz="gzip -dc $BIG.gz" ktrail-gz-one="$KTRAIL timeline $POD -f $BIG.g
     ktrail-gz-all="$KTRAIL timeline -f $BIG.gz -o json"
 rounds peer-zst="zstd -dc $BIG.zst" ktrail-zst-one="$KTRAIL timeline $POD -f $BIG.zst -o json" \
     ktrail-zst-all="$KTRAIL timeline -f $BIG.zst -o json"
+rounds ktrail-blame="$KTRAIL blame $POD -f $BIG -o json" ktrail-one-again="$KTRAIL timeline $POD -f $BIG -o json"
 rss_all=$(rss "$KTRAIL" timeline -f "$BIG" -o json)
 rss_one=$(rss "$KTRAIL" timeline "$POD" -f "$BIG" -o json)
 rss_gz=$(rss "$KTRAIL" timeline -f "$BIG.gz" -o json)
@@ -171,6 +173,8 @@ line "ktrail timeline -f big.jsonl -o json" ktrail-all
 line "rg '\"resource\":\"pods\"' big.jsonl | jq -c 'select(…)'" peer-all
 line "ktrail timeline $POD -f big.jsonl -o json" ktrail-one
 line "rg -c '\"name\":\"nginx\"' big.jsonl" peer-one
+line "ktrail blame $POD -f big.jsonl -o json" ktrail-blame
+line "ktrail timeline $POD -f big.jsonl -o json (blame's rounds)" ktrail-one-again
 line "gzip -dc big.jsonl.gz >/dev/null" peer-gz
 line "ktrail timeline $POD -f big.jsonl.gz -o json" ktrail-gz-one
 line "ktrail timeline -f big.jsonl.gz -o json" ktrail-gz-all
@@ -183,6 +187,7 @@ echo
 echo "ratios: the median of the ratios within a round"
 check "all pods vs rg | jq" "$(ratio peer-all ktrail-all)" "x >= 5" "x faster (target >= 5x)"
 check "one pod vs rg -c" "$(ratio ktrail-one peer-one)" "x <= 1.5" "x the time (target <= 1.5x)"
+check "blame vs timeline, one pod" "$(ratio ktrail-blame ktrail-one-again)" "x <= 1.5" "x the time (target <= 1.5x)"
 check "peak memory, all pods" "$rss_all" "x < 256" " MiB (target < 256 MiB)" %.1f
 check "peak memory, one pod" "$rss_one" "x < 256" " MiB (target < 256 MiB)" %.1f
 check "gzip input, one pod vs gzip -dc" "$(ratio ktrail-gz-one peer-gz)" "x <= 1.3" "x the time (target <= 1.3x)"

@@ -65,6 +65,14 @@ pub enum Command {
         after_help = "Examples:\n  ktrail fetch fargate-ns/nginx --cluster ironman-2022 --since 2h -o nginx.jsonl.zst\n  ktrail fetch --cluster ironman-2022 --since 30m -o all.jsonl.gz"
     )]
     Fetch(Box<FetchArgs>),
+    /// Every field of a pod with who set it last, when, and (with --history) what it was before:
+    /// the object rebuilt from the log's writes, like `git blame`.
+    #[command(after_help = BLAME_EXAMPLES)]
+    Blame(Box<BlameArgs>),
+    /// Two incarnations of one pod name (a StatefulSet pod recreated, a Job retried), or one
+    /// incarnation at two times, field by field, with each side's author.
+    #[command(after_help = DIFF_EXAMPLES)]
+    Diff(Box<DiffArgs>),
     /// Hold recorded pod stories to a rules file (a CI gate): exit 1 when a rule is broken.
     #[command(
         after_help = "Examples:\n  ktrail check --rules samples/rules/eks-fargate.yaml --sample eks-fargate\n  ktrail check --rules rules.yaml -f audit.jsonl.gz -o junit > report.xml"
@@ -118,6 +126,79 @@ fn parse_std_duration(s: &str) -> Result<std::time::Duration, String> {
     parse_duration(s)
         .and_then(|d| d.to_std().ok())
         .ok_or_else(|| format!("{s:?} is not a duration like 10s or 500ms"))
+}
+
+const BLAME_EXAMPLES: &str = "Examples:
+  ktrail blame fargate-ns/nginx --sample eks-fargate
+  ktrail blame web-0 -n db -f audit.jsonl --path '/spec/containers/*/image' --history
+  ktrail blame fargate-ns/nginx -f audit.jsonl --at 2022-09-20T20:17:30Z -o json";
+
+const DIFF_EXAMPLES: &str = "Examples:
+  ktrail diff db/web-0 --sample statefulset-recreate
+  ktrail diff fargate-ns/nginx -f audit.jsonl --from 2022-09-20T20:17:18Z --to 2022-09-20T20:18:30Z
+  ktrail diff db/web-0 -f audit.jsonl --uid OLD-UID --uid NEW-UID -o json";
+
+/// `ktrail blame` arguments.
+#[derive(Debug, Args)]
+pub struct BlameArgs {
+    /// The pod: `namespace/name`, or `name` with --namespace. Without it, every pod.
+    #[arg(value_name = "POD")]
+    pub pod: Option<String>,
+    /// The pod's namespace (with a bare POD name, or alone for every pod in it).
+    #[arg(short, long)]
+    pub namespace: Option<String>,
+    /// Only the incarnation with this uid.
+    #[arg(long)]
+    pub uid: Option<String>,
+    /// The object as it stood at this time: RFC 3339 or a duration ago (default: its last write).
+    #[arg(long, value_parser = parse_when)]
+    pub at: Option<DateTime<Utc>>,
+    /// Only fields whose JSON Pointer path matches (or is below) this glob: `*` within a path
+    /// token, `**` across tokens, e.g. `/metadata/labels` or `/spec/containers/*/image`.
+    /// Repeatable.
+    #[arg(long = "path", value_name = "GLOB")]
+    pub paths: Vec<String>,
+    /// Also every earlier value of each field, with its author.
+    #[arg(long)]
+    pub history: bool,
+    #[command(flatten)]
+    pub input: InputArgs,
+    #[command(flatten)]
+    pub display: DisplayArgs,
+    /// Output format.
+    #[arg(short, long, value_enum, default_value_t = ViewFormat::Table)]
+    pub output: ViewFormat,
+}
+
+/// `ktrail diff` arguments.
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    /// The pod: `namespace/name`, or `name` with --namespace.
+    #[arg(value_name = "POD")]
+    pub pod: String,
+    /// The pod's namespace (with a bare POD name).
+    #[arg(short, long)]
+    pub namespace: Option<String>,
+    /// An incarnation: twice to compare two (first is the old side); once with --from/--to to
+    /// pick the incarnation compared at two times. Default: the last two, or the last one.
+    #[arg(long, value_name = "UID")]
+    pub uid: Vec<String>,
+    /// Compare one incarnation at this time (default: right after its create) …
+    #[arg(long, value_parser = parse_when)]
+    pub from: Option<DateTime<Utc>>,
+    /// … with the same incarnation at this time (default: its last write).
+    #[arg(long, value_parser = parse_when)]
+    pub to: Option<DateTime<Utc>>,
+    /// Only fields whose path matches this glob (as in `blame --path`). Repeatable.
+    #[arg(long = "path", value_name = "GLOB")]
+    pub paths: Vec<String>,
+    #[command(flatten)]
+    pub input: InputArgs,
+    #[command(flatten)]
+    pub display: DisplayArgs,
+    /// Output format.
+    #[arg(short, long, value_enum, default_value_t = ViewFormat::Table)]
+    pub output: ViewFormat,
 }
 
 #[derive(Debug, Args)]
@@ -434,6 +515,80 @@ impl Cli {
                     output: a.output,
                 })
             }
+            Command::Blame(a) => {
+                let a = *a;
+                let selection = PodArgs {
+                    pod: a.pod,
+                    namespace: a.namespace,
+                    uid: a.uid,
+                    ..Default::default()
+                }
+                .selection(false)?;
+                Invocation::Blame(options::Blame {
+                    selection,
+                    inputs: a.input.options(),
+                    format: a.output,
+                    style: a.display.style(),
+                    at: a.at,
+                    paths: validate_globs(a.paths)?,
+                    history: a.history,
+                })
+            }
+            Command::Diff(a) => {
+                let a = *a;
+                let selection = PodArgs {
+                    pod: Some(a.pod),
+                    namespace: a.namespace,
+                    ..Default::default()
+                }
+                .selection(false)?;
+                if selection.namespace.is_none() {
+                    return Err(UsageError(
+                        "diff needs the pod's namespace: give POD as namespace/name or --namespace"
+                            .into(),
+                    ));
+                }
+                let times = a.from.is_some() || a.to.is_some();
+                if let (Some(f), Some(t)) = (a.from, a.to) {
+                    if f > t {
+                        return Err(UsageError("--from is after --to".into()));
+                    }
+                }
+                let sides =
+                    match (times, a.uid.len()) {
+                        (true, 0) => options::DiffSides::Times { uid: None },
+                        (true, 1) => options::DiffSides::Times {
+                            uid: a.uid.into_iter().next(),
+                        },
+                        (false, 0) => options::DiffSides::LastTwo,
+                        (false, 2) => {
+                            let mut u = a.uid.into_iter();
+                            options::DiffSides::Uids(
+                                u.next().unwrap_or_default(),
+                                u.next().unwrap_or_default(),
+                            )
+                        }
+                        (true, _) => return Err(UsageError(
+                            "with --from/--to, give at most one --uid (the incarnation compared)"
+                                .into(),
+                        )),
+                        (false, _) => {
+                            return Err(UsageError(
+                                "give --uid twice (the two incarnations), or --from/--to".into(),
+                            ))
+                        }
+                    };
+                Invocation::Diff(options::Diff {
+                    selection,
+                    inputs: a.input.options(),
+                    format: a.output,
+                    style: a.display.style(),
+                    sides,
+                    from: a.from,
+                    to: a.to,
+                    paths: validate_globs(a.paths)?,
+                })
+            }
             Command::Check(a) => {
                 if let (Some(s), Some(u)) = (a.since, a.until) {
                     if s > u {
@@ -509,6 +664,18 @@ fn pod_sort_parser() -> impl TypedValueParser<Value = PodSort> {
         "created-to-ready" => PodSort::CreatedToReady,
         _ => PodSort::Created,
     })
+}
+
+/// `--path` globs are JSON Pointers: they start at the root.
+fn validate_globs(globs: Vec<String>) -> Result<Vec<String>, UsageError> {
+    for g in &globs {
+        if !g.starts_with('/') {
+            return Err(UsageError(format!(
+                "--path {g:?} is not a JSON Pointer: it starts with / (e.g. /metadata/labels)"
+            )));
+        }
+    }
+    Ok(globs)
 }
 
 /// A usage error found after parsing (exit code 2).

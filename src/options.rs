@@ -22,6 +22,8 @@ pub enum Invocation {
     Pods(Pods),
     Query(Query),
     Fetch(Fetch),
+    Blame(Blame),
+    Diff(Diff),
     Check(Check),
     Redact(Redact),
     Samples,
@@ -107,6 +109,41 @@ pub struct Fetch {
     pub cloudwatch: CloudWatch,
     /// A file (compressed by its extension) or `-` for standard output.
     pub output: String,
+}
+
+#[derive(Debug)]
+pub struct Blame {
+    pub selection: Selection,
+    pub inputs: Inputs,
+    pub format: ViewFormat,
+    pub style: Style,
+    pub at: Option<DateTime<Utc>>,
+    /// JSON Pointer globs; every field when empty.
+    pub paths: Vec<String>,
+    pub history: bool,
+}
+
+#[derive(Debug)]
+pub struct Diff {
+    pub selection: Selection,
+    pub inputs: Inputs,
+    pub format: ViewFormat,
+    pub style: Style,
+    pub sides: DiffSides,
+    pub from: Option<DateTime<Utc>>,
+    pub to: Option<DateTime<Utc>>,
+    pub paths: Vec<String>,
+}
+
+/// What `diff` compares.
+#[derive(Debug, PartialEq, Eq)]
+pub enum DiffSides {
+    /// The last two incarnations of the name.
+    LastTwo,
+    /// These two incarnations, old side first.
+    Uids(String, String),
+    /// One incarnation (this uid, or the last) at `from` and at `to`.
+    Times { uid: Option<String> },
 }
 
 #[derive(Debug)]

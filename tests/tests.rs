@@ -7,6 +7,7 @@ mod decompress;
 mod util;
 mod views_fixture;
 
+mod blame;
 mod check;
 mod cli;
 mod cloudwatch_cli;

@@ -2,9 +2,11 @@
 //! runs the engine, writes the output and picks the exit code. Nothing else in the program prints
 //! to standard output or decides how the process ends.
 
+mod blame;
 mod check;
 mod cloudwatch;
 mod completions;
+mod diff;
 mod fetch;
 mod follow;
 mod input;
@@ -40,6 +42,8 @@ pub fn run(cli: Cli) -> Result<u8> {
         Invocation::Pods(o) => pods::run(o),
         Invocation::Query(o) => query::run(&o),
         Invocation::Fetch(o) => fetch::run(&o),
+        Invocation::Blame(o) => blame::run(o),
+        Invocation::Diff(o) => diff::run(o),
         Invocation::Check(o) => check::run(o),
         Invocation::Redact(o) => redact::run(&o),
         Invocation::Samples => samples::run(),

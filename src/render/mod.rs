@@ -3,6 +3,7 @@
 //! One module per report: the timeline (`table`, `markdown`, `mermaid`, JSON here), the views
 //! (`pods`, `webhooks`, with `csv`) and the check's verdict (`check`).
 
+pub mod blame;
 pub mod check;
 pub mod csv;
 pub mod fit;

@@ -16,6 +16,7 @@
 
 pub mod admission;
 pub mod audit;
+pub mod blame;
 pub mod check;
 pub mod collect;
 pub mod decode;

@@ -341,6 +341,36 @@ impl Pending {
         ordered_map(self.groups.len(), |i| render(&self.pods_of(i)), sink)
     }
 
+    /// `f` of every incarnation (of the selected uid), in the order of the stories, spread over
+    /// every core like the stories are: for reports that read the records themselves.
+    pub fn map_incarnations<T: Send>(&self, f: impl Fn(&Incarnation<'_>) -> T + Sync) -> Vec<T> {
+        let mut out = Vec::new();
+        ordered_map(
+            self.groups.len(),
+            |i| {
+                let mut incs = incarnations(&self.records[self.groups[i].clone()]);
+                if let Some(uid) = &self.uid {
+                    incs.retain(|x| x.uid.as_deref() == Some(uid.as_str()));
+                }
+                // The stories' order (see `pods_of`): by creation, else by the first event.
+                incs.sort_by_key(|x| {
+                    x.records
+                        .iter()
+                        .find(|r| is_create(r))
+                        .or(x.records.first())
+                        .map(|r| r.time)
+                });
+                incs.iter().map(&f).collect::<Vec<T>>()
+            },
+            |t| -> Result<(), std::convert::Infallible> {
+                out.extend(t);
+                Ok(())
+            },
+        )
+        .unwrap_or_else(|e| match e {});
+        out
+    }
+
     /// The stories of group `i`: its incarnations, in output order.
     fn pods_of(&self, i: usize) -> Vec<Pod> {
         let mut pods = split_incarnations(&self.records[self.groups[i].clone()]);
@@ -449,11 +479,11 @@ fn ordered_map<T: Send, E>(
     })
 }
 
-/// Builder state of one incarnation.
-struct Incarnation<'r> {
-    uid: Option<String>,
-    denied: bool,
-    records: Vec<&'r Record>,
+/// The records of one incarnation (or of one denied create), in time order.
+pub struct Incarnation<'r> {
+    pub uid: Option<String>,
+    pub denied: bool,
+    pub records: Vec<&'r Record>,
 }
 
 fn is_create(r: &Record) -> bool {
@@ -461,6 +491,11 @@ fn is_create(r: &Record) -> bool {
 }
 
 fn split_incarnations(records: &[Record]) -> Vec<Pod> {
+    incarnations(records).into_iter().map(derive).collect()
+}
+
+/// One pod name's records (in time order) split into incarnations by uid.
+pub fn incarnations(records: &[Record]) -> Vec<Incarnation<'_>> {
     let mut incs: Vec<Incarnation> = Vec::new();
     // The incarnation events without a uid belong to: the latest one created (or seen).
     let mut current: Option<usize> = None;
@@ -536,7 +571,7 @@ fn split_incarnations(records: &[Record]) -> Vec<Pod> {
             }
         }
     }
-    incs.into_iter().map(derive).collect()
+    incs
 }
 
 fn secs(a: Option<DateTime<Utc>>, b: Option<DateTime<Utc>>) -> Option<f64> {
