@@ -1,15 +1,17 @@
 //! One raw input line (or document) to the audit events it carries.
 //!
-//! Audit events reach ktrail bare (v1 or v1beta1, with or without `apiVersion`) or in the wrappers
-//! of `wrapper` (`EventList` batches, CloudWatch exports). Everything is unwrapped here, by that
-//! grammar, so the rest of ktrail sees only `Event`s.
+//! Audit events reach ktrail bare (v1 or v1beta1, with or without `apiVersion`), in the wrappers
+//! of `wrapper` (`EventList` batches, CloudWatch exports), or in other clouds' shapes that
+//! `formats` rewrites (GKE `LogEntry`s, AKS diagnostic records). Everything is unwrapped here, so
+//! the rest of ktrail sees only `Event`s, each marked with the [`Source`] that carried it.
 
 use std::fmt;
 
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
-use crate::audit::{self, Event};
+use crate::audit::{self, Event, Source};
+use crate::formats::{aks, gke, shape};
 use crate::wrapper::{self, Holds, Wrapper, MAX_NESTING};
 
 /// Why a line was skipped.
@@ -128,10 +130,16 @@ pub fn trim(line: &[u8]) -> &[u8] {
 
 /// Decodes one line, calling `sink` for every audit event in it. Blank lines give an empty outcome.
 pub fn decode_line(line: &[u8], sink: &mut dyn FnMut(&Event<'_>)) -> Outcome {
-    decode_nested(trim(line), sink, 0)
+    decode_nested(trim(line), sink, 0, Source::File)
 }
 
-fn decode_nested(line: &[u8], sink: &mut dyn FnMut(&Event<'_>), depth: u8) -> Outcome {
+/// `source` is what carried the line so far: a bare event found inside is marked with it.
+fn decode_nested(
+    line: &[u8],
+    sink: &mut dyn FnMut(&Event<'_>),
+    depth: u8,
+    source: Source,
+) -> Outcome {
     if line.is_empty() {
         return Outcome::default();
     }
@@ -147,15 +155,16 @@ fn decode_nested(line: &[u8], sink: &mut dyn FnMut(&Event<'_>), depth: u8) -> Ou
             return Outcome::problem(Problem::NotAuditEvent(wrapper::TOO_DEEP.into()));
         }
         return match serde_json::from_slice::<Vec<&RawValue>>(line) {
-            Ok(items) => decode_items(&items, sink, depth, wrapper::ARRAY_ITEM),
+            Ok(items) => decode_items(&items, sink, depth, wrapper::ARRAY_ITEM, source),
             Err(e) => Outcome::problem(json_problem(line, &e)),
         };
     }
-    let ev: Event = match serde_json::from_slice(line) {
+    let mut ev: Event = match serde_json::from_slice(line) {
         Ok(ev) => ev,
         Err(e) => return Outcome::problem(json_problem(line, &e)),
     };
     if ev.is_audit_event() {
+        ev.source = source;
         sink(&ev);
         return Outcome {
             events: 1,
@@ -170,13 +179,13 @@ fn decode_nested(line: &[u8], sink: &mut dyn FnMut(&Event<'_>), depth: u8) -> Ou
         match w.holds() {
             Holds::Line => {
                 if let Some(msg) = text_at(&ev, w) {
-                    return decode_nested(trim(msg.as_bytes()), sink, depth + 1);
+                    return decode_nested(trim(msg.as_bytes()), sink, depth + 1, Source::Eks);
                 }
             }
             Holds::Items { item } => {
                 if let Some(raw) = json_at(&ev, w) {
                     return match serde_json::from_str::<Vec<&RawValue>>(raw.get()) {
-                        Ok(items) => decode_items(&items, sink, depth, item),
+                        Ok(items) => decode_items(&items, sink, depth, item, wrapped(w, source)),
                         Err(_) => Outcome::problem(Problem::NotAuditEvent(w.malformed())),
                     };
                 }
@@ -188,7 +197,62 @@ fn decode_nested(line: &[u8], sink: &mut dyn FnMut(&Event<'_>), depth: u8) -> Ou
             }
         }
     }
+    if let Some(o) = other_cloud(line, sink, depth) {
+        return o;
+    }
     Outcome::problem(Problem::NotAuditEvent(describe(&ev)))
+}
+
+/// What an item of wrapper `w` inside `outer` is marked with: an `EventList` keeps the mark of what
+/// carried it; the CloudWatch wrappers are EKS's.
+fn wrapped(w: Wrapper, outer: Source) -> Source {
+    match w {
+        Wrapper::EventList => outer,
+        Wrapper::Message | Wrapper::AtMessage | Wrapper::Events | Wrapper::Results => Source::Eks,
+    }
+}
+
+/// The shapes of other clouds' exports (`formats`), tried on an object that is neither an audit
+/// event nor one of `wrapper`'s wrappers; `None` when it is none of them either.
+fn other_cloud(line: &[u8], sink: &mut dyn FnMut(&Event<'_>), depth: u8) -> Option<Outcome> {
+    Some(match shape::recognise(line)? {
+        shape::Shape::GkeEntry => match gke::to_event(line) {
+            Ok(text) => decode_nested(text.as_bytes(), sink, depth + 1, Source::Gke),
+            Err(why) => Outcome::problem(Problem::NotAuditEvent(why)),
+        },
+        shape::Shape::AksRecord => match aks::event_line(line) {
+            Ok(text) => match decode_nested(trim(text.as_bytes()), sink, depth + 1, Source::Aks) {
+                Outcome {
+                    events,
+                    problem: Some(p),
+                } => Outcome {
+                    events,
+                    problem: Some(in_aks_log(p)),
+                },
+                o => o,
+            },
+            Err(why) => Outcome::problem(Problem::NotAuditEvent(why)),
+        },
+        shape::Shape::AksBatch(records) => {
+            match serde_json::from_str::<Vec<&RawValue>>(records.get()) {
+                Ok(items) => decode_items(&items, sink, depth, shape::RECORDS_ITEM, Source::Aks),
+                Err(_) => Outcome::problem(Problem::NotAuditEvent(format!(
+                    "{} is not a list",
+                    shape::RECORDS
+                ))),
+            }
+        }
+        shape::Shape::Unread(what) => Outcome::problem(Problem::NotAuditEvent(what)),
+    })
+}
+
+/// A problem of the event inside an AKS record, said to be there.
+fn in_aks_log(p: Problem) -> Problem {
+    match p {
+        // Its own words already name the event.
+        p @ (Problem::Truncated { .. } | Problem::Items { .. }) => p,
+        p => Problem::NotAuditEvent(format!("AKS record's properties.log: {}", p.reason_text())),
+    }
 }
 
 /// The value of a wrapper key that holds a line. `Event` reads these keys leniently: a value that
@@ -225,12 +289,13 @@ fn decode_items(
     sink: &mut dyn FnMut(&Event<'_>),
     depth: u8,
     what: &'static str,
+    source: Source,
 ) -> Outcome {
     let mut out = Outcome::default();
     let mut bad = 0usize;
     let mut first_bad = None;
     for (i, item) in items.iter().enumerate() {
-        let o = decode_nested(trim(item.get().as_bytes()), sink, depth + 1);
+        let o = decode_nested(trim(item.get().as_bytes()), sink, depth + 1, source);
         out.events += o.events;
         if let Some(p) = o.problem {
             bad += 1;
@@ -277,7 +342,7 @@ fn decode_rows(
             .find(|f| f.field == wrapper::ROW_MESSAGE)
             .and_then(|f| f.value.as_deref());
         let o = match msg {
-            Some(m) => decode_nested(trim(m.as_bytes()), sink, depth + 1),
+            Some(m) => decode_nested(trim(m.as_bytes()), sink, depth + 1, Source::Eks),
             None => Outcome::problem(Problem::NotAuditEvent(wrapper::no_row_message())),
         };
         out.events += o.events;
