@@ -84,6 +84,20 @@ pub struct Pod {
     pub times: Times,
 }
 
+impl Pod {
+    /// The clouds whose exports told this story (`GKE`, `AKS`, `EKS`), in the order their events
+    /// come; empty when every event came from a plain file.
+    pub fn clouds(&self) -> Vec<&'static str> {
+        let mut out = Vec::new();
+        for c in self.events.iter().filter_map(|e| e.source.cloud()) {
+            if !out.contains(&c) {
+                out.push(c);
+            }
+        }
+        out
+    }
+}
+
 /// The derived times as values, for computations (not serialized).
 #[derive(Debug, Clone, Default)]
 pub struct Times {
