@@ -7,6 +7,7 @@ mod views_fixture;
 
 mod check;
 mod cli;
+mod clouds;
 mod cloudwatch_cli;
 mod corpus;
 mod damaged;
