@@ -397,7 +397,7 @@ fn feed_document(
                 for item in items {
                     let text = item.get().as_bytes();
                     // The element borrows from `doc`: its offset is where it starts.
-                    let at = text.as_ptr() as usize - doc.as_ptr() as usize;
+                    let at = (text.as_ptr() as usize).saturating_sub(doc.as_ptr() as usize);
                     line += line_at(pos, at);
                     pos = at;
                     if let Some(p) = engine.feed_line(text) {
