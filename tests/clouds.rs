@@ -485,3 +485,27 @@ fn a_malformed_entry_of_each_shape_is_a_numbered_diagnostic() {
         got.stderr
     );
 }
+
+#[test]
+fn the_story_header_names_the_cloud() {
+    let run = |args: &[&str]| {
+        let out = ktrail().args(args).output().unwrap();
+        assert!(out.status.success(), "{args:?}");
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let gke = run(&["timeline", "--sample", "gke-webhook"]);
+    let first = gke.lines().next().unwrap();
+    assert!(first.starts_with("shop/web  uid "), "{first}");
+    assert!(first.ends_with("  cloud GKE"), "{first}");
+    let aks = run(&["timeline", "--sample", "aks-policy", "--width", "100"]);
+    assert!(aks.contains(" · cloud AKS"), "{aks}");
+    let md = run(&["timeline", "--sample", "aks-policy", "-o", "markdown"]);
+    assert!(md.contains("| cloud | AKS |"), "{md}");
+    // A plain file's story names no cloud.
+    for args in [
+        &["timeline", "--sample", "denied"][..],
+        &["timeline", "--sample", "denied", "-o", "markdown"],
+    ] {
+        assert!(!run(args).contains("cloud"), "{args:?}");
+    }
+}
