@@ -33,6 +33,7 @@ use crate::json::read;
 use crate::record::Selection;
 use crate::source::{self, Input, SourceError};
 
+mod array;
 mod pipeline;
 pub mod reference;
 pub mod skim;
@@ -338,9 +339,9 @@ fn scan_file(
     )
 }
 
-/// Reads one stream. A stream whose first character is `[`, or whose first line is a lone `{`, is a
-/// JSON document (what the AWS CLI prints) and is decoded whole; anything else line by line, in
-/// parallel (see `pipeline`).
+/// Reads one stream. A stream whose first line is a lone `[` or `{` is a JSON document (what the
+/// AWS CLI, `gcloud` and `jq` print): an array is read an element at a time, an object whole (see
+/// [`feed_document`]); anything else line by line, in parallel (see `pipeline`).
 pub fn scan_reader(
     mut reader: Box<dyn Read + Send>,
     origin: &str,
@@ -350,10 +351,9 @@ pub fn scan_reader(
     on_bad: &mut dyn FnMut(&Diagnostic),
 ) -> Result<(), ScanError> {
     let read_err = read_error(origin);
-    let (mut head, eof) = read_head(&mut reader).map_err(read_err)?;
+    let (head, eof) = read_head(&mut reader).map_err(read_err)?;
     if document_start(&head) == Some(true) {
-        reader.read_to_end(&mut head).map_err(read_err)?;
-        return feed_document(engine, &head, &mut |line, problem| {
+        let mut report = |line, problem| {
             let d = Diagnostic {
                 origin: origin.to_owned(),
                 line,
@@ -364,7 +364,15 @@ pub fn scan_reader(
             }
             on_bad(&d);
             Ok(())
-        });
+        };
+        return feed_document(
+            engine,
+            head,
+            &mut reader,
+            opts.max_line,
+            &mut report,
+            &read_err,
+        );
     }
     pipeline::run(
         pipeline::Source::Stream { reader, head, eof },
@@ -376,47 +384,23 @@ pub fn scan_reader(
     )
 }
 
-/// Feeds a JSON document (see [`document_start`]) to the engine, reporting each problem with its
-/// line. An array (what `gcloud logging read --format=json` and `jq -s` print, pretty over many
-/// lines) is fed an element at a time, so that a bad element is reported at the line it starts
-/// on and counted as one line read; an object, or an array that is not JSON, whole, at line 1 (or
-/// at the line the JSON error is on).
-fn feed_document(
+/// Feeds a JSON document (see [`document_start`]) whose first bytes are `head` and whose rest is
+/// `rest` to the engine, reporting each problem with its line. An array (what `gcloud logging read
+/// --format=json` and `jq -s` print) is read an element at a time ([`array`]); an object (what the
+/// AWS CLI prints) whole, as one line.
+fn feed_document<E>(
     engine: &mut Collector,
-    doc: &[u8],
-    report: &mut dyn FnMut(u64, Problem) -> Result<(), ScanError>,
-) -> Result<(), ScanError> {
-    let t = decode::trim(doc);
-    let lead = doc.len() - doc.trim_ascii_start().len();
-    let line_at =
-        |from: usize, to: usize| memchr::memchr_iter(b'\n', &doc[from..to]).count() as u64;
-    if t.first() == Some(&b'[') {
-        match serde_json::from_slice::<Vec<&serde_json::value::RawValue>>(t) {
-            Ok(items) => {
-                let (mut line, mut pos) = (1, 0);
-                for item in items {
-                    let text = item.get().as_bytes();
-                    // The element borrows from `doc`: its offset is where it starts.
-                    let at = (text.as_ptr() as usize).saturating_sub(doc.as_ptr() as usize);
-                    line += line_at(pos, at);
-                    pos = at;
-                    if let Some(p) = engine.feed_line(text) {
-                        report(line, p)?;
-                    }
-                }
-                return Ok(());
-            }
-            Err(e) if e.is_syntax() || e.is_eof() => {
-                if let Some(p) = engine.feed_line(doc) {
-                    let line = (e.line() as u64).max(1) + line_at(0, lead);
-                    return report(line, p);
-                }
-                return Ok(());
-            }
-            Err(_) => {}
-        }
+    mut head: Vec<u8>,
+    rest: &mut dyn Read,
+    max_line: usize,
+    report: &mut array::Report<'_, E>,
+    read_error: &dyn Fn(io::Error) -> E,
+) -> Result<(), E> {
+    if head.trim_ascii_start().first() == Some(&b'[') {
+        return array::feed(engine, &head, rest, max_line, report, read_error);
     }
-    match engine.feed_line(doc) {
+    rest.read_to_end(&mut head).map_err(read_error)?;
+    match engine.feed_line(&head) {
         Some(p) => report(1, p),
         None => Ok(()),
     }

@@ -56,7 +56,14 @@ pub fn scan_reader(
         Ok(())
     };
     if document_start(&data[..data.len().min(HEAD_LIMIT)]) == Some(true) {
-        return super::feed_document(engine, &data, &mut |line, p| report(line, Some(p)));
+        return super::feed_document(
+            engine,
+            data,
+            &mut std::io::empty(),
+            opts.max_line,
+            &mut |line, p| report(line, Some(p)),
+            &super::read_error(origin),
+        );
     }
     let literals = super::pod_literals(engine.selection());
     let config = config_literal();
