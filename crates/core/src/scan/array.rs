@@ -96,7 +96,7 @@ impl Splitter {
                     self.push(b, max_line);
                     match b {
                         b'"' => self.in_string = true,
-                        b'{' | b'[' => self.depth += 1,
+                        b'{' | b'[' => self.depth = self.depth.saturating_add(1),
                         b'}' | b']' => {
                             self.depth -= 1;
                             if self.depth == 1 {
