@@ -206,13 +206,13 @@ pub fn to_event(line: &[u8]) -> Result<String, String> {
         (None, None) => "Metadata",
     };
     let status = p.status.as_ref();
-    let code = response
-        .as_deref()
-        .and_then(status_code)
-        .unwrap_or_else(|| match status.and_then(|s| s.code).unwrap_or(0) {
+    let answer = p.response.and_then(status_response);
+    let code = answer.as_ref().and_then(|a| a.code).unwrap_or_else(|| {
+        match status.and_then(|s| s.code).unwrap_or(0) {
             0 if verb == "create" => 201,
             c => http_code(c),
-        });
+        }
+    });
     let auth = p.authentication_info.as_ref();
     let meta = p.request_metadata.as_ref();
     let time = e.timestamp.as_deref();
@@ -239,6 +239,7 @@ pub fn to_event(line: &[u8]) -> Result<String, String> {
             code,
             message: status
                 .and_then(|s| s.message.as_deref())
+                .or(answer.as_ref().and_then(|a| a.message.as_deref()))
                 .filter(|m| !m.is_empty()),
         },
         request_object: request,
@@ -367,16 +368,21 @@ fn without_type(raw: &RawValue) -> Result<Box<RawValue>, String> {
     RawValue::from_string(out).map_err(|e| format!("{WHAT}: body: {e}"))
 }
 
-/// The HTTP code of a `Status` response (`{"kind":"Status","code":403,…}`).
-fn status_code(body: &RawValue) -> Option<i64> {
-    #[derive(Deserialize)]
-    struct Status<'a> {
-        #[serde(borrow)]
-        kind: Option<Cow<'a, str>>,
-        code: Option<i64>,
-    }
-    let s: Status = serde_json::from_str(body.get()).ok()?;
-    (s.kind.as_deref() == Some("Status")).then_some(s.code?)
+/// A `Status` response (`{"kind":"Status","code":403,"message":…}`): the API server's own answer,
+/// more exact than the gRPC code Cloud Logging derives from it.
+#[derive(Deserialize)]
+struct StatusResponse<'a> {
+    #[serde(borrow, default)]
+    kind: Option<Cow<'a, str>>,
+    #[serde(default)]
+    code: Option<i64>,
+    #[serde(borrow, default)]
+    message: Option<Cow<'a, str>>,
+}
+
+fn status_response(body: &RawValue) -> Option<StatusResponse<'_>> {
+    let s: StatusResponse = serde_json::from_str(body.get()).ok()?;
+    (s.kind.as_deref() == Some("Status")).then_some(s)
 }
 
 /// The HTTP code the API server answered with, from the gRPC code Cloud Logging logs instead
@@ -525,6 +531,14 @@ mod tests {
             r#","response":{"@type":"core.k8s.io/v1.Status","kind":"Status","code":422}"#,
         ));
         assert_eq!(v["responseStatus"]["code"], 422);
+        // Without a gRPC status, the Status response says it all.
+        let v = get(&entry(
+            "{}",
+            r#"{"id":"x"}"#,
+            r#","response":{"kind":"Status","code":403,"message":"pods \"b\" is forbidden"}"#,
+        ));
+        assert_eq!(v["responseStatus"]["code"], 403);
+        assert_eq!(v["responseStatus"]["message"], "pods \"b\" is forbidden");
         let v = get(&entry("{}", r#"{"id":"x","first":true}"#, ""));
         assert_eq!(v["stage"], "ResponseStarted");
         let v = get(&entry("{}", r#"{"id":"x","last":true}"#, ""));
