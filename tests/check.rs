@@ -627,6 +627,32 @@ fn expected_violations() -> Vec<(&'static str, Vec<ExpectedRow>)> {
                 vec!["expect.readyWithin"],
             )],
         ),
+        (
+            "gke-webhook",
+            vec![
+                (
+                    "no webhook touches the readiness gates",
+                    "shop/web (uid 5b7e3c1a-9f42-4d8e-b6a1-2c3d4e5f6a7b)",
+                    vec!["forbid.mutations"],
+                ),
+                (
+                    "web is Ready within 5s",
+                    "shop/web (uid 5b7e3c1a-9f42-4d8e-b6a1-2c3d4e5f6a7b)",
+                    vec!["expect.readyWithin"],
+                ),
+            ],
+        ),
+        (
+            "aks-policy",
+            vec![
+                ("no create is denied", "orders/web (denied create)", vec!["forbid.denied"]),
+                (
+                    "only Gatekeeper touches containers",
+                    "orders/api (uid c3d4e5f6-a7b8-4c9d-8e0f-1a2b3c4d5e6f)",
+                    vec!["forbid.mutations"],
+                ),
+            ],
+        ),
     ]
 }
 

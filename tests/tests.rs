@@ -10,6 +10,7 @@ mod views_fixture;
 mod blame;
 mod check;
 mod cli;
+mod clouds;
 mod cloudwatch_cli;
 mod corpus;
 mod damaged;

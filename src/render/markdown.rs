@@ -37,6 +37,11 @@ pub fn pod_story(pod: &Pod, w: &mut dyn Write) -> io::Result<()> {
                 writeln!(w, "| {k} | {} |", cell(v))?;
             }
         }
+        // Only when a cloud's export told the story, so that a plain file's report is unchanged.
+        let clouds = pod.clouds();
+        if !clouds.is_empty() {
+            writeln!(w, "| cloud | {} |", clouds.join(", "))?;
+        }
         if pod.denied {
             writeln!(
                 w,

@@ -64,7 +64,7 @@ pub fn pod_story(pod: &Pod, style: Style, w: &mut dyn Write) -> io::Result<()> {
         return terminal_story(pod, style, w);
     }
     let title = format!("{}/{}", pod.namespace, pod.name);
-    writeln!(
+    write!(
         w,
         "{}  uid {}  node {}  scheduler {}",
         style.bold(&escape(&title)),
@@ -72,6 +72,12 @@ pub fn pod_story(pod: &Pod, style: Style, w: &mut dyn Write) -> io::Result<()> {
         opt(&pod.node),
         opt(&pod.scheduler)
     )?;
+    // Only when a cloud's export told the story, so that the header of a plain file is unchanged.
+    let clouds = pod.clouds();
+    if !clouds.is_empty() {
+        write!(w, "  cloud {}", clouds.join(","))?;
+    }
+    writeln!(w)?;
     if pod.denied {
         let mut message = message_lines(pod);
         let first = message.next().unwrap_or_else(|| "-".to_owned());
@@ -212,6 +218,10 @@ pub fn terminal_story(pod: &Pod, style: Style, w: &mut dyn Write) -> io::Result<
     }
     if let Some(n) = &pod.node {
         ids.push(format!("node {}", escape(n)));
+    }
+    let clouds = pod.clouds();
+    if !clouds.is_empty() {
+        ids.push(format!("cloud {}", clouds.join(",")));
     }
     block(w, style, "  ", Paint::Plain, &ids.join(" · "), usize::MAX)?;
     if pod.denied {

@@ -77,6 +77,54 @@ pub struct Event<'a> {
     /// `aws logs get-query-results` output.
     #[serde(borrow, default)]
     pub results: Option<&'a RawValue>,
+
+    /// The export the event was read from; set by `decode` from the wrapping, never read from the
+    /// line itself (so it costs the parse nothing and a line cannot claim a cloud).
+    #[serde(skip)]
+    pub source: Source,
+}
+
+/// Which export an event was read from, as the JSON output's `source` names it.
+///
+/// Told from the shape that carried the event, not from its content: a bare `audit.k8s.io` event
+/// or `EventList` is `file` (the API server's own log or webhook backend, whatever cluster wrote
+/// it), an event inside a CloudWatch Logs export wrapper is `eks`, a Cloud Logging `LogEntry` is
+/// `gke` and an Azure diagnostic record is `aks`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Source {
+    #[default]
+    File,
+    Eks,
+    Gke,
+    Aks,
+}
+
+impl Source {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Source::File => "file",
+            Source::Eks => "eks",
+            Source::Gke => "gke",
+            Source::Aks => "aks",
+        }
+    }
+
+    /// The name of the cloud, for a story's header; `None` for a plain file.
+    pub fn cloud(self) -> Option<&'static str> {
+        match self {
+            Source::File => None,
+            Source::Eks => Some("EKS"),
+            Source::Gke => Some("GKE"),
+            Source::Aks => Some("AKS"),
+        }
+    }
+
+    /// The default is left out of the JSON output, so that the output of plain files is what it
+    /// was before the field existed.
+    pub fn is_file(&self) -> bool {
+        *self == Source::File
+    }
 }
 
 /// A string field that tolerates other types (wrappers reuse names like `timestamp` for numbers):

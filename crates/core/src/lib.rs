@@ -3,7 +3,8 @@
 //! The data's way through it: `source` (files, directories, standard input, built-in samples;
 //! plain, gzip or zstd) yields bytes → `scan` splits them into lines and skips, from the bytes
 //! alone, the lines that cannot concern the selection → `decode` unwraps every line into audit
-//! events (`wrapper` is the grammar of what carries them, `audit` their model and vocabulary) →
+//! events (`wrapper` is the grammar of what carries them, `formats` rewrites other clouds'
+//! exports into them, `audit` their model and vocabulary) →
 //! `record` keeps what a pod's story needs → `collect` folds the stages of one request and the
 //! duplicates of overlapping exports → `timeline` groups the records into pod incarnations and
 //! derives their facts, with `admission` attributing every change to the webhook, built-in
@@ -21,6 +22,7 @@ pub mod check;
 pub mod collect;
 pub mod decode;
 pub mod escape;
+pub mod formats;
 pub mod json;
 pub mod names;
 pub mod record;

@@ -58,6 +58,8 @@ pub struct Record {
     pub webhook_annotations: Vec<(String, String)>,
     pub request: Option<Body>,
     pub response: Option<Body>,
+    /// The export the event was read from.
+    pub source: audit::Source,
 }
 
 /// A request or response object, kept as its JSON text until the timeline parses it.
@@ -268,6 +270,7 @@ pub fn extract(ev: &Event<'_>, sel: &Selection) -> Result<Extracted, String> {
         // Kept as text: the values parsed above are dropped here (see `Body`).
         request: request.and(ev.request_object).map(|r| Body(r.to_owned())),
         response: response.and(ev.response_object).map(|r| Body(r.to_owned())),
+        source: ev.source,
     })))
 }
 

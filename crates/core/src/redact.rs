@@ -24,6 +24,10 @@
 //!   SecretList, and any body of a `secrets` request), `Authorization` header values, and the
 //!   `kubectl.kubernetes.io/last-applied-configuration` annotation (redacted as the object it holds).
 //!
+//! GKE entries and AKS records (`formats`) are masked in their own shape: a GKE entry's `request`
+//! and `response` as bodies and its `labels` as annotations, an AKS record's `properties.log` as the
+//! event it holds (the Azure subscription of its `resourceId` masked too).
+//!
 //! Lines that cannot be parsed as JSON, or are JSON but not audit events (nor a wrapper of them),
 //! are dropped with a diagnostic rather than passed through: a cut or damaged event still holds the
 //! secrets it was logging, and only a parsed one can be masked with confidence. Items of a batch
@@ -37,6 +41,7 @@ use regex::{Captures, Regex};
 use serde_json::{Map, Value};
 
 use crate::decode::{self, Problem};
+use crate::formats::shape;
 use crate::wrapper::{self, Holds, Wrapper, MAX_NESTING};
 
 /// The kinds of masked values; each has its own counter and mask shape.
@@ -232,6 +237,9 @@ impl Redactor {
                     self.strings_except(m, &[w.key()]);
                     return r;
                 }
+                if let Some(r) = self.other_cloud(m, depth) {
+                    return r;
+                }
                 Err(Problem::NotAuditEvent(match m.get("kind") {
                     Some(Value::String(k)) if k != "Event" => format!("kind {k}"),
                     _ if m.contains_key("auditID") => "no verb or stage".into(),
@@ -359,6 +367,81 @@ impl Redactor {
         let r = self.wrapper(&mut v, depth + 1)?;
         *s = v.to_string();
         Ok(r)
+    }
+
+    /// Other clouds' shapes (`formats`), masked where they keep what an event keeps; `None` for
+    /// an object of none of them.
+    fn other_cloud(
+        &mut self,
+        m: &mut Map<String, Value>,
+        depth: u8,
+    ) -> Option<Result<Option<Problem>, Problem>> {
+        if let Some(Value::Object(_)) = m.get("protoPayload") {
+            self.gke_entry(m);
+            return Some(Ok(None));
+        }
+        if let Some(Value::Array(records)) = m.get_mut(shape::RECORDS) {
+            let r = self.items(records, depth, shape::RECORDS_ITEM);
+            self.strings_except(m, &[shape::RECORDS]);
+            return Some(r);
+        }
+        let Some(Value::Object(props)) = m.get_mut("properties") else {
+            return None;
+        };
+        let r = match props.get_mut("log") {
+            Some(Value::String(s)) => self.message(s, depth),
+            Some(v @ Value::Object(_)) => self.wrapper(v, depth + 1),
+            _ => return None,
+        };
+        self.strings_except(props, &["log"]);
+        for (k, v) in m.iter_mut() {
+            match (k.as_str(), v) {
+                ("properties", _) => {}
+                // The Azure subscription is the account of the cluster's resource id.
+                ("resourceId", Value::String(s)) => *s = self.azure_resource(s),
+                (_, v) => self.strings(v),
+            }
+        }
+        Some(r)
+    }
+
+    /// A GKE `LogEntry`: its bodies and labels as an event's bodies and annotations, the rest as
+    /// any string (the principal, like an event's `user.username`, is kept: stories name it).
+    fn gke_entry(&mut self, m: &mut Map<String, Value>) {
+        let secrets = m
+            .get("protoPayload")
+            .and_then(|p| p.get("resourceName"))
+            .and_then(Value::as_str)
+            .is_some_and(|r| r.split('/').any(|s| s == "secrets"));
+        for (k, v) in m.iter_mut() {
+            match (k.as_str(), v) {
+                ("labels", v) => self.event_annotations(v),
+                ("protoPayload", Value::Object(p)) => {
+                    for (pk, pv) in p.iter_mut() {
+                        match pk.as_str() {
+                            "request" | "response" => self.body(pv, secrets),
+                            _ => self.strings(pv),
+                        }
+                    }
+                }
+                (_, v) => self.strings(v),
+            }
+        }
+    }
+
+    /// An Azure resource id with its subscription masked.
+    fn azure_resource(&mut self, id: &str) -> String {
+        const SUB: &str = "/subscriptions/";
+        let masked = self.text(id).into_owned();
+        let Some(at) = masked.to_ascii_lowercase().find(SUB) else {
+            return masked;
+        };
+        let start = at + SUB.len();
+        let end = masked[start..]
+            .find('/')
+            .map_or(masked.len(), |e| start + e);
+        let sub = self.mask(Kind::Other, &masked[start..end]);
+        format!("{}{sub}{}", &masked[..start], &masked[end..])
     }
 
     /// One audit event.
@@ -1274,6 +1357,57 @@ mod tests {
     }
 
     #[test]
+    fn gke_entries_and_aks_records_are_masked_in_their_shapes() {
+        let mut r = Redactor::new();
+        let pod = json!({"kind": "Pod", "spec": {"containers": [{"name": "c", "env": [{"name": "DB_PASSWORD", "value": "hunter2"}]}]}});
+        let gke = json!({
+            "protoPayload": {
+                "authenticationInfo": {"principalEmail": "dev@example.com"},
+                "methodName": "io.k8s.core.v1.pods.create",
+                "resourceName": "core/v1/namespaces/a/pods/b",
+                "requestMetadata": {"callerIp": "10.9.9.9"},
+                "request": pod,
+            },
+            "labels": {"patch.webhook.admission.k8s.io/round_0_index_0": json!({"patch": [{"op": "add", "path": "/spec/containers/0/env", "value": [{"name": "T", "value": "s3cr3t"}]}]}).to_string()},
+            "operation": {"id": "x"},
+        });
+        let out = String::from_utf8(redact_line(&mut r, gke.to_string().as_bytes())).unwrap();
+        for gone in ["hunter2", "s3cr3t", "10.9.9.9"] {
+            assert!(!out.contains(gone), "{gone}: {out}");
+        }
+        assert!(
+            out.contains("dev@example.com") && out.contains("protoPayload"),
+            "{out}"
+        );
+        let ev = json!({"kind": "Event", "auditID": "a", "stage": "ResponseComplete", "verb": "create",
+                        "sourceIPs": ["10.8.8.8"], "requestObject": pod});
+        let record = json!({
+            "category": "kube-audit",
+            "resourceId": "/SUBSCRIPTIONS/0b1c2d3e-0000-4000-8000-000000000001/RESOURCEGROUPS/RG/PROVIDERS/MICROSOFT.CONTAINERSERVICE/MANAGEDCLUSTERS/C",
+            "properties": {"log": format!("{ev}\n"), "pod": "kube-apiserver-1"},
+        });
+        let batch =
+            json!({"records": [record, {"category": "kube-audit", "properties": {"log": ev}}]});
+        let red = r.line(batch.to_string().as_bytes());
+        assert_eq!(red.reason(), None);
+        let out = String::from_utf8(red.line.unwrap()).unwrap();
+        for gone in [
+            "hunter2",
+            "10.8.8.8",
+            "0b1c2d3e-0000-4000-8000-000000000001",
+        ] {
+            assert!(!out.contains(gone), "{gone}: {out}");
+        }
+        let back: Value = serde_json::from_str(&out).unwrap();
+        assert!(back["records"][0]["resourceId"]
+            .as_str()
+            .unwrap()
+            .starts_with("/SUBSCRIPTIONS/redacted-"));
+        assert!(back["records"][0]["properties"]["log"].is_string());
+        assert!(back["records"][1]["properties"]["log"].is_object());
+    }
+
+    #[test]
     fn wrappers_are_redacted_inside_and_bad_lines_dropped() {
         let mut r = Redactor::new();
         let ev = json!({"auditID": "a", "verb": "get", "sourceIPs": ["10.9.9.9"]}).to_string();
@@ -1314,6 +1448,10 @@ mod tests {
                 "not an audit event (kind Pod); line dropped",
             ),
             ("42", "not an audit event (a number); line dropped"),
+            (
+                r#"{"records":[{"properties":{"log":"{}"}}]}"#,
+                "records item 0: not an audit event (no auditID); line dropped",
+            ),
             (
                 r#"{"message":"not json at all"}"#,
                 "not JSON (expected ident at column 2); line dropped",

@@ -1,6 +1,7 @@
 //! Recorded stories compiled into the binary, so `ktrail timeline --sample eks-fargate` works on a
 //! fresh machine with no logs at hand. Each is a small audit log under `samples/` with its expected
-//! answer next to it (`samples/NAME.expected.json`), which the tests hold the engine to.
+//! answer next to it (`samples/NAME.expected.json`), which the tests hold the engine to. Most are
+//! EKS logs (bare audit events); `gke-webhook` and `aks-policy` are the other clouds' exports.
 
 #[derive(Debug, PartialEq, Eq)]
 pub struct Sample {
@@ -55,6 +56,14 @@ pub static SAMPLES: &[Sample] = &[
     sample!(
         "eviction",
         "a pod evicted by a drain, and an exec into a pod created before the log"
+    ),
+    sample!(
+        "gke-webhook",
+        "GKE (Cloud Logging entries): GKE's pod-ready webhook adds a readiness gate, the pod is scheduled"
+    ),
+    sample!(
+        "aks-policy",
+        "AKS (diagnostic records): Azure Policy's Gatekeeper mutates, then denies an image; workload identity"
     ),
 ];
 

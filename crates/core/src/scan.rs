@@ -33,6 +33,7 @@ use crate::json::read;
 use crate::record::Selection;
 use crate::source::{self, Input, SourceError};
 
+mod array;
 mod pipeline;
 pub mod reference;
 pub mod skim;
@@ -105,31 +106,59 @@ impl Default for ScanOptions {
 struct Literal {
     /// The bytes looked for.
     bytes: Vec<u8>,
-    /// `bytes` open a JSON string (a quote, then its text), and a hit counts only where that
-    /// string closes right after them, at a quote after any number of backslashes: the string may
-    /// stand escaped inside another, as when a CloudWatch export wraps each event in `message`.
-    closed: bool,
+    /// Where a hit counts.
+    at: At,
+}
+
+/// Where a hit of a literal counts.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum At {
+    /// Anywhere.
+    Anywhere,
+    /// A pod's name: as a whole JSON string (a quote right before the bytes, and the string
+    /// closes right after them, at a quote after any number of backslashes: the string may stand
+    /// escaped inside another, as when a CloudWatch export wraps each event in `message`, or an
+    /// AKS record in `properties.log`), or as the name of a GKE `resourceName`
+    /// (`core/v1/namespaces/NS/pods/NAME`, or `…/pods/NAME/SUBRESOURCE`), which is where a GKE
+    /// entry logged without bodies names its pod.
+    PodName,
+}
+
+impl At {
+    /// Whether the hit of a literal `len` bytes long at `at` in `line` counts.
+    fn counts(self, line: &[u8], at: usize, len: usize) -> bool {
+        let after = &line[at + len..];
+        let quoted = at > 0 && line[at - 1] == b'"';
+        match self {
+            At::Anywhere => true,
+            At::PodName => {
+                (quoted && read::closes_string(after))
+                    || (line[..at].ends_with(b"/pods/")
+                        && (after.first() == Some(&b'/') || read::closes_string(after)))
+            }
+        }
+    }
 }
 
 /// The literals that every line about the selected pods must contain, used to skip lines unread.
 /// Only a necessary condition: the parse decides.
 ///
-/// `pods` is bare: a line that mentions pods anywhere (a pod object's `selfLink`, a `requestURI`)
-/// is decoded, so that what is not an audit event is reported. The pod's name is a whole JSON
-/// string: it stands whole as `objectRef.name`, as a body's `metadata.name`, or (a denied
-/// `generateName` create) as its `generateName`, so the lines that mention it only inside a
-/// longer string (an image, a URI, a longer pod name) are skipped, which is most of the lines that
-/// hold the name (bench/README.md). A name written with `\u` escapes for plain letters is missed,
-/// as it was before.
+/// `pods` is bare: a line that mentions pods anywhere (a pod object's `selfLink`, a `requestURI`,
+/// a GKE `methodName`) is decoded, so that what is not an audit event is reported. The pod's name
+/// is a whole JSON string or ends a GKE `resourceName` path ([`At::PodName`]): it stands whole as
+/// `objectRef.name`, as a body's `metadata.name`, or (a denied `generateName` create) as its
+/// `generateName`, so the lines that mention it only inside a longer string (an image, a longer
+/// pod name) are skipped, which is most of the lines that hold the name (bench/README.md). A name
+/// written with `\u` escapes for plain letters is missed, as it was before.
 fn pod_literals(sel: &Selection) -> Vec<Literal> {
     let mut v = vec![Literal {
         bytes: b"pods".to_vec(),
-        closed: false,
+        at: At::Anywhere,
     }];
     if let Some(n) = &sel.name {
         v.push(Literal {
-            bytes: format!("\"{n}").into_bytes(),
-            closed: true,
+            bytes: n.as_bytes().to_vec(),
+            at: At::PodName,
         });
     }
     v
@@ -140,7 +169,7 @@ fn pod_literals(sel: &Selection) -> Vec<Literal> {
 fn config_literal() -> Literal {
     Literal {
         bytes: CONFIG_LITERAL.to_vec(),
-        closed: false,
+        at: At::Anywhere,
     }
 }
 
@@ -148,14 +177,14 @@ fn config_literal() -> Literal {
 #[derive(Clone)]
 struct Needle {
     finder: memmem::Finder<'static>,
-    closed: bool,
+    at: At,
 }
 
 impl Needle {
     fn new(l: &Literal) -> Needle {
         Needle {
             finder: memmem::Finder::new(&l.bytes).into_owned(),
-            closed: l.closed,
+            at: l.at,
         }
     }
 
@@ -163,12 +192,17 @@ impl Needle {
         self.finder.needle().len()
     }
 
+    /// Whether a hit at `at` in `hay` (which starts where the line does) counts.
+    fn counts(&self, hay: &[u8], at: usize) -> bool {
+        self.at.counts(hay, at, self.len())
+    }
+
     /// Where the first hit in `hay` starts.
     fn find(&self, hay: &[u8]) -> Option<usize> {
         let mut from = 0;
         while let Some(i) = self.finder.find(&hay[from..]) {
             let at = from + i;
-            if !self.closed || read::closes_string(&hay[at + self.len()..]) {
+            if self.counts(hay, at) {
                 return Some(at);
             }
             from = at + 1;
@@ -304,9 +338,9 @@ fn scan_file(
     )
 }
 
-/// Reads one stream. A stream whose first character is `[`, or whose first line is a lone `{`, is a
-/// JSON document (what the AWS CLI prints) and is decoded whole; anything else line by line, in
-/// parallel (see `pipeline`).
+/// Reads one stream. A stream whose first line is a lone `[` or `{` is a JSON document (what the
+/// AWS CLI, `gcloud` and `jq` print): an array is read an element at a time, an object whole (see
+/// [`feed_document`]); anything else line by line, in parallel (see `pipeline`).
 pub fn scan_reader(
     mut reader: Box<dyn Read + Send>,
     origin: &str,
@@ -316,21 +350,28 @@ pub fn scan_reader(
     on_bad: &mut dyn FnMut(&Diagnostic),
 ) -> Result<(), ScanError> {
     let read_err = read_error(origin);
-    let (mut head, eof) = read_head(&mut reader).map_err(read_err)?;
+    let (head, eof) = read_head(&mut reader).map_err(read_err)?;
     if document_start(&head) == Some(true) {
-        reader.read_to_end(&mut head).map_err(read_err)?;
-        if let Some(problem) = engine.feed_line(&head) {
+        let mut report = |line, problem| {
             let d = Diagnostic {
                 origin: origin.to_owned(),
-                line: 1,
+                line,
                 problem,
             };
             if opts.strict {
                 return Err(ScanError::Strict(d));
             }
             on_bad(&d);
-        }
-        return Ok(());
+            Ok(())
+        };
+        return feed_document(
+            engine,
+            head,
+            &mut reader,
+            opts.max_line,
+            &mut report,
+            &read_err,
+        );
     }
     pipeline::run(
         pipeline::Source::Stream { reader, head, eof },
@@ -340,6 +381,28 @@ pub fn scan_reader(
         opts,
         on_bad,
     )
+}
+
+/// Feeds a JSON document (see [`document_start`]) whose first bytes are `head` and whose rest is
+/// `rest` to the engine, reporting each problem with its line. An array (what `gcloud logging read
+/// --format=json` and `jq -s` print) is read an element at a time ([`array`]); an object (what the
+/// AWS CLI prints) whole, as one line.
+fn feed_document<E>(
+    engine: &mut Collector,
+    mut head: Vec<u8>,
+    rest: &mut dyn Read,
+    max_line: usize,
+    report: &mut array::Report<'_, E>,
+    read_error: &dyn Fn(io::Error) -> E,
+) -> Result<(), E> {
+    if head.trim_ascii_start().first() == Some(&b'[') {
+        return array::feed(engine, &head, rest, max_line, report, read_error);
+    }
+    rest.read_to_end(&mut head).map_err(read_error)?;
+    match engine.feed_line(&head) {
+        Some(p) => report(1, p),
+        None => Ok(()),
+    }
 }
 
 /// Turns an I/O error while reading `origin` into a scan error naming it.
@@ -440,6 +503,22 @@ mod tests {
         assert!(!pre.wants(other.as_bytes()));
         // The name, but nothing about pods.
         assert!(!pre.wants(br#"{"objectRef":{"resource":"services","name":"nginx"}}"#));
+        // A GKE entry names its pod in `resourceName`, a path, also before a subresource.
+        let gke = |name: &str| {
+            format!(
+                r#"{{"protoPayload":{{"methodName":"io.k8s.core.v1.pods.exec.create","resourceName":"{name}"}}}}"#
+            )
+        };
+        assert!(pre.wants(gke("core/v1/namespaces/a/pods/nginx").as_bytes()));
+        assert!(pre.wants(gke("core/v1/namespaces/a/pods/nginx/exec").as_bytes()));
+        assert!(!pre.wants(gke("core/v1/namespaces/a/pods/nginx-7d9f").as_bytes()));
+        assert!(!pre.wants(gke("core/v1/namespaces/a/pods/my-nginx").as_bytes()));
+        assert!(!pre.wants(gke("core/v1/namespaces/a/services/nginx").as_bytes()));
+        // An AKS record: the event as a string in `properties.log`.
+        let aks =
+            serde_json::json!({"category": "kube-audit", "properties": {"log": pod("nginx", "")}})
+                .to_string();
+        assert!(pre.wants(aks.as_bytes()));
         // Webhook configurations are always wanted, for provenance.
         assert!(pre.wants(br#"{"objectRef":{"resource":"mutatingwebhookconfigurations"}}"#));
     }

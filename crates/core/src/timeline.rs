@@ -16,7 +16,7 @@ use serde::{Serialize, Serializer};
 use serde_json::Value;
 
 use crate::admission::{self, WebhookCall};
-use crate::audit::format_time;
+use crate::audit::{format_time, Source};
 use crate::json::tree::Tree;
 use crate::record::{Body, ConfigEvent, Record, Selection};
 use crate::text::shorten;
@@ -84,6 +84,20 @@ pub struct Pod {
     pub times: Times,
 }
 
+impl Pod {
+    /// The clouds whose exports told this story (`GKE`, `AKS`, `EKS`), in the order their events
+    /// come; empty when every event came from a plain file.
+    pub fn clouds(&self) -> Vec<&'static str> {
+        let mut out = Vec::new();
+        for c in self.events.iter().filter_map(|e| e.source.cloud()) {
+            if !out.contains(&c) {
+                out.push(c);
+            }
+        }
+        out
+    }
+}
+
 /// The derived times as values, for computations (not serialized).
 #[derive(Debug, Clone, Default)]
 pub struct Times {
@@ -125,6 +139,9 @@ pub struct PodEvent {
     /// Webhook calls of this request, for writes other than the create (whose calls are the pod's).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub webhooks: Vec<WebhookCall>,
+    /// The export the event was read from (`eks`, `gke`, `aks`); left out for a plain file.
+    #[serde(skip_serializing_if = "Source::is_file")]
+    pub source: Source,
     #[serde(skip)]
     pub at: DateTime<Utc>,
 }
@@ -637,6 +654,7 @@ fn derive(inc: Incarnation<'_>) -> Pod {
             summary: String::new(),
             changes: Vec::new(),
             webhooks: Vec::new(),
+            source: r.source,
             at: r.time,
         };
         let ok = !r.failed();
@@ -1190,6 +1208,7 @@ mod tests {
             webhook_annotations: Vec::new(),
             request: None,
             response: None,
+            source: Source::File,
         }
     }
 

@@ -32,6 +32,7 @@ fn rec(seq: u64, secs: i64, verb: &str, sub: Option<&str>, user: &str) -> Record
         webhook_annotations: Vec::new(),
         request: None,
         response: None,
+        source: Default::default(),
     }
 }
 

@@ -662,7 +662,13 @@ impl<'a> Cursor<'a> {
     /// Whether the literal is in `data[start..end]`.
     fn within(&mut self, data: &[u8], start: usize, end: usize) -> bool {
         let fresh = self.from <= start && self.hit.is_none_or(|h| h >= start);
-        if !fresh {
+        // A hit found from an earlier line was judged with that line's bytes before it; whether
+        // it counts must be judged from this line's own start, as the reference scan does.
+        if !fresh
+            || self
+                .hit
+                .is_some_and(|h| !self.finder.counts(&data[start..], h - start))
+        {
             self.from = start;
             self.hit = self.finder.find(&data[start..]).map(|i| start + i);
         }

@@ -12,7 +12,6 @@ use super::{
 };
 use crate::collect::Collector;
 use crate::decode::{self, Problem};
-use crate::json::read;
 use crate::source::{self, Input};
 
 /// Reads every input into the engine, like [`super::scan_inputs`].
@@ -57,8 +56,14 @@ pub fn scan_reader(
         Ok(())
     };
     if document_start(&data[..data.len().min(HEAD_LIMIT)]) == Some(true) {
-        let p = engine.feed_line(&data);
-        return report(1, p);
+        return super::feed_document(
+            engine,
+            data,
+            &mut std::io::empty(),
+            opts.max_line,
+            &mut |line, p| report(line, Some(p)),
+            &super::read_error(origin),
+        );
     }
     let literals = super::pod_literals(engine.selection());
     let config = config_literal();
@@ -92,8 +97,5 @@ pub fn scan_reader(
 
 /// Whether `line` holds the literal, tried at every position.
 fn has_literal(line: &[u8], l: &Literal) -> bool {
-    (0..line.len()).any(|i| {
-        line[i..].starts_with(&l.bytes)
-            && (!l.closed || read::closes_string(&line[i + l.bytes.len()..]))
-    })
+    (0..line.len()).any(|i| line[i..].starts_with(&l.bytes) && l.at.counts(line, i, l.bytes.len()))
 }
