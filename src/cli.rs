@@ -108,9 +108,71 @@ pub struct FetchArgs {
     pub pod: PodArgs,
     #[command(flatten)]
     pub cloudwatch: CloudWatchArgs,
-    /// Where to write: a file (compressed when it ends in .gz or .zst), or `-` for standard output.
-    #[arg(short = 'o', long = "output", value_name = "FILE")]
-    pub output: String,
+    #[command(flatten)]
+    pub file: OutputFileArgs,
+    /// Mask secrets, tokens, account ids and addresses as `ktrail redact` does (the events are
+    /// held in an unnamed temporary file until the fetch is complete, then redacted).
+    #[arg(long)]
+    pub redact: bool,
+    /// With --redact: an account id to mask wherever it appears. Repeatable.
+    #[arg(long = "account", value_name = "ID", requires = "redact")]
+    pub accounts: Vec<String>,
+}
+
+/// The one output-file flag of the commands that write files.
+#[derive(Debug, Args, Clone, Default)]
+pub struct OutputFileArgs {
+    /// Where to write: a file (compressed when it ends in .gz or .zst), or `-` for standard
+    /// output. The file appears only when the run succeeds (until then it is FILE.partial).
+    #[arg(short = 'O', long = "output-file", value_name = "FILE")]
+    pub output_file: Option<String>,
+    /// The former spelling of --output-file.
+    #[arg(
+        short = 'o',
+        long = "output",
+        value_name = "FILE",
+        hide = true,
+        conflicts_with = "output_file"
+    )]
+    pub output: Option<String>,
+    /// Replace the output file if it exists.
+    #[arg(long)]
+    pub force: bool,
+}
+
+impl OutputFileArgs {
+    fn options(self, default_stdout: bool) -> Result<options::OutputFile, UsageError> {
+        let deprecated = self.output.is_some();
+        let path = match self.output_file.or(self.output) {
+            Some(p) => p,
+            None if default_stdout => "-".into(),
+            None => {
+                return Err(UsageError(
+                    "give -O FILE (or -O - for standard output)".into(),
+                ))
+            }
+        };
+        if path.is_empty() {
+            return Err(UsageError("the output file name is empty".into()));
+        }
+        Ok(options::OutputFile {
+            path,
+            force: self.force,
+            deprecated_flag: deprecated,
+        })
+    }
+}
+
+/// `--account`: twelve digits.
+fn accounts(ids: Vec<String>) -> Result<Vec<String>, UsageError> {
+    for id in &ids {
+        if id.len() != 12 || !id.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(UsageError(format!(
+                "--account {id:?} is not an AWS account id (12 digits)"
+            )));
+        }
+    }
+    Ok(ids)
 }
 
 #[derive(Debug, Args)]
@@ -143,9 +205,12 @@ pub struct RedactArgs {
     /// The audit log to redact (plain, gzip or zstd), or `-` for standard input.
     #[arg(short = 'f', long = "file", value_name = "SOURCE")]
     pub file: String,
-    /// Where to write the redacted log (default: standard output).
-    #[arg(short, long, value_name = "FILE")]
-    pub output: Option<PathBuf>,
+    #[command(flatten)]
+    pub file_out: OutputFileArgs,
+    /// An account id to mask wherever it appears, beside those learned from ARNs and registries
+    /// anywhere in the input. Repeatable.
+    #[arg(long = "account", value_name = "ID")]
+    pub accounts: Vec<String>,
 }
 
 /// `ktrail check` arguments.
@@ -235,6 +300,10 @@ pub struct CloudWatchArgs {
     /// Logs Insights queries run at once.
     #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=30), help_heading = "CloudWatch Logs")]
     pub concurrency: u16,
+    /// Give up on an endpoint that does not connect or answer a call within this long (e.g. 30s,
+    /// 2m; default 30s).
+    #[arg(long, value_parser = parse_std_duration, value_name = "DURATION", help_heading = "CloudWatch Logs")]
+    pub timeout: Option<std::time::Duration>,
     /// Rows per Logs Insights query; a query that returns this many is split (at most 10000).
     #[arg(long, default_value_t = 10_000, value_parser = clap::value_parser!(u16).range(1..=10_000), help_heading = "CloudWatch Logs", hide = true)]
     pub query_limit: u16,
@@ -254,6 +323,7 @@ impl CloudWatchArgs {
             },
             concurrency: usize::from(self.concurrency),
             query_limit: usize::from(self.query_limit),
+            timeout: self.timeout.unwrap_or(ktrail_cloudwatch::DEFAULT_TIMEOUT),
         }
     }
 }
@@ -314,7 +384,9 @@ impl Cli {
                 Invocation::Fetch(options::Fetch {
                     selection: a.pod.selection()?,
                     cloudwatch: a.cloudwatch.options(),
-                    output: a.output,
+                    output: a.file.options(false)?,
+                    redact: a.redact,
+                    accounts: accounts(a.accounts)?,
                 })
             }
             Command::Check(a) => {
@@ -334,7 +406,8 @@ impl Cli {
             }
             Command::Redact(a) => Invocation::Redact(options::Redact {
                 input: a.file,
-                output: a.output,
+                output: a.file_out.options(true)?,
+                accounts: accounts(a.accounts)?,
             }),
             Command::Samples => Invocation::Samples,
             Command::Completions { shell } => Invocation::Completions(shell),

@@ -172,7 +172,7 @@ fn fetch_records_each_event_once_and_analyses_the_same() {
             "ironman-2022",
             "--engine",
             engine,
-            "-o",
+            "-O",
         ];
         let p = path.to_str().expect("utf-8").to_string();
         args.push(&p);
@@ -208,7 +208,7 @@ fn fetch_of_one_pod_to_stdout() {
         "fargate-ns/nginx",
         "--cluster",
         "ironman-2022",
-        "-o",
+        "-O",
         "-",
     ];
     args.extend(m.window());
@@ -319,7 +319,7 @@ fn errors_a_user_meets_are_one_sentence_and_exit_2() {
         .code(2)
         .stderr(predicate::str::contains("no AWS credentials found"));
     m.ktrail()
-        .args(["fetch", "default/nginx", "-o", "-"])
+        .args(["fetch", "default/nginx", "-O", "-"])
         .assert()
         .code(2)
         .stderr(predicate::str::contains(

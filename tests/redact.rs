@@ -164,7 +164,7 @@ fn timeline(dir: &Path, file: &str) -> Value {
 fn a_redacted_log_keeps_the_story_and_none_of_the_secrets() {
     let d = tempfile::tempdir().unwrap();
     std::fs::write(d.path().join("in.jsonl"), sensitive_log()).unwrap();
-    let (code, out, err) = ktrail(d.path(), &["redact", "-f", "in.jsonl", "-o", "out.jsonl"]);
+    let (code, out, err) = ktrail(d.path(), &["redact", "-f", "in.jsonl", "-O", "out.jsonl"]);
     assert_eq!(code, 0, "{err}");
     assert!(out.is_empty());
     assert_eq!(
@@ -254,7 +254,7 @@ fn every_sample_keeps_its_structure_when_redacted() {
                 "redact",
                 "-f",
                 p.to_str().unwrap(),
-                "-o",
+                "-O",
                 out.to_str().unwrap(),
             ],
         );
@@ -294,7 +294,7 @@ fn standard_input_compression_and_refusals() {
     assert_eq!(from_gz, plain);
     // Writing over the input, or reading a directory, is refused.
     std::fs::write(d.path().join("in.jsonl"), &log).unwrap();
-    let (code, _, err) = ktrail(d.path(), &["redact", "-f", "in.jsonl", "-o", "./in.jsonl"]);
+    let (code, _, err) = ktrail(d.path(), &["redact", "-f", "in.jsonl", "-O", "./in.jsonl"]);
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("is the input"), "{err}");
     assert_eq!(
@@ -313,7 +313,7 @@ fn a_json_document_is_redacted_whole() {
     let ev: Value = serde_json::from_str(sensitive_log().lines().next().unwrap()).unwrap();
     let doc = serde_json::to_string_pretty(&json!({"events": [{"logStreamName": "kube-apiserver-audit-1", "timestamp": 1, "message": ev.to_string()}]})).unwrap();
     std::fs::write(d.path().join("doc.json"), doc).unwrap();
-    let (code, out, err) = ktrail(d.path(), &["redact", "-f", "doc.json", "-o", "red.json"]);
+    let (code, out, err) = ktrail(d.path(), &["redact", "-f", "doc.json", "-O", "red.json"]);
     assert_eq!(code, 0, "{err}");
     assert!(out.is_empty() && err.is_empty(), "{err}");
     let red = std::fs::read_to_string(d.path().join("red.json")).unwrap();

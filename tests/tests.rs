@@ -16,5 +16,6 @@ mod mermaid;
 mod query_safety;
 mod redact;
 mod samples;
+mod trust;
 mod views;
 mod views_corpus;

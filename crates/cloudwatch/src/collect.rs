@@ -117,6 +117,9 @@ pub(crate) enum Outcome {
 /// Everything the tasks of one collection share.
 pub(crate) struct Ctx {
     pub client: Client,
+    /// The endpoint, for messages.
+    pub endpoint: String,
+    pub timeout: Duration,
     pub group: String,
     pub cluster: String,
     pub engine: Api,
@@ -195,6 +198,29 @@ impl Ctx {
             };
             match res {
                 Ok(v) => return Ok(v),
+                // The SDK has retried within the timeout already: an endpoint that does not
+                // answer, or cannot be reached, is not retried again.
+                Err(SdkError::TimeoutError(_)) => {
+                    return Err(CwError::Stalled {
+                        endpoint: self.endpoint.clone(),
+                        operation: op,
+                        timeout: crate::secs(self.timeout),
+                    })
+                }
+                Err(SdkError::DispatchFailure(d)) if d.is_timeout() => {
+                    return Err(CwError::Stalled {
+                        endpoint: self.endpoint.clone(),
+                        operation: op,
+                        timeout: crate::secs(self.timeout),
+                    })
+                }
+                Err(e @ SdkError::DispatchFailure(_)) => {
+                    return Err(CwError::Unreachable {
+                        endpoint: self.endpoint.clone(),
+                        operation: op,
+                        detail: connect_detail(&e),
+                    })
+                }
                 Err(e) => match classify(&e, op, &self.group, &self.cluster) {
                     Failure::Fatal(err) => return Err(err),
                     Failure::Retry(code) => {
@@ -286,6 +312,22 @@ impl Emitter {
     }
 }
 
+/// The innermost cause of a failed connection (`Connection refused`, a DNS failure), without the
+/// SDK's wrapping.
+fn connect_detail<E, R>(e: &SdkError<E, R>) -> String
+where
+    E: std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    let mut last = e.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        last = s.to_string();
+        source = s.source();
+    }
+    last
+}
+
 /// Builds the shared context of one collection.
 fn context(
     client: &Client,
@@ -297,6 +339,8 @@ fn context(
     let limit = src.limit.clamp(1, query::MAX_LIMIT);
     Ok(Ctx {
         client: client.clone(),
+        endpoint: src.endpoint_label(client),
+        timeout: src.timeout,
         group: src.log_group_name()?,
         cluster: src.cluster_label(),
         engine: src.engine,
