@@ -82,6 +82,10 @@ pub struct TimelineArgs {
     /// With --follow: stop after this many polls (default: until Ctrl-C).
     #[arg(long, hide = true)]
     pub max_polls: Option<u64>,
+    /// With --follow: keep where the follow is in FILE, and continue from there when started
+    /// again (no event missed, none printed twice).
+    #[arg(long, value_name = "FILE", requires = "follow")]
+    pub checkpoint: Option<String>,
 }
 
 fn parse_std_duration(s: &str) -> Result<std::time::Duration, String> {
@@ -355,6 +359,7 @@ impl Cli {
                             .poll_interval
                             .unwrap_or(std::time::Duration::from_secs(10)),
                         max_polls: a.max_polls,
+                        checkpoint: a.checkpoint,
                     }),
                 })
             }

@@ -75,6 +75,8 @@ pub struct Follow {
     pub interval: Duration,
     /// Stop after this many polls (`None`: until Ctrl-C).
     pub max_polls: Option<u64>,
+    /// Where the follow's progress is kept, to continue from after a restart.
+    pub checkpoint: Option<String>,
 }
 
 #[derive(Debug)]

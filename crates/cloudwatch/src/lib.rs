@@ -31,7 +31,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use tokio::sync::watch;
 
-pub use collect::{cancel_on_ctrl_c, collect, collect_with, follow, FollowOptions};
+pub use collect::{cancel_on_ctrl_c, collect, collect_with, follow, FollowOptions, FollowState};
 pub use error::{CwError, IAM_ACTIONS};
 pub use fetch::{write_fetch, FetchStats, FetchWriter};
 pub use peek::{peek, EventKey};

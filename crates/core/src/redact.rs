@@ -1,7 +1,7 @@
 //! Audit logs carry what must not leave a company: environment variable values, Secret data,
-//! bearer and service-account tokens, AWS access key ids, account ids, role session names and IP
-//! addresses. `ktrail redact` masks them so that a log can be shared (attached to an issue,
-//! committed as a sample) and still tell the same story.
+//! bearer and service-account tokens, credentials in headers and arguments, AWS access key ids,
+//! account ids, role session names and IP addresses. `ktrail redact` masks them so that a log can
+//! be shared (attached to an issue, committed as a sample) and still tell the same story.
 //!
 //! Masks are consistent within one run: the same value always becomes the same mask (a counter
 //! per kind of value, so `redacted-env-3` is the third distinct environment value seen), which keeps
@@ -10,19 +10,30 @@
 //! into the documentation ranges (192.0.2.0/24, 198.51.100.0/24, 203.0.113.0/24, then the
 //! benchmarking range 198.18.0.0/15), IPv6 into 2001:db8::/32, an account id to another 12-digit id,
 //! an access key id to a 20-character `AKIA…` id, Secret `data` to base64, and ARNs keep their
-//! structure with only the account (and an assumed role's session name) replaced. Pod names, uids,
-//! webhook names, patch paths and event kinds are not touched, so the timeline keeps its structure.
+//! structure with only the account (and an assumed role's session name) replaced. Uids of objects,
+//! webhook names, patch paths and event kinds are not touched, so the timeline keeps its
+//! structure; names are kept too, except an address inside one (a debug pod named
+//! `node-debugger-ip-10-0-1-7…`), which is masked the same way in every field.
 //!
-//! What is masked, where:
-//! - every string value of an event (not object keys): JWTs, `Bearer` tokens, AWS access key ids,
-//!   account ids in ARNs and in ECR registries (`123456789012.dkr.ecr…`), IPv4 and IPv6 addresses
-//!   (loopback and unspecified excepted), and the dashed IPv4 of EC2 host names (`ip-10-0-1-7`);
+//! What is masked, where (docs/output-safety.md has the table and the reasons):
+//! - by pattern, in every string value of an event and in managedFields keys (`k:{"ip":…}`): JWTs,
+//!   EKS tokens (`k8s-aws-v1.…`), `Bearer` tokens, secret-looking flags and assignments
+//!   (`--password=…`, `DB_PASSWORD=…`), AWS secret access keys and access key ids, account ids in
+//!   ARNs (also URL-encoded) and in every ECR registry form, any account learned anywhere in the
+//!   input, IPv4 and IPv6 addresses (loopback and unspecified excepted) and dashed IPv4 addresses
+//!   (`ip-10-0-1-7`, `ec2-54-201-33-7`);
 //! - `sourceIPs`; `user.uid` and every `user.extra` value (for the authenticated and the
-//!   impersonated user): session names, ARNs, access key ids, principal ids;
-//! - in request and response bodies, and in JSON Patch ops (requests and webhook patch
-//!   annotations): `env[].value`, Secret `data` and `stringData` (objects of kind Secret, items of a
-//!   SecretList, and any body of a `secrets` request), `Authorization` header values, and the
-//!   `kubectl.kubernetes.io/last-applied-configuration` annotation (redacted as the object it holds).
+//!   impersonated user, and any user-shaped object of a body: TokenReview, SubjectAccessReview);
+//! - by structure, in request and response bodies and in JSON Patch ops (requests and webhook
+//!   patch annotations): `env[].value`, Secret `data` and `stringData` (objects of kind Secret,
+//!   items of a SecretList, and any body of a `secrets` request), credential fields (`token`,
+//!   `password`, …), credential headers (header maps and `httpHeaders`), the value after a lone
+//!   secret-looking flag in `args`/`command`, the value of a patch op without a path, and the
+//!   `kubectl.kubernetes.io/last-applied-configuration` annotation (redacted as the object it
+//!   holds).
+//!
+//! [`run`] reads its input twice, learning every account id before it writes a line; a
+//! [`Redactor`] fed line by line ([`redact_line`]) learns them as it goes.
 //!
 //! Lines that cannot be parsed as JSON, or are JSON but not audit events (nor a wrapper of them),
 //! are dropped with a diagnostic rather than passed through: a cut or damaged event still holds the
@@ -116,12 +127,14 @@ impl Patterns {
             eks_token: re(r"k8s-aws-v1\.[A-Za-z0-9_-]+"),
             // `--password=…`, `-db-secret=…` and the like in arguments and command lines (also
             // URL-encoded, in an exec request's query).
-            secret_flag: re(
-                r"(?i)(-{1,2}[a-z0-9_.-]*(?:password|passwd|secret|token|api[_-]?key|access[_-]?key|credential|private[_-]?key)[a-z0-9_.-]*(?:[=:]|%3D|%3A))([^\s\x22'&;,%]+)",
-            ),
+            // `NAME=…` in a shell command or a query (`DB_PASSWORD=…`, `?token=…`) too.
+            secret_flag: re(&format!(
+                r"(?i)((?:-{{1,2}}{n}(?:[=:]|%3D|%3A))|(?:\b{n}(?:=|%3D)))([^\s\x22'&;,]+)",
+                n = r"[a-z0-9_.-]*(?:password|passwd|secret|token|api[_-]?key|access[_-]?key|credential|private[_-]?key)[a-z0-9_.-]*"
+            )),
             // An AWS secret access key: 40 characters of base64 (told from a hex digest by its
             // mixed case, checked where it is masked).
-            secret_key: re(r"(?:^|[^A-Za-z0-9/+=])([A-Za-z0-9/+]{40})(?:$|[^A-Za-z0-9/+=])"),
+            secret_key: re(r"(?:^|[^A-Za-z0-9/+])([A-Za-z0-9/+]{40})(?:$|[^A-Za-z0-9/+=])"),
             // Names (of a flag, an HTTP header, a field) whose value is a credential.
             secret_name: re(
                 r"(?i)password|passwd|secret|token|api[_-]?key|access[_-]?key|credential|private[_-]?key|authorization|cookie|signature|session",
@@ -838,11 +851,13 @@ impl Redactor {
         apply!(eks_token, |r: &mut Self, c: &Captures| r
             .mask(Kind::Token, &c[0]));
         apply!(jwt, |r: &mut Self, c: &Captures| r.mask(Kind::Token, &c[0]));
-        apply!(secret_flag, |r: &mut Self, c: &Captures| format!(
-            "{}{}",
-            &c[1],
-            r.mask(Kind::Token, &c[2])
-        ));
+        apply!(secret_flag, |r: &mut Self, c: &Captures| {
+            // A token the patterns above masked already keeps its mask.
+            if c[2].starts_with("redacted-") {
+                return c[0].to_owned();
+            }
+            format!("{}{}", &c[1], r.mask(Kind::Token, &c[2]))
+        });
         apply!(secret_key, |r: &mut Self, c: &Captures| {
             let whole = &c[0];
             let key = c.get(1).expect("group 1 always takes part");
@@ -1424,6 +1439,40 @@ mod tests {
         assert_eq!(text(&mut r, "fe80::1%eth0"), "2001:db8::4%redacted");
         assert_eq!(text(&mut r, "q::999988887777:z"), "q::999988887777:z");
         assert_eq!(text(&mut r, "10:00:00.100000"), "10:00:00.100000");
+    }
+
+    #[test]
+    fn credentials_and_addresses_in_free_text() {
+        let mut r = Redactor::new();
+        assert_eq!(
+            text(&mut r, "ec2-54-201-33-7.compute-1.amazonaws.com"),
+            "ec2-192-0-2-1.compute-1.amazonaws.com"
+        );
+        assert_eq!(text(&mut r, "10-0-1-7.nip.io"), "192-0-2-2.nip.io");
+        assert_eq!(text(&mut r, "x1-0-1-7 2024-05-01"), "x1-0-1-7 2024-05-01");
+        assert_eq!(
+            text(&mut r, "k8s-aws-v1.aHR0cHM6Ly9zdHM_QWN0aW9u"),
+            "redacted-token-1"
+        );
+        assert_eq!(
+            text(&mut r, "mysql --password=hunter2 -h db"),
+            "mysql --password=redacted-token-2 -h db"
+        );
+        assert_eq!(
+            text(&mut r, "DB_PASSWORD=hunter2 exec app"),
+            "DB_PASSWORD=redacted-token-2 exec app"
+        );
+        assert_eq!(
+            text(&mut r, "key wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY."),
+            "key redacted-token-3."
+        );
+        // A hex digest of the same length is no key.
+        let sha = "0123456789abcdef0123456789abcdef01234567";
+        assert_eq!(text(&mut r, sha), sha);
+        r.learn_accounts_in("role=arn%3Aaws%3Aiam%3A%3A111122223333%3Arole%2Fx");
+        r.learn_accounts_in("777788889999.dkr-ecr.us-east-1.on.aws/app");
+        assert_eq!(text(&mut r, "owner 111122223333"), "owner 000000000001");
+        assert_eq!(text(&mut r, "owner 777788889999"), "owner 000000000002");
     }
 
     #[test]
