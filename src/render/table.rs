@@ -4,7 +4,7 @@ use std::io::{self, Write};
 
 use comfy_table::{presets, ContentArrangement, Table};
 
-use super::Style;
+use super::{cell, Style};
 use ktrail_core::escape::escape;
 use ktrail_core::text::{offset, short_agent};
 use ktrail_core::timeline::{Pod, PodEvent, Report};
@@ -162,10 +162,10 @@ pub fn pod_story(pod: &Pod, style: Style, w: &mut dyn Write) -> io::Result<()> {
             .map(|us| offset(us as f64 / 1e6))
             .unwrap_or_default();
         t.add_row(vec![
-            escape(&ev.time).into_owned(),
+            cell(escape(&ev.time).into_owned()),
             off,
-            actor(ev),
-            escape(&ev.summary).into_owned(),
+            cell(actor(ev)),
+            cell(escape(&ev.summary).into_owned()),
         ]);
     }
     for line in t.to_string().lines() {

@@ -7,7 +7,7 @@ use ktrail_core::escape::{escape, markdown_cell};
 use ktrail_core::text::{first_few, short_agent};
 use ktrail_core::views::webhooks::{display_name, WebhookReport, WebhookRow};
 
-use super::{plain_table, write_table, Style, ViewFormat};
+use super::{cell, plain_table, write_table, Style, ViewFormat};
 use crate::render;
 
 /// At most this many paths, namespaces or installs in one table cell.
@@ -81,16 +81,16 @@ fn table(view: &WebhookReport, style: Style, w: &mut dyn Write) -> io::Result<()
     ]);
     for r in &view.webhooks {
         t.add_row(vec![
-            escape(&display_name(r)).into_owned(),
+            cell(escape(&display_name(r)).into_owned()),
             r.kind.to_owned(),
             r.calls.to_string(),
             r.mutated_pods.to_string(),
             r.failed_open.to_string(),
             rounds(r),
-            lines(&r.namespaces),
-            lines(&path_list(r)),
-            lines(&install_list(r)),
-            seen(r),
+            cell(lines(&r.namespaces)),
+            cell(lines(&path_list(r))),
+            cell(lines(&install_list(r))),
+            cell(seen(r)),
         ]);
     }
     write_table(&t, w)
