@@ -1475,6 +1475,37 @@ mod tests {
         assert_eq!(text(&mut r, "owner 777788889999"), "owner 000000000002");
     }
 
+    /// `run` reads twice: an account named before the ARN that reveals it is masked; a line over
+    /// the cap is dropped without being held, and the lines around it are kept.
+    #[test]
+    fn run_learns_accounts_first_and_caps_lines() {
+        let ev =
+            |id: &str, s: &str| json!({"auditID": id, "verb": "get", "requestURI": s}).to_string();
+        let long = ev("long", &"x".repeat(5000));
+        let input = [
+            ev("a", "/owner/111122223333"),
+            long,
+            ev("b", "arn:aws:iam::111122223333:role/x"),
+        ]
+        .join("\n");
+        let mut reopen =
+            || Ok(Box::new(std::io::Cursor::new(input.clone().into_bytes())) as Box<_>);
+        let (mut out, mut diag) = (Vec::new(), Vec::new());
+        let opts = RunOptions {
+            max_line: 1000,
+            ..RunOptions::default()
+        };
+        let sum = run(&mut reopen, "in", &mut out, "out", &mut diag, &opts).unwrap();
+        assert_eq!((sum.lines, sum.written, sum.dropped), (3, 2, 1));
+        let out = String::from_utf8(out).unwrap();
+        assert!(!out.contains("111122223333"), "{out}");
+        assert!(out.contains("/owner/000000000001"), "{out}");
+        assert_eq!(
+            String::from_utf8(diag).unwrap(),
+            "in:2: line longer than 0 MiB; line dropped\n"
+        );
+    }
+
     #[test]
     fn ipv4_masks_stay_in_reserved_ranges() {
         assert_eq!(ipv4_mask(1), Ipv4Addr::new(192, 0, 2, 1));
