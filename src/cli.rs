@@ -126,8 +126,9 @@ pub struct FetchArgs {
 /// The one output-file flag of the commands that write files.
 #[derive(Debug, Args, Clone, Default)]
 pub struct OutputFileArgs {
-    /// Where to write: a file (compressed when it ends in .gz or .zst), or `-` for standard
-    /// output. The file appears only when the run succeeds (until then it is FILE.partial).
+    /// Where to write: a file (compressed when it ends in .gz or .zst), or `-` for standard output
+    /// (redact's default). The file appears only when the run succeeds (until then it is
+    /// FILE.partial).
     #[arg(short = 'O', long = "output-file", value_name = "FILE")]
     pub output_file: Option<String>,
     /// The former spelling of --output-file.
