@@ -62,7 +62,7 @@ pub enum Command {
     /// for offline analysis or a CI sample. With POD, that pod's events (and writes to webhook
     /// configurations); without, every audit event in the window.
     #[command(
-        after_help = "Examples:\n  ktrail fetch fargate-ns/nginx --cluster ironman-2022 --since 2h -o nginx.jsonl.zst\n  ktrail fetch --cluster ironman-2022 --since 30m -o all.jsonl.gz"
+        after_help = "Examples:\n  ktrail fetch fargate-ns/nginx --cluster ironman-2022 --since 2h -O nginx.jsonl.zst\n  ktrail fetch --cluster ironman-2022 --since 30m -O all.jsonl.gz"
     )]
     Fetch(Box<FetchArgs>),
     /// Every field of a pod with who set it last, when, and (with --history) what it was before:
@@ -82,7 +82,7 @@ pub enum Command {
     /// account ids, session names, IP addresses) so that an audit log can be shared. The same value
     /// always gets the same mask within a file, so the redacted log tells the same story.
     #[command(
-        after_help = "Examples:\n  ktrail redact -f audit.jsonl -o audit.redacted.jsonl\n  ktrail redact -f audit.jsonl.gz > audit.redacted.jsonl"
+        after_help = "Examples:\n  ktrail redact -f audit.jsonl -O audit.redacted.jsonl\n  ktrail redact -f audit.jsonl.gz > audit.redacted.jsonl"
     )]
     Redact(RedactArgs),
     /// List the recorded samples built into the binary.
@@ -120,6 +120,10 @@ pub struct TimelineArgs {
     /// With --follow: stop after this many polls (default: until Ctrl-C).
     #[arg(long, hide = true)]
     pub max_polls: Option<u64>,
+    /// With --follow: keep where the follow is in FILE, and continue from there when started
+    /// again (no event missed, none printed twice).
+    #[arg(long, value_name = "FILE", requires = "follow")]
+    pub checkpoint: Option<String>,
 }
 
 fn parse_std_duration(s: &str) -> Result<std::time::Duration, String> {
@@ -224,9 +228,72 @@ pub struct FetchArgs {
     pub reads: ReadsArg,
     #[command(flatten)]
     pub cloudwatch: CloudWatchArgs,
-    /// Where to write: a file (compressed when it ends in .gz or .zst), or `-` for standard output.
-    #[arg(short = 'o', long = "output", value_name = "FILE")]
-    pub output: String,
+    #[command(flatten)]
+    pub file: OutputFileArgs,
+    /// Mask secrets, tokens, account ids and addresses as `ktrail redact` does (the events are
+    /// held in an unnamed temporary file until the fetch is complete, then redacted).
+    #[arg(long)]
+    pub redact: bool,
+    /// With --redact: an account id to mask wherever it appears. Repeatable.
+    #[arg(long = "account", value_name = "ID", requires = "redact")]
+    pub accounts: Vec<String>,
+}
+
+/// The one output-file flag of the commands that write files.
+#[derive(Debug, Args, Clone, Default)]
+pub struct OutputFileArgs {
+    /// Where to write: a file (compressed when it ends in .gz or .zst), or `-` for standard output
+    /// (redact's default). The file appears only when the run succeeds (until then it is
+    /// FILE.partial).
+    #[arg(short = 'O', long = "output-file", value_name = "FILE")]
+    pub output_file: Option<String>,
+    /// The former spelling of --output-file.
+    #[arg(
+        short = 'o',
+        long = "output",
+        value_name = "FILE",
+        hide = true,
+        conflicts_with = "output_file"
+    )]
+    pub output: Option<String>,
+    /// Replace the output file if it exists.
+    #[arg(long)]
+    pub force: bool,
+}
+
+impl OutputFileArgs {
+    fn options(self, default_stdout: bool) -> Result<options::OutputFile, UsageError> {
+        let deprecated = self.output.is_some();
+        let path = match self.output_file.or(self.output) {
+            Some(p) => p,
+            None if default_stdout => "-".into(),
+            None => {
+                return Err(UsageError(
+                    "give -O FILE (or -O - for standard output)".into(),
+                ))
+            }
+        };
+        if path.is_empty() {
+            return Err(UsageError("the output file name is empty".into()));
+        }
+        Ok(options::OutputFile {
+            path,
+            force: self.force,
+            deprecated_flag: deprecated,
+        })
+    }
+}
+
+/// `--account`: twelve digits.
+fn accounts(ids: Vec<String>) -> Result<Vec<String>, UsageError> {
+    for id in &ids {
+        if id.len() != 12 || !id.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(UsageError(format!(
+                "--account {id:?} is not an AWS account id (12 digits)"
+            )));
+        }
+    }
+    Ok(ids)
 }
 
 #[derive(Debug, Args)]
@@ -263,9 +330,12 @@ pub struct RedactArgs {
     /// The audit log to redact (plain, gzip or zstd), or `-` for standard input.
     #[arg(short = 'f', long = "file", value_name = "SOURCE")]
     pub file: String,
-    /// Where to write the redacted log (default: standard output).
-    #[arg(short, long, value_name = "FILE")]
-    pub output: Option<PathBuf>,
+    #[command(flatten)]
+    pub file_out: OutputFileArgs,
+    /// An account id to mask wherever it appears, beside those learned from ARNs and registries
+    /// anywhere in the input. Repeatable.
+    #[arg(long = "account", value_name = "ID")]
+    pub accounts: Vec<String>,
 }
 
 /// `ktrail check` arguments.
@@ -401,6 +471,10 @@ pub struct ConnectionArgs {
     /// Logs Insights queries run at once.
     #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=30), help_heading = "CloudWatch Logs")]
     pub concurrency: u16,
+    /// Give up on an endpoint that does not connect or answer a call within this long (e.g. 30s,
+    /// 2m; default 30s).
+    #[arg(long, value_parser = parse_std_duration, value_name = "DURATION", help_heading = "CloudWatch Logs")]
+    pub timeout: Option<std::time::Duration>,
 }
 
 impl Default for ConnectionArgs {
@@ -410,6 +484,7 @@ impl Default for ConnectionArgs {
             profile: None,
             endpoint_url: None,
             concurrency: 4,
+            timeout: None,
         }
     }
 }
@@ -440,6 +515,7 @@ impl CloudWatchArgs {
             },
             concurrency: usize::from(c.concurrency),
             query_limit: usize::from(g.query_limit),
+            timeout: c.timeout.unwrap_or(ktrail_cloudwatch::DEFAULT_TIMEOUT),
         }
     }
 }
@@ -473,6 +549,7 @@ impl Cli {
                             .poll_interval
                             .unwrap_or(std::time::Duration::from_secs(10)),
                         max_polls: a.max_polls,
+                        checkpoint: a.checkpoint,
                     }),
                 })
             }
@@ -512,7 +589,9 @@ impl Cli {
                 Invocation::Fetch(options::Fetch {
                     selection: a.pod.selection(a.reads.reads)?,
                     cloudwatch: a.cloudwatch.options(),
-                    output: a.output,
+                    output: a.file.options(false)?,
+                    redact: a.redact,
+                    accounts: accounts(a.accounts)?,
                 })
             }
             Command::Blame(a) => {
@@ -607,7 +686,8 @@ impl Cli {
             }
             Command::Redact(a) => Invocation::Redact(options::Redact {
                 input: a.file,
-                output: a.output,
+                output: a.file_out.options(true)?,
+                accounts: accounts(a.accounts)?,
             }),
             Command::Samples => Invocation::Samples,
             Command::Completions { shell } => Invocation::Completions(shell),

@@ -1,5 +1,6 @@
 //! The `ktrail` command: parse, run, map the outcome to an exit code.
 
+use std::io::{self, Write};
 use std::process::ExitCode;
 
 use clap::Parser;
@@ -18,7 +19,8 @@ fn main() -> ExitCode {
         Err(e) if ktrail::commands::is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
             let msg = format!("ktrail: {e:#}");
-            eprintln!("{}", ktrail_core::escape::escape(&msg));
+            // Not `eprintln!`, which panics when standard error is closed.
+            let _ = writeln!(io::stderr(), "{}", ktrail_core::escape::escape(&msg));
             ExitCode::from(ktrail::exit::USAGE)
         }
     }

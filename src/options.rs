@@ -52,6 +52,8 @@ pub struct CloudWatch {
     pub api: Api,
     pub concurrency: usize,
     pub query_limit: usize,
+    /// The bound on connecting and on each call.
+    pub timeout: Duration,
 }
 
 impl CloudWatch {
@@ -76,6 +78,8 @@ pub struct Follow {
     pub interval: Duration,
     /// Stop after this many polls (`None`: until Ctrl-C).
     pub max_polls: Option<u64>,
+    /// Where the follow's progress is kept, to continue from after a restart.
+    pub checkpoint: Option<String>,
 }
 
 #[derive(Debug)]
@@ -107,8 +111,22 @@ pub struct Query {
 pub struct Fetch {
     pub selection: Selection,
     pub cloudwatch: CloudWatch,
+    pub output: OutputFile,
+    /// Redact the events before they are written.
+    pub redact: bool,
+    /// Account ids to mask beside those learned (with `redact`).
+    pub accounts: Vec<String>,
+}
+
+/// A file a command writes (`-O`), through `crate::output::Output`.
+#[derive(Debug, Clone)]
+pub struct OutputFile {
     /// A file (compressed by its extension) or `-` for standard output.
-    pub output: String,
+    pub path: String,
+    /// Replace an existing file.
+    pub force: bool,
+    /// Given as the hidden `-o/--output`, which earns a note.
+    pub deprecated_flag: bool,
 }
 
 #[derive(Debug)]
@@ -161,6 +179,7 @@ pub struct Check {
 pub struct Redact {
     /// A file or `-` for standard input.
     pub input: String,
-    /// Standard output when `None`.
-    pub output: Option<PathBuf>,
+    pub output: OutputFile,
+    /// Account ids to mask beside those learned from the input.
+    pub accounts: Vec<String>,
 }

@@ -104,7 +104,7 @@ fn fetch_records_each_event_once_and_analyses_the_same() {
             "ironman-2022",
             "--engine",
             engine,
-            "-o",
+            "-O",
         ];
         let p = path.to_str().expect("utf-8").to_string();
         args.push(&p);
@@ -140,7 +140,7 @@ fn fetch_of_one_pod_to_stdout() {
         "fargate-ns/nginx",
         "--cluster",
         "ironman-2022",
-        "-o",
+        "-O",
         "-",
     ];
     args.extend(m.window());
@@ -252,7 +252,7 @@ fn errors_a_user_meets_are_one_sentence_and_exit_2() {
         (&long_ago, false, "no kube-apiserver-audit streams"),
         (&args, true, "no AWS credentials found"),
         (
-            &["fetch", "default/nginx", "-o", "-"],
+            &["fetch", "default/nginx", "-O", "-"],
             false,
             "--cluster NAME or --log-group NAME",
         ),
@@ -304,4 +304,217 @@ fn follow_prints_the_story_then_stops_by_itself() {
         .iter()
         .all(|l| l["namespace"] == "fargate-ns" && l["name"] == "nginx"));
     assert_eq!(lines[0]["event"]["kind"], "create");
+}
+
+/// Audit events of pod follow-ns/p for the follow-restart test: `id-N` at `ms`.
+fn follow_event(id: &str, verb: &str, ms: i64) -> String {
+    let t = chrono::DateTime::from_timestamp_millis(ms)
+        .expect("a time")
+        .format("%Y-%m-%dT%H:%M:%S%.6fZ")
+        .to_string();
+    serde_json::json!({"kind": "Event", "apiVersion": "audit.k8s.io/v1", "level": "Request",
+        "auditID": id, "stage": "ResponseComplete", "verb": verb,
+        "requestURI": "/api/v1/namespaces/follow-ns/pods/p", "user": {"username": "alice"},
+        "sourceIPs": ["192.0.2.1"],
+        "objectRef": {"resource": "pods", "namespace": "follow-ns", "name": "p", "apiVersion": "v1"},
+        "responseStatus": {"metadata": {}, "code": 200},
+        "requestObject": if verb == "create" {
+            serde_json::json!({"kind": "Pod", "metadata": {"name": "p", "namespace": "follow-ns", "uid": "u-1"}})
+        } else {
+            serde_json::json!({"metadata": {"labels": {"n": id}}})
+        },
+        "requestReceivedTimestamp": t, "stageTimestamp": t})
+    .to_string()
+}
+
+/// Puts events into `group` (created with its audit stream when missing) on the moto server.
+fn put_events(port: &str, group: &str, events: &[(i64, String)]) {
+    use aws_sdk_cloudwatchlogs::config::{BehaviorVersion, Credentials, Region};
+    use aws_sdk_cloudwatchlogs::types::InputLogEvent;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    rt.block_on(async {
+        let conf = aws_sdk_cloudwatchlogs::Config::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new("us-east-1"))
+            .credentials_provider(Credentials::new("testing", "testing", None, None, "moto"))
+            .endpoint_url(format!("http://127.0.0.1:{port}"))
+            .build();
+        let client = aws_sdk_cloudwatchlogs::Client::from_conf(conf);
+        let stream = "kube-apiserver-audit-follow";
+        let _ = client.create_log_group().log_group_name(group).send().await;
+        let _ = client
+            .create_log_stream()
+            .log_group_name(group)
+            .log_stream_name(stream)
+            .send()
+            .await;
+        let mut req = client
+            .put_log_events()
+            .log_group_name(group)
+            .log_stream_name(stream);
+        for (ms, m) in events {
+            req = req.log_events(
+                InputLogEvent::builder()
+                    .timestamp(*ms)
+                    .message(m)
+                    .build()
+                    .expect("event"),
+            );
+        }
+        req.send().await.expect("put_log_events");
+    });
+}
+
+/// A follow stopped and started again with `--checkpoint` continues where it stopped: every event
+/// once over both runs, also the events that share the last millisecond of the first run and
+/// arrive after it stopped.
+#[test]
+fn follow_with_a_checkpoint_continues_without_gap_or_repeat() {
+    let Some(m) = moto() else { return };
+    for engine in ["insights", "filter"] {
+        let cluster = format!("follow-restart-{engine}");
+        let group = format!("/aws/eks/{cluster}/cluster");
+        let dir = tempfile::tempdir().expect("tempdir");
+        let checkpoint = dir.path().join("follow.json");
+        let now = chrono::Utc::now().timestamp_millis();
+        let last = now - 30_000;
+        // The first run sees a create, two patches and three patches in the same millisecond.
+        let mut first = vec![(now - 60_000, follow_event("id-00", "create", now - 60_000))];
+        for (i, ms) in [
+            (1, now - 50_000),
+            (2, now - 40_000),
+            (3, last),
+            (4, last),
+            (5, last),
+        ] {
+            first.push((ms, follow_event(&format!("id-{i:02}"), "patch", ms)));
+        }
+        put_events(&m.port, &group, &first);
+        let run = || {
+            let out = m
+                .ktrail()
+                .args([
+                    "timeline",
+                    "follow-ns/p",
+                    "--cluster",
+                    &cluster,
+                    "--engine",
+                    engine,
+                    "--follow",
+                    "--poll-interval",
+                    "100ms",
+                    "--max-polls",
+                    "1",
+                    "--checkpoint",
+                    checkpoint.to_str().expect("utf-8"),
+                    "-o",
+                    "json",
+                ])
+                .timeout(std::time::Duration::from_secs(60))
+                .output()
+                .expect("runs");
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            String::from_utf8(out.stdout)
+                .expect("utf-8")
+                .lines()
+                .map(|l| {
+                    let v: Value = serde_json::from_str(l).expect("a JSON line per event");
+                    v["event"]["auditID"].as_str().expect("auditID").to_string()
+                })
+                .collect::<Vec<_>>()
+        };
+        let a = run();
+        assert_eq!(
+            a,
+            ["id-00", "id-01", "id-02", "id-03", "id-04", "id-05"],
+            "{engine}"
+        );
+        assert!(checkpoint.exists(), "{engine}");
+        // Arriving after the first run stopped: two more in the last millisecond it saw, and later.
+        let mut second = Vec::new();
+        for (i, ms) in [(6, last), (7, last), (8, last + 1), (9, now - 10_000)] {
+            second.push((ms, follow_event(&format!("id-{i:02}"), "patch", ms)));
+        }
+        put_events(&m.port, &group, &second);
+        let b = run();
+        assert_eq!(b, ["id-06", "id-07", "id-08", "id-09"], "{engine}");
+        // Started again with nothing new: nothing is printed twice.
+        assert!(run().is_empty(), "{engine}");
+    }
+}
+
+/// `fetch --redact` writes the events `fetch` writes, masked as `redact` masks them.
+#[test]
+fn fetch_redact_masks_the_recording() {
+    let Some(m) = moto() else { return };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let fetch = |extra: &[&str], name: &str| {
+        let path = dir.path().join(name);
+        let p = path.to_str().expect("utf-8").to_string();
+        let mut args = vec![
+            "fetch",
+            "-n",
+            "default",
+            "--cluster",
+            "ironman-2022",
+            "-O",
+            &p,
+        ];
+        args.extend_from_slice(extra);
+        args.extend(m.window());
+        m.ktrail().args(&args).assert().success();
+        decompress(&path)
+    };
+    let raw = fetch(&[], "raw.jsonl");
+    let red = fetch(&["--redact"], "red.jsonl.gz");
+    let addresses: BTreeSet<String> = raw
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .flat_map(|v| {
+            v["sourceIPs"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+                .into_iter()
+                .filter_map(|ip| ip.as_str().map(str::to_string))
+        })
+        .filter(|ip| {
+            !ip.starts_with("127.") && !ip.starts_with("192.0.2.") && !ip.starts_with("::1")
+        })
+        .collect();
+    assert!(!addresses.is_empty());
+    for ip in &addresses {
+        assert!(
+            !red.contains(&format!("\"{ip}\"")),
+            "{ip} left in the recording"
+        );
+    }
+    // The same stories: pods, uids and events.
+    let a = m.offline(&[], dir.path().join("raw.jsonl").to_str().expect("utf-8"));
+    let b = m.offline(
+        &[],
+        dir.path().join("red.jsonl.gz").to_str().expect("utf-8"),
+    );
+    let shape = |r: &Value| -> Vec<(Value, Value, usize)> {
+        r["pods"]
+            .as_array()
+            .expect("pods")
+            .iter()
+            .map(|p| {
+                (
+                    p["name"].clone(),
+                    p["uid"].clone(),
+                    p["events"].as_array().map_or(0, Vec::len),
+                )
+            })
+            .collect()
+    };
+    assert_eq!(shape(&a), shape(&b));
 }

@@ -155,7 +155,7 @@ fn timeline(dir: &Path, file: &str) -> Value {
 fn a_redacted_log_keeps_the_story_and_none_of_the_secrets() {
     let d = tempfile::tempdir().unwrap();
     std::fs::write(d.path().join("in.jsonl"), sensitive_log()).unwrap();
-    let (code, out, err) = ktrail(d.path(), &["redact", "-f", "in.jsonl", "-o", "out.jsonl"]);
+    let (code, out, err) = ktrail(d.path(), &["redact", "-f", "in.jsonl", "-O", "out.jsonl"]);
     assert_eq!(code, 0, "{err}");
     assert!(out.is_empty());
     assert_eq!(
@@ -245,7 +245,7 @@ fn every_sample_keeps_its_structure_when_redacted() {
                 "redact",
                 "-f",
                 p.to_str().unwrap(),
-                "-o",
+                "-O",
                 out.to_str().unwrap(),
             ],
         );
@@ -285,7 +285,7 @@ fn standard_input_compression_and_refusals() {
     assert_eq!(from_gz, plain);
     // Writing over the input, or reading a directory, is refused.
     std::fs::write(d.path().join("in.jsonl"), &log).unwrap();
-    let (code, _, err) = ktrail(d.path(), &["redact", "-f", "in.jsonl", "-o", "./in.jsonl"]);
+    let (code, _, err) = ktrail(d.path(), &["redact", "-f", "in.jsonl", "-O", "./in.jsonl"]);
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("is the input"), "{err}");
     assert_eq!(
@@ -304,7 +304,7 @@ fn a_json_document_is_redacted_whole() {
     let ev: Value = serde_json::from_str(sensitive_log().lines().next().unwrap()).unwrap();
     let doc = serde_json::to_string_pretty(&json!({"events": [{"logStreamName": "kube-apiserver-audit-1", "timestamp": 1, "message": ev.to_string()}]})).unwrap();
     std::fs::write(d.path().join("doc.json"), doc).unwrap();
-    let (code, out, err) = ktrail(d.path(), &["redact", "-f", "doc.json", "-o", "red.json"]);
+    let (code, out, err) = ktrail(d.path(), &["redact", "-f", "doc.json", "-O", "red.json"]);
     assert_eq!(code, 0, "{err}");
     assert!(out.is_empty() && err.is_empty(), "{err}");
     let red = std::fs::read_to_string(d.path().join("red.json")).unwrap();
@@ -313,4 +313,199 @@ fn a_json_document_is_redacted_whole() {
     let before = structure(&timeline(d.path(), "doc.json"));
     let after = structure(&timeline(d.path(), "red.json"));
     assert_eq!(before["pods"], after["pods"]);
+}
+
+/// Every kind of value the redaction once let through, planted where Kubernetes and AWS put it.
+/// Each planted value is listed with the line it is in; none may be left in the output, in any
+/// spelling a reader would recognise.
+fn planted_secrets() -> (String, Vec<&'static str>) {
+    const EARLY_ACCOUNT: &str = "510987654321";
+    const FIPS_ACCOUNT: &str = "210987654321";
+    const DUAL_ACCOUNT: &str = "310987654321";
+    const ENCODED_ACCOUNT: &str = "410987654321";
+    const MF_IP: &str = "10.1.88.44";
+    const BASIC: &str = "Basic dXNlcjpzM2NyZXQtcGFzcw==";
+    const PROXY: &str = "Basic cHJveHk6cHJveHktcGFzcw==";
+    const API_KEY_HDR: &str = "k3y-0f-the-pr0be-api";
+    const EC2_PUBLIC: &str = "ec2-54-201-33-7.compute-1.amazonaws.com";
+    const DASHED: &str = "172-31-9-250";
+    const EKS_TOKEN: &str =
+        "k8s-aws-v1.aHR0cHM6Ly9zdHMuYW1hem9uYXdzLmNvbS8_QWN0aW9uPUdldENhbGxlcklkZW50aXR5";
+    const TR_SESSION: &str = "bob-session-7731";
+    const TR_UID: &str = "aws-iam-authenticator:510987654321:AROAQQQQRRRRSSSSTTTTU";
+    const SAR_UID: &str = "sar-user-uid-88f1c2";
+    const SAR_SESSION: &str = "carol-sar-session";
+    const ARG_PASSWORD: &str = "Tr0ub4dor-and-3";
+    const ARG_SPLIT: &str = "split-flag-secret-value";
+    const SECRET_KEY: &str = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
+    const MALFORMED_ENV: &str = "value-of-a-malformed-op";
+    const DEBUG_POD_IP: &str = "10-0-1-7";
+    let ev = |id: &str, extra: Value| -> String {
+        let mut e = json!({"kind": "Event", "apiVersion": "audit.k8s.io/v1", "level": "RequestResponse",
+            "auditID": id, "stage": "ResponseComplete", "verb": "create",
+            "user": {"username": "system:node:x"}, "sourceIPs": ["192.0.2.10"],
+            "objectRef": {"resource": "pods", "namespace": "shop", "name": "cart-0"},
+            "requestReceivedTimestamp": "2024-05-01T10:00:00.000000Z", "stageTimestamp": "2024-05-01T10:00:00.000000Z"});
+        for (k, v) in extra.as_object().unwrap() {
+            e[k] = v.clone();
+        }
+        e.to_string()
+    };
+    let lines = [
+        // An account named before any ARN reveals it (a label, then an ARN three lines later).
+        ev(
+            "acct-early",
+            json!({"requestObject": {"kind": "Pod", "metadata": {"name": "cart-0",
+            "labels": {"billing-account": EARLY_ACCOUNT}}}}),
+        ),
+        // managedFields keys written by the kubelet's status updates, beside the masked podIP.
+        ev(
+            "mf",
+            json!({"verb": "patch", "objectRef": {"resource": "pods", "namespace": "shop", "name": "cart-0", "subresource": "status"},
+            "responseObject": {"kind": "Pod", "metadata": {"name": "cart-0", "managedFields": [{"manager": "kubelet", "operation": "Update",
+                "fieldsType": "FieldsV1", "fieldsV1": {"f:status": {"f:podIPs": {".": {}, format!("k:{{\"ip\":\"{MF_IP}\"}}"): {".": {}, "f:ip": {}}}}}}]},
+                "status": {"podIP": MF_IP, "podIPs": [{"ip": MF_IP}]}}}),
+        ),
+        // Probe and lifecycle headers; registries of every form; container arguments.
+        ev(
+            "probe",
+            json!({"requestObject": {"kind": "Pod", "metadata": {"name": "cart-0"}, "spec": {"containers": [{
+            "name": "cart",
+            "image": format!("{FIPS_ACCOUNT}.dkr.ecr-fips.us-gov-west-1.amazonaws.com/shop/cart:1"),
+            "args": ["--listen=:8080", format!("--password={ARG_PASSWORD}"), "--db-password", ARG_SPLIT,
+                     format!("--aws-secret-access-key={SECRET_KEY}")],
+            "command": ["sh", "-c", format!("AWS_SECRET_ACCESS_KEY={SECRET_KEY} exec app")],
+            "livenessProbe": {"httpGet": {"path": "/healthz", "port": 8080, "httpHeaders": [
+                {"name": "Authorization", "value": BASIC},
+                {"name": "Proxy-Authorization", "value": PROXY},
+                {"name": "x-api-key", "value": API_KEY_HDR},
+                {"name": "Accept", "value": "application/json"}]}}},
+            {"name": "sidecar", "image": format!("{DUAL_ACCOUNT}.dkr-ecr.us-east-1.on.aws/tools/sidecar:2")}]}}}),
+        ),
+        ev(
+            "arn",
+            json!({"requestURI": format!("/apis/x/v1/things?role=arn%3Aaws%3Aiam%3A%3A{ENCODED_ACCOUNT}%3Arole%2Fapp"),
+            "requestObject": {"kind": "ConfigMap", "data": {"role": format!("arn:aws:iam::{EARLY_ACCOUNT}:role/cart")}}}),
+        ),
+        // Public EC2 names and dashed addresses without `ip-`.
+        ev(
+            "ec2",
+            json!({"requestObject": {"kind": "Binding", "target": {"kind": "Node", "name": EC2_PUBLIC}},
+            "responseObject": {"kind": "Status", "message": format!("node {DASHED}.nip.io is ready")}}),
+        ),
+        // TokenReview and SubjectAccessReview bodies.
+        ev(
+            "tr",
+            json!({"objectRef": {"resource": "tokenreviews", "apiGroup": "authentication.k8s.io"},
+            "requestObject": {"kind": "TokenReview", "apiVersion": "authentication.k8s.io/v1", "spec": {"token": EKS_TOKEN}},
+            "responseObject": {"kind": "TokenReview", "spec": {"token": EKS_TOKEN}, "status": {"authenticated": true, "user": {
+                "username": "kubernetes-admin", "uid": TR_UID, "groups": ["system:masters"],
+                "extra": {"sessionName": [TR_SESSION], "accessKeyId": ["ASIAQQQQRRRRSSSSTTTT"]}}}}}),
+        ),
+        ev(
+            "sar",
+            json!({"objectRef": {"resource": "subjectaccessreviews", "apiGroup": "authorization.k8s.io"},
+            "requestObject": {"kind": "SubjectAccessReview", "spec": {"user": "carol", "uid": SAR_UID, "groups": ["devs"],
+                "extra": {"sessionName": [SAR_SESSION]}, "resourceAttributes": {"verb": "get", "resource": "pods"}}}}),
+        ),
+        // A JSON Patch with one malformed op (no path) that still carries an env value.
+        ev(
+            "patch",
+            json!({"verb": "patch", "requestObject": [
+            {"op": "add", "path": "/metadata/labels/x", "value": "y"},
+            {"op": "add", "value": {"name": "DB_PASSWORD", "value": MALFORMED_ENV}}]}),
+        ),
+        // A debug pod named after its node: the name holds the node's address.
+        ev(
+            "debug",
+            json!({"objectRef": {"resource": "pods", "namespace": "default", "name": format!("node-debugger-ip-{DEBUG_POD_IP}.ec2.internal-x7k2p")}}),
+        ),
+    ];
+    let planted = vec![
+        EARLY_ACCOUNT,
+        FIPS_ACCOUNT,
+        DUAL_ACCOUNT,
+        ENCODED_ACCOUNT,
+        MF_IP,
+        BASIC,
+        "dXNlcjpzM2NyZXQtcGFzcw",
+        PROXY,
+        "cHJveHk6cHJveHktcGFzcw",
+        API_KEY_HDR,
+        EC2_PUBLIC,
+        "54-201-33-7",
+        DASHED,
+        EKS_TOKEN,
+        "aHR0cHM6Ly9zdHM",
+        TR_SESSION,
+        TR_UID,
+        "AROAQQQQRRRRSSSSTTTTU",
+        "ASIAQQQQRRRRSSSSTTTT",
+        SAR_UID,
+        SAR_SESSION,
+        ARG_PASSWORD,
+        ARG_SPLIT,
+        SECRET_KEY,
+        MALFORMED_ENV,
+        DEBUG_POD_IP,
+    ];
+    (lines.join("\n") + "\n", planted)
+}
+
+#[test]
+fn every_planted_secret_is_gone() {
+    let d = tempfile::tempdir().unwrap();
+    let (log, planted) = planted_secrets();
+    for original in &planted {
+        assert!(log.contains(original), "{original} is planted");
+    }
+    std::fs::write(d.path().join("in.jsonl"), &log).unwrap();
+    let (code, out, err) = ktrail(d.path(), &["redact", "-f", "in.jsonl"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.is_empty(), "{err}");
+    let red = String::from_utf8(out).unwrap();
+    assert_eq!(red.lines().count(), log.lines().count());
+    // The same values in the other spellings of an address.
+    let other_forms = ["10-1-88-44", "54.201.33.7", "172.31.9.250", "10.0.1.7"];
+    let left: Vec<&&str> = planted
+        .iter()
+        .chain(&other_forms)
+        .filter(|p| red.contains(**p))
+        .collect();
+    assert!(left.is_empty(), "left in the output: {left:?}\n{red}");
+    // Standard input is read twice too: an account named before its ARN is masked there as well.
+    let out = crate::util::ktrail()
+        .args(["redact", "-f", "-"])
+        .write_stdin(log.clone())
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8(out.stdout).unwrap(), red);
+    // Masks keep what the story needs: the kept header, the registry's shape, the patched path.
+    for kept in [
+        "application/json",
+        ".dkr.ecr-fips.us-gov-west-1.amazonaws.com/shop/cart:1",
+        ".dkr-ecr.us-east-1.on.aws/tools/sidecar:2",
+        "\"path\":\"/metadata/labels/x\"",
+        "--listen=:8080",
+        "\"username\":\"kubernetes-admin\"",
+    ] {
+        assert!(red.contains(kept), "{kept} not in {red}");
+    }
+    // The managedFields key and the podIP it stands beside get the same mask.
+    let mf = red.lines().nth(1).unwrap();
+    let v: Value = serde_json::from_str(mf).unwrap();
+    let ip = v["responseObject"]["status"]["podIP"].as_str().unwrap();
+    assert!(
+        mf.contains(&format!("k:{{\\\"ip\\\":\\\"{ip}\\\"}}")),
+        "{mf}"
+    );
+    // `--account` masks an id that nothing in the input reveals.
+    let (code, out, _) = ktrail(
+        d.path(),
+        &["redact", "-f", "in.jsonl", "--account", "999988887777"],
+    );
+    assert_eq!(code, 0);
+    assert_eq!(String::from_utf8(out).unwrap().lines().count(), 9);
+    let (code, _, err) = ktrail(d.path(), &["redact", "-f", "in.jsonl", "--account", "12"]);
+    assert_eq!(code, 2, "{err}");
 }

@@ -22,5 +22,6 @@ mod readme;
 mod redact;
 mod samples;
 mod terminal;
+mod trust;
 mod views;
 mod views_corpus;

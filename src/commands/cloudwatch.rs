@@ -33,6 +33,9 @@ pub fn source(args: &CloudWatch, sel: &record::Selection) -> CwSource {
     s.engine = args.api;
     s.concurrency = args.concurrency;
     s.limit = args.query_limit;
+    if !args.timeout.is_zero() {
+        s.timeout = args.timeout;
+    }
     s
 }
 

@@ -5,9 +5,9 @@ use std::collections::HashSet;
 use std::io::{self, Write};
 
 use anyhow::{bail, Context, Result};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
-use ktrail_cloudwatch::{follow, Cancel, FollowOptions};
+use ktrail_cloudwatch::{follow, Cancel, EventKey, FollowOptions, FollowState};
 use ktrail_core::collect::Collector;
 use ktrail_core::escape::escape;
 use ktrail_core::record;
@@ -17,7 +17,97 @@ use super::cloudwatch::{one_kind_of_input, print_stats, runtime, selection, sour
 use super::exit;
 use crate::cli::UsageError;
 use crate::options::{Follow, Timeline};
+use crate::output::Output;
 use crate::render;
+
+/// The `--checkpoint` file: where a follow stopped (see [`FollowState`]).
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Checkpoint {
+    schema_version: u32,
+    log_group: String,
+    from_ms: i64,
+    seen: Vec<Seen>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct Seen {
+    #[serde(rename = "auditID")]
+    audit_id: String,
+    stage: String,
+    ms: i64,
+}
+
+impl Checkpoint {
+    fn of(log_group: &str, state: &FollowState) -> Self {
+        Checkpoint {
+            schema_version: 1,
+            log_group: log_group.to_owned(),
+            from_ms: state.from_ms,
+            seen: state
+                .seen
+                .iter()
+                .map(|(k, ms)| Seen {
+                    audit_id: k.audit_id.clone(),
+                    stage: k.stage.clone(),
+                    ms: *ms,
+                })
+                .collect(),
+        }
+    }
+
+    fn state(&self) -> FollowState {
+        FollowState {
+            from_ms: self.from_ms,
+            seen: self
+                .seen
+                .iter()
+                .map(|s| {
+                    (
+                        EventKey {
+                            audit_id: s.audit_id.clone(),
+                            stage: s.stage.clone(),
+                        },
+                        s.ms,
+                    )
+                })
+                .collect(),
+        }
+    }
+
+    /// Reads `path`; a missing file is a first run.
+    fn load(path: &str, log_group: &str) -> Result<Option<Checkpoint>> {
+        let text = match std::fs::read_to_string(path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(e).with_context(|| format!("cannot read {path}")),
+        };
+        let cp: Checkpoint = serde_json::from_str(&text)
+            .map_err(|e| UsageError(format!("{path} is not a ktrail follow checkpoint ({e})")))?;
+        if cp.schema_version != 1 {
+            bail!(UsageError(format!(
+                "{path} is a checkpoint of schemaVersion {}; this ktrail reads 1",
+                cp.schema_version
+            )));
+        }
+        if cp.log_group != log_group {
+            bail!(UsageError(format!(
+                "{path} is the checkpoint of a follow of log group {}, not {log_group}",
+                cp.log_group
+            )));
+        }
+        Ok(Some(cp))
+    }
+
+    /// Written whole or not at all: a temporary file renamed over the previous checkpoint.
+    fn save(&self, path: &str) -> Result<()> {
+        let mut out = Output::create(path, true, &[])?;
+        serde_json::to_writer(&mut out, self).context("writing the checkpoint")?;
+        out.write_all(b"\n").context("writing the checkpoint")?;
+        out.commit()?;
+        Ok(())
+    }
+}
 
 /// One new event of `timeline --follow -o json`: a JSON line.
 #[derive(Serialize)]
@@ -39,32 +129,47 @@ pub fn run(args: &Timeline, follow_opts: &Follow, sel: record::Selection) -> Res
     let mut src = source(&args.inputs.cloudwatch, &sel);
     src.progress = false;
     let cw = selection(&sel, false);
+    let log_group = src.log_group_name()?;
+    let resume = match &follow_opts.checkpoint {
+        Some(p) => Checkpoint::load(p, &log_group)?.map(|c| c.state()),
+        None => None,
+    };
+    // Resumed, the story so far was printed by the earlier follow: only new events are.
+    let mut first = resume.is_none();
     let opts = FollowOptions {
         interval: follow_opts.interval,
         max_polls: follow_opts.max_polls,
+        resume,
         ..FollowOptions::default()
     };
     let mut messages: Vec<String> = Vec::new();
     let mut printed: HashSet<(String, String, String)> = HashSet::new();
-    let mut first = true;
     let style = args.style;
     let mut failed: Option<anyhow::Error> = None;
     let rt = runtime()?;
     let stats = rt.block_on(async {
         let client = src.client().await?;
         let cancel = Cancel::new();
-        let r = follow(&client, &src, &cw, &opts, &cancel, |batch| {
-            if failed.is_some() || (batch.is_empty() && !first) {
+        let r = follow(&client, &src, &cw, &opts, &cancel, |batch, state| {
+            if failed.is_some() {
                 return;
             }
-            messages.extend(batch.into_iter().map(|e| e.message));
-            let mut collector = Collector::new(sel.clone());
-            for m in &messages {
-                collector.feed_line(m.as_bytes());
+            let mut r = Ok(());
+            if !batch.is_empty() || first {
+                messages.extend(batch.into_iter().map(|e| e.message));
+                let mut collector = Collector::new(sel.clone());
+                for m in &messages {
+                    collector.feed_line(m.as_bytes());
+                }
+                let report = collector.finish();
+                r = print_new(&report, args.format, style, first, &mut printed);
+                first = false;
             }
-            let report = collector.finish();
-            let r = print_new(&report, args.format, style, first, &mut printed);
-            first = false;
+            // After the batch is printed: a run killed in between prints it again rather than
+            // never.
+            if let (Ok(()), Some(path)) = (&r, &follow_opts.checkpoint) {
+                r = Checkpoint::of(&log_group, state).save(path);
+            }
             if let Err(e) = r {
                 failed = Some(e);
                 cancel.cancel();

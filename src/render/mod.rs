@@ -395,6 +395,26 @@ pub fn plain_table() -> comfy_table::Table {
     t
 }
 
+/// The most characters a line of a table cell holds. The table's layout takes more than linear
+/// time in a cell's length, so a longer line (only a hostile log has one) is cut before layout,
+/// with `…`; JSON and Markdown keep the whole value.
+pub const MAX_CELL_CHARS: usize = 4096;
+
+/// A table cell, each of its lines cut to [`MAX_CELL_CHARS`]; shorter cells are returned as
+/// they are.
+pub fn cell(s: String) -> String {
+    if s.len() <= MAX_CELL_CHARS {
+        return s;
+    }
+    s.split('\n')
+        .map(|line| match line.char_indices().nth(MAX_CELL_CHARS - 1) {
+            Some((cut, _)) if line[cut..].chars().nth(1).is_some() => format!("{}…", &line[..cut]),
+            _ => line.to_owned(),
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
 /// Writes a table with trailing spaces removed from every line.
 pub fn write_table(t: &comfy_table::Table, w: &mut dyn Write) -> io::Result<()> {
     for line in t.to_string().lines() {
@@ -406,6 +426,20 @@ pub fn write_table(t: &comfy_table::Table, w: &mut dyn Write) -> io::Result<()> 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn long_cells_are_cut_per_line() {
+        let short = "a\nb".to_owned();
+        assert_eq!(cell(short.clone()), short);
+        let exact = "x".repeat(MAX_CELL_CHARS);
+        assert_eq!(cell(exact.clone()), exact);
+        let long = format!("{}\nok", "é".repeat(MAX_CELL_CHARS + 5));
+        let cut = cell(long);
+        let first = cut.lines().next().unwrap();
+        assert_eq!(first.chars().count(), MAX_CELL_CHARS);
+        assert!(first.ends_with("é…"));
+        assert!(cut.ends_with("\nok"));
+    }
     use ktrail_core::collect::Collector;
     use ktrail_core::record::Selection;
 

@@ -13,7 +13,7 @@ use ktrail_core::timeline::Pod;
 use ktrail_core::views::pods::{end, mutated_by, PodsView, SchedulerLatency};
 
 use super::fit::{self, Column};
-use super::{csv, plain_table, write_table, PodsFormat, Style};
+use super::{cell, csv, plain_table, write_table, PodsFormat, Style};
 use crate::render;
 
 /// The pod's JSON object without its events, plus `mutatedBy`.
@@ -270,7 +270,12 @@ fn table(view: &PodsView<'_>, style: Style, w: &mut dyn Write) -> io::Result<()>
         let rows: Vec<Vec<String>> = view
             .rows
             .iter()
-            .map(|pod| cells(pod).iter().map(|c| escape(c).into_owned()).collect())
+            .map(|pod| {
+                cells(pod)
+                    .iter()
+                    .map(|c| cell(escape(c).into_owned()))
+                    .collect()
+            })
             .collect();
         fit::table(&COLUMNS, &rows, usize::from(width), style.wide, w)?;
         if !view.latency.is_empty() {
@@ -296,7 +301,7 @@ fn table(view: &PodsView<'_>, style: Style, w: &mut dyn Write) -> io::Result<()>
     let mut t = plain_table();
     t.set_header(HEADER.to_vec());
     for pod in &view.rows {
-        t.add_row(cells(pod).iter().map(|c| escape(c).into_owned()));
+        t.add_row(cells(pod).iter().map(|c| cell(escape(c).into_owned())));
     }
     write_table(&t, w)?;
     if !view.latency.is_empty() {
@@ -311,7 +316,7 @@ fn table(view: &PodsView<'_>, style: Style, w: &mut dyn Write) -> io::Result<()>
             t.add_row(
                 latency_cells(l)
                     .iter()
-                    .map(|c| escape(c).into_owned())
+                    .map(|c| cell(escape(c).into_owned()))
                     .collect::<Vec<_>>(),
             );
         }

@@ -4,7 +4,7 @@ use std::io::{self, Write};
 
 use comfy_table::{presets, ContentArrangement, Table};
 
-use super::{Paint, Style};
+use super::{cell, Paint, Style};
 use ktrail_core::admission::WebhookCall;
 use ktrail_core::escape::escape;
 use ktrail_core::text::{offset, short_agent};
@@ -114,10 +114,10 @@ pub fn pod_story(pod: &Pod, style: Style, w: &mut dyn Write) -> io::Result<()> {
     t.set_header(vec!["TIME", "OFFSET", "ACTOR", "WHAT"]);
     for (ev, off) in super::with_offsets(pod) {
         t.add_row(vec![
-            escape(&ev.time).into_owned(),
+            cell(escape(&ev.time).into_owned()),
             off,
-            actor(ev),
-            escape(&ev.summary).into_owned(),
+            cell(actor(ev)),
+            cell(escape(&ev.summary).into_owned()),
         ]);
     }
     for line in t.to_string().lines() {
@@ -348,6 +348,8 @@ fn block(
     if text.is_empty() {
         return Ok(());
     }
+    // Laying out costs time in the text's length: a hostile log's megabyte value is cut first.
+    let text = &cell(text.to_owned());
     match style.fit_width() {
         None => style.line(w, &[(Paint::Plain, indent), (paint, text)]),
         Some(max) => {

@@ -8,7 +8,7 @@ use ktrail_core::text::{first_few, short_agent};
 use ktrail_core::views::webhooks::{display_name, WebhookReport, WebhookRow};
 
 use super::fit::{self, Column};
-use super::{plain_table, write_table, Style, ViewFormat};
+use super::{cell, plain_table, write_table, Style, ViewFormat};
 use crate::render;
 
 /// At most this many paths, namespaces or installs in one table cell.
@@ -148,16 +148,16 @@ fn table(view: &WebhookReport, style: Style, w: &mut dyn Write) -> io::Result<()
 /// One row's cells, escaped; a cell of several items holds one per line.
 fn row(r: &WebhookRow) -> Vec<String> {
     vec![
-        escape(&display_name(r)).into_owned(),
+        cell(escape(&display_name(r)).into_owned()),
         r.kind.to_owned(),
         r.calls.to_string(),
         r.mutated_pods.to_string(),
         r.failed_open.to_string(),
         rounds(r),
-        lines(&r.namespaces),
-        lines(&path_list(r)),
-        lines(&install_list(r)),
-        seen(r),
+        cell(lines(&r.namespaces)),
+        cell(lines(&path_list(r))),
+        cell(lines(&install_list(r))),
+        cell(seen(r)),
     ]
 }
 

@@ -117,6 +117,9 @@ pub(crate) enum Outcome {
 /// Everything the tasks of one collection share.
 pub(crate) struct Ctx {
     pub client: Client,
+    /// The endpoint, for messages.
+    pub endpoint: String,
+    pub timeout: Duration,
     pub group: String,
     pub cluster: String,
     pub engine: Api,
@@ -195,6 +198,29 @@ impl Ctx {
             };
             match res {
                 Ok(v) => return Ok(v),
+                // The SDK has retried within the timeout already: an endpoint that does not
+                // answer, or cannot be reached, is not retried again.
+                Err(SdkError::TimeoutError(_)) => {
+                    return Err(CwError::Stalled {
+                        endpoint: self.endpoint.clone(),
+                        operation: op,
+                        timeout: crate::secs(self.timeout),
+                    })
+                }
+                Err(SdkError::DispatchFailure(d)) if d.is_timeout() => {
+                    return Err(CwError::Stalled {
+                        endpoint: self.endpoint.clone(),
+                        operation: op,
+                        timeout: crate::secs(self.timeout),
+                    })
+                }
+                Err(e @ SdkError::DispatchFailure(_)) => {
+                    return Err(CwError::Unreachable {
+                        endpoint: self.endpoint.clone(),
+                        operation: op,
+                        detail: connect_detail(&e),
+                    })
+                }
                 Err(e) => match classify(&e, op, &self.group, &self.cluster) {
                     Failure::Fatal(err) => return Err(err),
                     Failure::Retry(code) => {
@@ -286,6 +312,22 @@ impl Emitter {
     }
 }
 
+/// The innermost cause of a failed connection (`Connection refused`, a DNS failure), without the
+/// SDK's wrapping.
+fn connect_detail<E, R>(e: &SdkError<E, R>) -> String
+where
+    E: std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    let mut last = e.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        last = s.to_string();
+        source = s.source();
+    }
+    last
+}
+
 /// Builds the shared context of one collection.
 fn context(
     client: &Client,
@@ -297,6 +339,8 @@ fn context(
     let limit = src.limit.clamp(1, query::MAX_LIMIT);
     Ok(Ctx {
         client: client.clone(),
+        endpoint: src.endpoint_label(client),
+        timeout: src.timeout,
         group: src.log_group_name()?,
         cluster: src.cluster_label(),
         engine: src.engine,
@@ -564,6 +608,21 @@ pub struct FollowOptions {
     pub overlap: Duration,
     /// Stop after this many polls (`None`: until Ctrl-C or `cancel`).
     pub max_polls: Option<u64>,
+    /// Where an earlier follow stopped: polling starts there and no event it handed on is handed
+    /// on again.
+    pub resume: Option<FollowState>,
+}
+
+/// Where a follow is: the start of its next poll and the events it handed on that a poll from
+/// there can still return (by auditID and stage, so that events sharing the last millisecond are
+/// told apart). Saved after each batch, it lets a follow stopped and started again continue with
+/// no gap and no repeat.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FollowState {
+    /// The start of the next poll, epoch milliseconds.
+    pub from_ms: i64,
+    /// Events handed on at or after `from_ms` less the overlap, with their CloudWatch time.
+    pub seen: Vec<(EventKey, i64)>,
 }
 
 impl Default for FollowOptions {
@@ -572,6 +631,7 @@ impl Default for FollowOptions {
             interval: Duration::from_secs(10),
             overlap: Duration::from_secs(300),
             max_polls: None,
+            resume: None,
         }
     }
 }
@@ -579,14 +639,15 @@ impl Default for FollowOptions {
 /// Reads the window from `src.since` to now, then keeps polling for new events until Ctrl-C
 /// (with `src.handle_ctrl_c`), `cancel`, or `max_polls`. Each poll's new events (each
 /// (auditID, stage) once over the whole run, in time order) are handed on as one batch, possibly
-/// empty. Ends cleanly (Ok) when interrupted.
+/// empty, with the state to resume from once the batch is dealt with. Ends cleanly (Ok) when
+/// interrupted.
 pub async fn follow(
     client: &Client,
     src: &CwSource,
     sel: &Selection,
     opts: &FollowOptions,
     cancel: &Cancel,
-    mut on_batch: impl FnMut(Vec<CwEvent>),
+    mut on_batch: impl FnMut(Vec<CwEvent>, &FollowState),
 ) -> Result<Stats, CwError> {
     sel.validate()?;
     src.log_group_name()?;
@@ -595,6 +656,13 @@ pub async fn follow(
     let mut total = Stats::default();
     let overlap_ms = opts.overlap.as_millis() as i64;
     let mut from = to_ms(src.since);
+    // Resumed: from where the earlier follow stopped, even when that is before `since`.
+    let mut floor = from;
+    if let Some(state) = &opts.resume {
+        from = state.from_ms;
+        floor = floor.min(from);
+        emitter.seen.extend(state.seen.iter().cloned());
+    }
     let mut polls = 0u64;
     let mut first = true;
     let result = loop {
@@ -623,10 +691,19 @@ pub async fn follow(
                 Err(CwError::Interrupted) => break Ok(total),
                 Err(e) => break Err(e),
             }
-            on_batch(batch);
             first = false;
-            from = (now - overlap_ms).max(to_ms(src.since));
+            from = (now - overlap_ms).max(floor);
             emitter.prune(from - overlap_ms);
+            let mut seen: Vec<(EventKey, i64)> =
+                emitter.seen.iter().map(|(k, t)| (k.clone(), *t)).collect();
+            seen.sort_by(|a, b| (a.1, &a.0).cmp(&(b.1, &b.0)));
+            on_batch(
+                batch,
+                &FollowState {
+                    from_ms: from,
+                    seen,
+                },
+            );
         }
         polls += 1;
         if opts.max_polls.is_some_and(|m| polls >= m) {

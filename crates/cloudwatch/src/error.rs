@@ -110,6 +110,26 @@ enabled on the cluster, for example `aws eks update-cluster-config --name {clust
         /// Attempts made.
         attempts: u32,
     },
+    /// The endpoint did not answer in time: it accepts and never answers, or is unreachable.
+    #[error("CloudWatch Logs endpoint {endpoint} did not answer {operation} within {timeout} (--timeout)")]
+    Stalled {
+        /// The endpoint URL.
+        endpoint: String,
+        /// The API operation.
+        operation: &'static str,
+        /// The bound, as `30s`.
+        timeout: String,
+    },
+    /// The endpoint could not be reached (connection refused, unknown host).
+    #[error("cannot reach CloudWatch Logs endpoint {endpoint} ({operation}): {detail}")]
+    Unreachable {
+        /// The endpoint URL.
+        endpoint: String,
+        /// The API operation.
+        operation: &'static str,
+        /// What the connection attempt said.
+        detail: String,
+    },
     /// The user pressed Ctrl-C.
     #[error("interrupted: running queries were stopped")]
     Interrupted,

@@ -1,8 +1,9 @@
 //! The `fetch` recorder: raw audit events, one per line, in time order, each (auditID, stage)
 //! once, so a story read from CloudWatch can be analysed offline or kept as a CI sample.
 //!
-//! The output is compressed by the file's extension: `.gz` (gzip) or `.zst` (zstd); `-` is
-//! stdout, uncompressed.
+//! [`FetchWriter`] writes to any `io::Write` (the command line's safe output file: temporary,
+//! compressed by extension, renamed into place on success). [`write_fetch`] writes a file
+//! directly, compressed by the file's extension: `.gz` (gzip) or `.zst` (zstd); `-` is stdout.
 
 use std::collections::HashSet;
 use std::fs::File;
@@ -17,15 +18,25 @@ enum Sink {
     Zstd(zstd::stream::write::Encoder<'static, BufWriter<File>>),
 }
 
-impl Sink {
-    fn writer(&mut self) -> &mut dyn Write {
+impl Write for Sink {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         match self {
-            Sink::Plain(w) => w,
-            Sink::Gzip(w) => w,
-            Sink::Zstd(w) => w,
+            Sink::Plain(w) => w.write(buf),
+            Sink::Gzip(w) => w.write(buf),
+            Sink::Zstd(w) => w.write(buf),
         }
     }
 
+    fn flush(&mut self) -> io::Result<()> {
+        match self {
+            Sink::Plain(w) => w.flush(),
+            Sink::Gzip(w) => w.flush(),
+            Sink::Zstd(w) => w.flush(),
+        }
+    }
+}
+
+impl Sink {
     fn finish(self) -> io::Result<()> {
         match self {
             Sink::Plain(mut w) => w.flush(),
@@ -51,16 +62,16 @@ pub struct FetchStats {
 }
 
 /// Writes events as they come (they must come in time order, as `collect` hands them on).
-pub struct FetchWriter {
-    sink: Sink,
+pub struct FetchWriter<W: Write> {
+    out: W,
     path: String,
     seen: HashSet<EventKey>,
     stats: FetchStats,
 }
 
-impl FetchWriter {
+impl FetchWriter<Sink> {
     /// Opens `path` (`-` for stdout); `.gz` and `.zst` files are compressed.
-    pub fn create(path: &str) -> Result<Self, CwError> {
+    fn create(path: &str) -> Result<Self, CwError> {
         let err = |source| CwError::Write {
             path: path.to_string(),
             source,
@@ -81,12 +92,19 @@ impl FetchWriter {
                 Sink::Plain(BufWriter::new(Box::new(file)))
             }
         };
-        Ok(FetchWriter {
-            sink,
-            path: path.to_string(),
+        Ok(FetchWriter::new(sink, path))
+    }
+}
+
+impl<W: Write> FetchWriter<W> {
+    /// Writes to `out`; `name` is what write errors call it.
+    pub fn new(out: W, name: &str) -> Self {
+        FetchWriter {
+            out,
+            path: name.to_string(),
             seen: HashSet::new(),
             stats: FetchStats::default(),
-        })
+        }
     }
 
     /// Writes one event unless its (auditID, stage) was written already; returns whether it was.
@@ -112,7 +130,7 @@ impl FetchWriter {
             self.stats.unreadable += 1;
         }
         let line = one_line(&e.message);
-        let w = self.sink.writer();
+        let w = &mut self.out;
         let r = w
             .write_all(line.as_bytes())
             .and_then(|()| w.write_all(b"\n"));
@@ -125,13 +143,13 @@ impl FetchWriter {
         Ok(true)
     }
 
-    /// Flushes and closes the output (finishing the compressed stream).
-    pub fn finish(self) -> Result<FetchStats, CwError> {
+    /// Flushes the output and hands it back, with what was written.
+    pub fn finish(mut self) -> Result<(FetchStats, W), CwError> {
         let path = self.path;
-        self.sink
-            .finish()
+        self.out
+            .flush()
             .map_err(|source| CwError::Write { path, source })?;
-        Ok(self.stats)
+        Ok((self.stats, self.out))
     }
 }
 
@@ -147,7 +165,12 @@ where
     for e in &events {
         w.write(e)?;
     }
-    w.finish()
+    let (stats, sink) = w.finish()?;
+    sink.finish().map_err(|source| CwError::Write {
+        path: path.to_string(),
+        source,
+    })?;
+    Ok(stats)
 }
 
 /// The message on one line: trailing whitespace trimmed, and a JSON document that spans lines

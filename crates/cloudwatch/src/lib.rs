@@ -31,7 +31,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use tokio::sync::watch;
 
-pub use collect::{cancel_on_ctrl_c, collect, collect_with, follow, FollowOptions};
+pub use collect::{cancel_on_ctrl_c, collect, collect_with, follow, FollowOptions, FollowState};
 pub use error::{CwError, IAM_ACTIONS};
 pub use fetch::{write_fetch, FetchStats, FetchWriter};
 pub use peek::{peek, EventKey};
@@ -160,7 +160,13 @@ pub struct CwSource {
     pub preflight: bool,
     /// Timings and retry budgets.
     pub tuning: Tuning,
+    /// The bound on connecting, on waiting for a response, and on each call with the SDK's own
+    /// retries: an endpoint that accepts and never answers is an error after this long.
+    pub timeout: Duration,
 }
+
+/// The default of [`CwSource::timeout`].
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 
 impl CwSource {
     /// A source over `[since, until)` with the defaults: Insights, concurrency 4, limit 10,000.
@@ -180,6 +186,7 @@ impl CwSource {
             handle_ctrl_c: true,
             preflight: true,
             tuning: Tuning::default(),
+            timeout: DEFAULT_TIMEOUT,
         }
     }
 
@@ -252,25 +259,64 @@ impl CwSource {
         if let Some(e) = &self.endpoint_url {
             loader = loader.endpoint_url(e);
         }
-        let conf = loader.load().await;
-        if conf.region().is_none() {
-            return Err(CwError::NoRegion);
-        }
-        match conf.credentials_provider() {
-            None => {
-                return Err(CwError::NoCredentials {
-                    detail: "no credentials provider".into(),
-                })
+        loader = loader.timeout_config(
+            aws_config::timeout::TimeoutConfig::builder()
+                .connect_timeout(self.timeout)
+                .read_timeout(self.timeout)
+                .operation_attempt_timeout(self.timeout)
+                .operation_timeout(self.timeout)
+                .build(),
+        );
+        // Resolving credentials may itself call out (SSO, instance metadata): bounded too.
+        let resolve = async {
+            let conf = loader.load().await;
+            if conf.region().is_none() {
+                return Err(CwError::NoRegion);
             }
-            Some(p) => {
-                if let Err(e) = p.provide_credentials().await {
+            match conf.credentials_provider() {
+                None => {
                     return Err(CwError::NoCredentials {
-                        detail: error_chain(&e),
-                    });
+                        detail: "no credentials provider".into(),
+                    })
+                }
+                Some(p) => {
+                    if let Err(e) = p.provide_credentials().await {
+                        return Err(CwError::NoCredentials {
+                            detail: error_chain(&e),
+                        });
+                    }
+                }
+            }
+            Ok(conf)
+        };
+        let conf = tokio::time::timeout(self.timeout, resolve)
+            .await
+            .map_err(|_| CwError::NoCredentials {
+                detail: format!(
+                    "resolving the AWS configuration and credentials took longer than {} (--timeout)",
+                    secs(self.timeout)
+                ),
+            })??;
+        Ok(aws_sdk_cloudwatchlogs::Client::new(&conf))
+    }
+
+    /// The endpoint calls go to, for messages: the one given, the one of the environment, or
+    /// AWS's for the region.
+    pub fn endpoint_label(&self, client: &aws_sdk_cloudwatchlogs::Client) -> String {
+        if let Some(e) = &self.endpoint_url {
+            return e.clone();
+        }
+        for var in ["AWS_ENDPOINT_URL_CLOUDWATCH_LOGS", "AWS_ENDPOINT_URL"] {
+            if let Ok(e) = std::env::var(var) {
+                if !e.is_empty() {
+                    return e;
                 }
             }
         }
-        Ok(aws_sdk_cloudwatchlogs::Client::new(&conf))
+        match client.config().region() {
+            Some(r) => format!("https://logs.{r}.amazonaws.com"),
+            None => "the CloudWatch Logs endpoint".into(),
+        }
     }
 }
 
@@ -278,6 +324,16 @@ fn error_chain(e: &dyn std::error::Error) -> String {
     let mut out = e.to_string();
     error::push_causes(&mut out, e.source());
     out
+}
+
+/// A duration for messages: `30s`, `1.5s`.
+pub(crate) fn secs(d: Duration) -> String {
+    let ms = d.as_millis();
+    if ms % 1000 == 0 {
+        format!("{}s", ms / 1000)
+    } else {
+        format!("{}s", ms as f64 / 1000.0)
+    }
 }
 
 /// RFC 3339 UTC with milliseconds, for messages.

@@ -1,7 +1,7 @@
 //! Audit logs carry what must not leave a company: environment variable values, Secret data,
-//! bearer and service-account tokens, AWS access key ids, account ids, role session names and IP
-//! addresses. `ktrail redact` masks them so that a log can be shared (attached to an issue,
-//! committed as a sample) and still tell the same story.
+//! bearer and service-account tokens, credentials in headers and arguments, AWS access key ids,
+//! account ids, role session names and IP addresses. `ktrail redact` masks them so that a log can
+//! be shared (attached to an issue, committed as a sample) and still tell the same story.
 //!
 //! Masks are consistent within one run: the same value always becomes the same mask (a counter
 //! per kind of value, so `redacted-env-3` is the third distinct environment value seen), which keeps
@@ -10,19 +10,30 @@
 //! into the documentation ranges (192.0.2.0/24, 198.51.100.0/24, 203.0.113.0/24, then the
 //! benchmarking range 198.18.0.0/15), IPv6 into 2001:db8::/32, an account id to another 12-digit id,
 //! an access key id to a 20-character `AKIA…` id, Secret `data` to base64, and ARNs keep their
-//! structure with only the account (and an assumed role's session name) replaced. Pod names, uids,
-//! webhook names, patch paths and event kinds are not touched, so the timeline keeps its structure.
+//! structure with only the account (and an assumed role's session name) replaced. Uids of objects,
+//! webhook names, patch paths and event kinds are not touched, so the timeline keeps its
+//! structure; names are kept too, except an address inside one (a debug pod named
+//! `node-debugger-ip-10-0-1-7…`), which is masked the same way in every field.
 //!
-//! What is masked, where:
-//! - every string value of an event (not object keys): JWTs, `Bearer` tokens, AWS access key ids,
-//!   account ids in ARNs and in ECR registries (`123456789012.dkr.ecr…`), IPv4 and IPv6 addresses
-//!   (loopback and unspecified excepted), and the dashed IPv4 of EC2 host names (`ip-10-0-1-7`);
+//! What is masked, where (docs/output-safety.md has the table and the reasons):
+//! - by pattern, in every string value of an event and in managedFields keys (`k:{"ip":…}`): JWTs,
+//!   EKS tokens (`k8s-aws-v1.…`), `Bearer` tokens, secret-looking flags and assignments
+//!   (`--password=…`, `DB_PASSWORD=…`), AWS secret access keys and access key ids, account ids in
+//!   ARNs (also URL-encoded) and in every ECR registry form, any account learned anywhere in the
+//!   input, IPv4 and IPv6 addresses (loopback and unspecified excepted) and dashed IPv4 addresses
+//!   (`ip-10-0-1-7`, `ec2-54-201-33-7`);
 //! - `sourceIPs`; `user.uid` and every `user.extra` value (for the authenticated and the
-//!   impersonated user): session names, ARNs, access key ids, principal ids;
-//! - in request and response bodies, and in JSON Patch ops (requests and webhook patch
-//!   annotations): `env[].value`, Secret `data` and `stringData` (objects of kind Secret, items of a
-//!   SecretList, and any body of a `secrets` request), `Authorization` header values, and the
-//!   `kubectl.kubernetes.io/last-applied-configuration` annotation (redacted as the object it holds).
+//!   impersonated user, and any user-shaped object of a body: TokenReview, SubjectAccessReview);
+//! - by structure, in request and response bodies and in JSON Patch ops (requests and webhook
+//!   patch annotations): `env[].value`, Secret `data` and `stringData` (objects of kind Secret,
+//!   items of a SecretList, and any body of a `secrets` request), credential fields (`token`,
+//!   `password`, …), credential headers (header maps and `httpHeaders`), the value after a lone
+//!   secret-looking flag in `args`/`command`, the value of a patch op without a path, and the
+//!   `kubectl.kubernetes.io/last-applied-configuration` annotation (redacted as the object it
+//!   holds).
+//!
+//! [`run`] reads its input twice, learning every account id before it writes a line; a
+//! [`Redactor`] fed line by line ([`redact_line`]) learns them as it goes.
 //!
 //! GKE entries and AKS records (`formats`) are masked in their own shape: a GKE entry's `request`
 //! and `response` as bodies and its `labels` as annotations, an AKS record's `properties.log` as the
@@ -72,11 +83,16 @@ struct Patterns {
     bearer: Regex,
     access_key: Regex,
     arn: Regex,
+    arn_encoded: Regex,
     ecr: Regex,
     account: Regex,
     ipv4: Regex,
     dashed_ipv4: Regex,
     ipv6: Regex,
+    eks_token: Regex,
+    secret_flag: Regex,
+    secret_key: Regex,
+    secret_name: Regex,
 }
 
 impl Patterns {
@@ -92,17 +108,40 @@ impl Patterns {
             bearer: re(r"(?i)(bearer)(\s+|\+|%20)([A-Za-z0-9._~+/=-]+)"),
             access_key: re(r"(?:AKIA|ASIA|AIDA|AROA|ANPA|AGPA|AIPA|ANVA|APKA)[A-Z0-9]{16,17}"),
             arn: re(r"arn:(aws[a-z-]*):([a-z0-9-]*):([a-z0-9-]*):(\d{12})?:([^\s\x22',;&]*)"),
-            ecr: re(r"(\d{12})(\.dkr\.ecr\.)"),
+            // URL-encoded (`arn%3Aaws%3Aiam%3A%3A111122223333%3Arole`): only its account is
+            // learned, and masked like any known account.
+            arn_encoded: re(r"(?i)arn%3Aaws[a-z-]*%3A[a-z0-9-]*%3A[a-z0-9-]*%3A(\d{12})"),
+            // Every registry host form: `.dkr.ecr.`, FIPS `.dkr.ecr-fips.`, dual-stack
+            // `.dkr-ecr.REGION.on.aws`.
+            ecr: re(r"(\d{12})(\.dkr\.ecr\.|\.dkr\.ecr-fips\.|\.dkr-ecr\.)"),
             account: re(r"\d{12}"),
             ipv4: re(
                 r"(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)",
             ),
+            // EC2 host names (`ip-10-0-1-7`, `ec2-54-201-33-7.compute-1…`) and any other dashed
+            // address: four dashed octets that are not part of a longer word or number.
             dashed_ipv4: re(
-                r"ip-((?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)-){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d))",
+                r"\b((?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)-){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d))\b",
             ),
             // A whole run of hex digits, colons and dots with two colons or more (then parsed):
             // never a piece of a longer run, such as `::1111` of `::111122223333`.
             ipv6: re(r"[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*(?:%[0-9A-Za-z]+)?"),
+            // The token `aws eks get-token` makes: a presigned STS URL, base64url encoded.
+            eks_token: re(r"k8s-aws-v1\.[A-Za-z0-9_-]+"),
+            // `--password=…`, `-db-secret=…` and the like in arguments and command lines (also
+            // URL-encoded, in an exec request's query).
+            // `NAME=…` in a shell command or a query (`DB_PASSWORD=…`, `?token=…`) too.
+            secret_flag: re(&format!(
+                r"(?i)((?:-{{1,2}}{n}(?:[=:]|%3D|%3A))|(?:\b{n}(?:=|%3D)))([^\s\x22'&;,]+)",
+                n = r"[a-z0-9_.-]*(?:password|passwd|secret|token|api[_-]?key|access[_-]?key|credential|private[_-]?key)[a-z0-9_.-]*"
+            )),
+            // An AWS secret access key: 40 characters of base64 (told from a hex digest by its
+            // mixed case, checked where it is masked).
+            secret_key: re(r"(?:^|[^A-Za-z0-9/+])([A-Za-z0-9/+]{40})(?:$|[^A-Za-z0-9/+=])"),
+            // Names (of a flag, an HTTP header, a field) whose value is a credential.
+            secret_name: re(
+                r"(?i)password|passwd|secret|token|api[_-]?key|access[_-]?key|credential|private[_-]?key|authorization|cookie|signature|session",
+            ),
             }
         })
     }
@@ -536,20 +575,45 @@ impl Redactor {
     }
 
     /// A request or response body: an object, a list, or a JSON Patch.
+    /// An array with any JSON Patch op in it is a patch: an op that is malformed (no path) still
+    /// carries its value, which is then masked whole since where it goes is unknown.
     fn body(&mut self, v: &mut Value, secret: bool) {
         if let Value::Array(ops) = v {
-            if ops
-                .iter()
-                .all(|op| op.get("op").is_some() && op.get("path").is_some())
-                && !ops.is_empty()
-            {
+            if ops.iter().any(|op| op.get("op").is_some()) {
                 for op in ops {
-                    self.patch_op(op, secret);
+                    if op.get("path").is_some_and(Value::is_string) {
+                        self.patch_op(op, secret);
+                    } else if let Value::Object(m) = op {
+                        for (k, v) in m.iter_mut() {
+                            if k == "op" {
+                                self.strings(v);
+                            } else {
+                                for_each_string(v, &mut |s| *s = self.mask(Kind::Other, s));
+                                if !matches!(v, Value::String(_)) && !v.is_null() {
+                                    self.mask_scalars(v);
+                                }
+                            }
+                        }
+                    } else {
+                        self.object(op, false);
+                    }
                 }
                 return;
             }
         }
         self.object(v, secret);
+    }
+
+    /// Numbers and booleans below `v` masked as strings (a value whose meaning is unknown).
+    fn mask_scalars(&mut self, v: &mut Value) {
+        match v {
+            Value::Number(_) | Value::Bool(_) => {
+                *v = Value::String(self.mask(Kind::Other, &v.to_string()))
+            }
+            Value::Array(a) => a.iter_mut().for_each(|v| self.mask_scalars(v)),
+            Value::Object(m) => m.values_mut().for_each(|v| self.mask_scalars(v)),
+            _ => {}
+        }
     }
 
     fn patch_op(&mut self, op: &mut Value, secret: bool) {
@@ -581,6 +645,16 @@ impl Redactor {
                 self.secret_map(v, last == "data");
             } else if last == "kubectl.kubernetes.io~1last-applied-configuration" {
                 self.last_applied(v);
+            } else if last == "httpHeaders" {
+                self.http_headers(v);
+            } else if parent == "httpHeaders" {
+                self.http_header(v);
+            } else if grand == "httpHeaders" && last == "value" {
+                self.mask_value(v, Kind::Token);
+            } else if matches!(last, "args" | "command") {
+                self.args(v);
+            } else if is_credential_key(last) {
+                self.mask_value(v, Kind::Token);
             } else {
                 self.object(v, secret && n <= 1);
             }
@@ -589,14 +663,30 @@ impl Redactor {
 
     /// Any JSON value inside a body. `secret`: this object is a Secret even without `kind`.
     fn object(&mut self, v: &mut Value, secret: bool) {
+        // A user's identity (TokenReview status, SubjectAccessReview spec): its uid and extra
+        // values are masked as in the event's `user`.
+        if let Value::Object(m) = &*v {
+            if m.contains_key("extra")
+                || (m.contains_key("groups")
+                    && (m.contains_key("username") || m.contains_key("user")))
+            {
+                return self.user(v);
+            }
+        }
         match v {
             Value::Object(m) => {
+                self.field_keys(m);
                 let kind = m.get("kind").and_then(Value::as_str).map(str::to_owned);
                 let is_secret = secret || kind.as_deref() == Some("Secret");
                 let secret_items = kind.as_deref() == Some("SecretList");
                 for (k, v) in m.iter_mut() {
                     match k.as_str() {
                         "env" => self.env_list(v),
+                        "httpHeaders" => self.http_headers(v),
+                        "args" | "command" => self.args(v),
+                        k if is_credential_key(k) || is_credential_header(k) => {
+                            for_each_string(v, &mut |s| *s = self.mask(Kind::Token, s))
+                        }
                         "data" | "stringData" if is_secret => self.secret_map(v, k == "data"),
                         "items" if secret_items => {
                             if let Value::Array(items) = v {
@@ -606,9 +696,6 @@ impl Redactor {
                             }
                         }
                         "annotations" => self.object_annotations(v),
-                        k if k.eq_ignore_ascii_case("authorization") => {
-                            for_each_string(v, &mut |s| *s = self.mask(Kind::Token, s))
-                        }
                         _ => self.object(v, false),
                     }
                 }
@@ -620,6 +707,75 @@ impl Redactor {
             }
             Value::String(s) => *s = self.text(s).into_owned(),
             _ => {}
+        }
+    }
+
+    /// managedFields keys (`k:{"ip":"10.1.88.44"}`, `v:"…"`) hold values of the object: they are
+    /// masked like the values themselves, so a mask does not sit beside the value it stands for.
+    fn field_keys(&mut self, m: &mut Map<String, Value>) {
+        let is_field_key = |k: &str| k.starts_with("k:") || k.starts_with("v:");
+        if !m.keys().any(|k| is_field_key(k)) {
+            return;
+        }
+        for (k, v) in std::mem::take(m) {
+            let k = if is_field_key(&k) {
+                self.text(&k).into_owned()
+            } else {
+                k
+            };
+            m.insert(k, v);
+        }
+    }
+
+    /// Probe and lifecycle headers: `[{"name": "Authorization", "value": "Basic …"}]`.
+    fn http_headers(&mut self, v: &mut Value) {
+        match v {
+            Value::Array(hs) => hs.iter_mut().for_each(|h| self.http_header(h)),
+            other => self.object(other, false),
+        }
+    }
+
+    fn http_header(&mut self, h: &mut Value) {
+        let Value::Object(m) = h else {
+            return self.object(h, false);
+        };
+        let secret = m
+            .get("name")
+            .and_then(Value::as_str)
+            .is_some_and(|n| is_credential_header(n) || self.re.secret_name.is_match(n));
+        for (k, v) in m.iter_mut() {
+            if k == "value" && secret {
+                self.mask_value(v, Kind::Token);
+            } else {
+                self.object(v, false);
+            }
+        }
+    }
+
+    /// A container's `args` or `command`: `--password=…` is masked by the text patterns, and
+    /// the value after a lone secret-looking flag (`--password`, `hunter2`) here.
+    fn args(&mut self, v: &mut Value) {
+        let Value::Array(items) = v else {
+            return self.object(v, false);
+        };
+        let mut after_flag = false;
+        for item in items.iter_mut() {
+            let Value::String(s) = item else {
+                self.object(item, false);
+                after_flag = false;
+                continue;
+            };
+            if after_flag && !s.starts_with('-') {
+                *s = self.mask(Kind::Token, s);
+                after_flag = false;
+                continue;
+            }
+            after_flag = s.starts_with('-')
+                && !s.contains('=')
+                && self.re.secret_name.is_match(s.trim_start_matches('-'));
+            if let Cow::Owned(t) = self.text(s) {
+                *s = t;
+            }
         }
     }
 
@@ -754,9 +910,10 @@ impl Redactor {
     pub fn text<'s>(&mut self, s: &'s str) -> Cow<'s, str> {
         // Every pattern holds a digit, an uppercase letter, a colon (an IPv6 address such as
         // `fe::ab`) or `bearer`: a cheap test that lets most names, reasons and verbs go by.
+        // `=` lets `--password=…` through too.
         if !s
             .bytes()
-            .any(|b| b.is_ascii_digit() || b.is_ascii_uppercase() || b == b':')
+            .any(|b| b.is_ascii_digit() || b.is_ascii_uppercase() || b == b':' || b == b'=')
             && !s.contains("earer")
         {
             return Cow::Borrowed(s);
@@ -773,7 +930,34 @@ impl Redactor {
                 }
             };
         }
+        apply!(eks_token, |r: &mut Self, c: &Captures| r
+            .mask(Kind::Token, &c[0]));
         apply!(jwt, |r: &mut Self, c: &Captures| r.mask(Kind::Token, &c[0]));
+        apply!(secret_flag, |r: &mut Self, c: &Captures| {
+            // A token the patterns above masked already keeps its mask.
+            if c[2].starts_with("redacted-") {
+                return c[0].to_owned();
+            }
+            format!("{}{}", &c[1], r.mask(Kind::Token, &c[2]))
+        });
+        apply!(secret_key, |r: &mut Self, c: &Captures| {
+            let whole = &c[0];
+            let key = c.get(1).expect("group 1 always takes part");
+            let k = key.as_str();
+            let mixed = k.bytes().any(|b| b.is_ascii_uppercase())
+                && k.bytes().any(|b| b.is_ascii_lowercase())
+                && k.bytes().any(|b| b.is_ascii_digit());
+            if !mixed {
+                return whole.to_owned();
+            }
+            let from = key.start() - c.get(0).expect("the match").start();
+            format!(
+                "{}{}{}",
+                &whole[..from],
+                r.mask(Kind::Token, k),
+                &whole[from + k.len()..]
+            )
+        });
         apply!(bearer, |r: &mut Self, c: &Captures| format!(
             "{}{}{}",
             &c[1],
@@ -814,7 +998,7 @@ impl Redactor {
         apply!(ipv4, |r: &mut Self, c: &Captures| r.ip4(&c[0]));
         apply!(dashed_ipv4, |r: &mut Self, c: &Captures| {
             let dotted = c[1].replace('-', ".");
-            format!("ip-{}", r.ip4(&dotted).replace('.', "-"))
+            r.ip4(&dotted).replace('.', "-")
         });
         apply!(ipv6, |r: &mut Self, c: &Captures| r.ip6(&c[0]));
         out
@@ -862,6 +1046,31 @@ impl Redactor {
         s.to_owned()
     }
 
+    /// Masks `account` wherever it appears from now on (`redact --account`).
+    pub fn learn_account(&mut self, account: &str) {
+        self.mask(Kind::Account, account);
+    }
+
+    /// Registers the account id of every ARN (also URL-encoded) and ECR registry in `text`: the
+    /// first pass of `run` over the whole input.
+    pub fn learn_accounts_in(&mut self, text: &str) {
+        if !text.contains("arn") && !text.contains("ARN") && !text.contains("dkr") {
+            return;
+        }
+        let re = self.re;
+        for c in re.arn.captures_iter(text) {
+            if let Some(a) = c.get(4) {
+                self.mask(Kind::Account, a.as_str());
+            }
+        }
+        for c in re.arn_encoded.captures_iter(text) {
+            self.mask(Kind::Account, &c[1]);
+        }
+        for c in re.ecr.captures_iter(text) {
+            self.mask(Kind::Account, &c[1]);
+        }
+    }
+
     /// Registers the account id of every ARN and ECR registry in `v`'s strings.
     fn learn_accounts(&mut self, v: &Value) {
         match v {
@@ -872,6 +1081,9 @@ impl Redactor {
                         self.mask(Kind::Account, a.as_str());
                     }
                 }
+                for c in re.arn_encoded.captures_iter(s) {
+                    self.mask(Kind::Account, &c[1]);
+                }
                 for c in re.ecr.captures_iter(s) {
                     self.mask(Kind::Account, &c[1]);
                 }
@@ -881,6 +1093,47 @@ impl Redactor {
             _ => {}
         }
     }
+}
+
+/// A field whose value is a credential wherever it appears in a body (TokenReview `spec.token`,
+/// a TokenRequest's `status.token`, a password in a custom resource).
+fn is_credential_key(k: &str) -> bool {
+    let k: String = k
+        .chars()
+        .filter(|c| *c != '_' && *c != '-')
+        .map(|c| c.to_ascii_lowercase())
+        .collect();
+    matches!(
+        k.as_str(),
+        "token"
+            | "password"
+            | "passwd"
+            | "apikey"
+            | "accesstoken"
+            | "refreshtoken"
+            | "idtoken"
+            | "bearertoken"
+            | "clientsecret"
+            | "secretaccesskey"
+            | "sessiontoken"
+            | "privatekey"
+    )
+}
+
+/// HTTP headers that carry credentials, as keys of a header map.
+fn is_credential_header(k: &str) -> bool {
+    [
+        "authorization",
+        "proxy-authorization",
+        "x-api-key",
+        "api-key",
+        "x-auth-token",
+        "cookie",
+        "set-cookie",
+        "x-amz-security-token",
+    ]
+    .iter()
+    .any(|h| k.eq_ignore_ascii_case(h))
 }
 
 fn is_audit_event(m: &Map<String, Value>) -> bool {
@@ -969,56 +1222,116 @@ pub struct RunSummary {
     pub dropped: u64,
 }
 
-/// `ktrail redact -f IN [-o OUT]`: reads IN (a file, plain or compressed, or `-`), writes the
-/// redacted lines to OUT (or standard output), and reports dropped lines as `FILE:LINE: reason`
-/// on `diag`. A file that is one JSON document (what the AWS CLI prints) is redacted whole and
-/// written as one line.
+/// How one `redact` run reads its input.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// Account ids to mask wherever they appear, beside those learned from the input.
+    pub accounts: Vec<String>,
+    /// A longer line is reported and dropped without being held whole in memory, as `timeline`
+    /// does (`scan::ScanOptions::max_line`).
+    pub max_line: usize,
+}
+
+impl Default for RunOptions {
+    fn default() -> Self {
+        RunOptions {
+            accounts: Vec::new(),
+            max_line: 256 << 20,
+        }
+    }
+}
+
+/// Opens the input again from its start: `run` reads it twice.
+pub type Reopen<'a> = dyn FnMut() -> Result<Box<dyn std::io::Read + Send>, RedactError> + 'a;
+
+/// One line of a reader, at most `max` bytes held.
+enum Line {
+    /// The line (with its newline, if any) is in the buffer.
+    Whole,
+    /// The line was longer than `max`; its bytes were passed over.
+    TooLong,
+    End,
+}
+
+fn read_line_capped(
+    r: &mut dyn std::io::BufRead,
+    buf: &mut Vec<u8>,
+    max: usize,
+) -> std::io::Result<Line> {
+    buf.clear();
+    let mut skipped = false;
+    loop {
+        let chunk = match r.fill_buf() {
+            Ok(c) => c,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        if chunk.is_empty() {
+            return Ok(if skipped {
+                Line::TooLong
+            } else if buf.is_empty() {
+                Line::End
+            } else {
+                Line::Whole
+            });
+        }
+        let (take, done) = match memchr::memchr(b'\n', chunk) {
+            Some(i) => (i + 1, true),
+            None => (chunk.len(), false),
+        };
+        if !skipped && buf.len() + take > max {
+            skipped = true;
+            buf.clear();
+            buf.shrink_to(1 << 20);
+        } else if !skipped {
+            buf.extend_from_slice(&chunk[..take]);
+        }
+        r.consume(take);
+        if done {
+            return Ok(if skipped { Line::TooLong } else { Line::Whole });
+        }
+    }
+}
+
+/// `ktrail redact`: reads the input (opened by `reopen`, named `origin` in diagnostics) twice:
+/// once to learn every account id (from ARNs, URL-encoded ARNs and registries) so that one named
+/// before the line that reveals it is masked too, then to write the redacted lines to `out`.
+/// Dropped lines are reported as `FILE:LINE: reason` on `diag`. A file that is one JSON document
+/// (what the AWS CLI prints) is redacted whole and written as one line.
 pub fn run(
-    input: &str,
-    output: Option<&std::path::Path>,
+    reopen: &mut Reopen<'_>,
+    origin: &str,
+    out: &mut dyn std::io::Write,
+    out_name: &str,
     diag: &mut dyn std::io::Write,
+    opts: &RunOptions,
 ) -> Result<RunSummary, RedactError> {
     use std::io::{BufRead, BufReader, Read, Write};
 
-    use crate::source::{self, Input};
+    let mut r = Redactor::new();
+    for a in &opts.accounts {
+        r.learn_account(a);
+    }
+    let read_err = |e| RedactError::Io(origin.to_owned(), e);
+    let io_err = |e| RedactError::Io(out_name.to_owned(), e);
 
-    let src = if input == "-" {
-        Input::Stdin
-    } else {
-        let p = std::path::PathBuf::from(input);
-        if p.is_dir() {
-            return Err(RedactError::Usage(format!(
-                "{input} is a directory; redact reads one file"
-            )));
-        }
-        Input::Path(p)
-    };
-    if let (Input::Path(i), Some(o)) = (&src, output) {
-        if let (Ok(a), Ok(b)) = (i.canonicalize(), o.canonicalize()) {
-            if a == b {
-                return Err(RedactError::Usage(format!(
-                    "the output {} is the input; write the redacted copy elsewhere",
-                    o.display()
-                )));
+    let mut buf = Vec::new();
+    {
+        let mut reader = BufReader::with_capacity(1 << 20, reopen()?);
+        loop {
+            match read_line_capped(&mut reader, &mut buf, opts.max_line).map_err(read_err)? {
+                Line::Whole => r.learn_accounts_in(&String::from_utf8_lossy(&buf)),
+                Line::TooLong => {}
+                Line::End => break,
             }
         }
     }
-    let origin = src.name();
-    let (reader, _) = source::open(&src)?;
-    let mut reader = BufReader::with_capacity(1 << 20, reader);
-    let out_name = output.map_or("standard output".to_owned(), |o| o.display().to_string());
-    let io_err = |e| RedactError::Io(out_name.clone(), e);
-    let mut out: Box<dyn Write> = match output {
-        Some(p) => Box::new(std::io::BufWriter::new(
-            std::fs::File::create(p).map_err(|e| RedactError::Io(p.display().to_string(), e))?,
-        )),
-        None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
-    };
-    let mut r = Redactor::new();
+
+    let mut reader = BufReader::with_capacity(1 << 20, reopen()?);
     let mut sum = RunSummary::default();
     let mut printed = 0u64;
-    let mut report = |line_no: u64, red: &Redacted, diag: &mut dyn Write| {
-        if let Some(reason) = red.reason() {
+    let mut report = |line_no: u64, reason: Option<String>, diag: &mut dyn Write| {
+        if let Some(reason) = reason {
             printed += 1;
             if printed <= MAX_DIAGNOSTICS {
                 let text = format!("{origin}:{line_no}: {reason}");
@@ -1026,16 +1339,24 @@ pub fn run(
             }
         }
     };
-    let read_err = |e| RedactError::Io(origin.clone(), e);
     // A lone `[` or `{` on the first line opens one JSON document, as in `scan`.
     let head = reader.fill_buf().map_err(read_err)?;
     let first_line = head.split(|b| *b == b'\n').next().unwrap_or_default();
     if matches!(decode::trim(first_line), b"[" | b"{") && head.contains(&b'\n') {
         let mut doc = Vec::new();
-        reader.read_to_end(&mut doc).map_err(read_err)?;
+        let limit = opts.max_line as u64;
+        (&mut reader)
+            .take(limit + 1)
+            .read_to_end(&mut doc)
+            .map_err(read_err)?;
         sum.lines = 1;
+        if doc.len() as u64 > limit {
+            report(1, Some(too_long(limit)), diag);
+            sum.dropped = 1;
+            return Ok(sum);
+        }
         let red = r.line(&doc);
-        report(1, &red, diag);
+        report(1, red.reason(), diag);
         if let Some(l) = &red.line {
             out.write_all(l)
                 .and_then(|_| out.write_all(b"\n"))
@@ -1047,16 +1368,21 @@ pub fn run(
         out.flush().map_err(io_err)?;
         return Ok(sum);
     }
-    let mut buf = Vec::new();
     loop {
-        buf.clear();
-        let n = reader.read_until(b'\n', &mut buf).map_err(read_err)?;
-        if n == 0 {
-            break;
+        let line = read_line_capped(&mut reader, &mut buf, opts.max_line).map_err(read_err)?;
+        match line {
+            Line::End => break,
+            Line::TooLong => {
+                sum.lines += 1;
+                sum.dropped += 1;
+                report(sum.lines, Some(too_long(opts.max_line as u64)), diag);
+                continue;
+            }
+            Line::Whole => {}
         }
         sum.lines += 1;
         let red = r.line(&buf);
-        report(sum.lines, &red, diag);
+        report(sum.lines, red.reason(), diag);
         match &red.line {
             Some(l) if l.is_empty() => {}
             Some(l) => {
@@ -1076,6 +1402,10 @@ pub fn run(
         );
     }
     Ok(sum)
+}
+
+fn too_long(limit: u64) -> String {
+    format!("line longer than {} MiB; line dropped", limit >> 20)
 }
 
 #[cfg(test)]
@@ -1191,6 +1521,71 @@ mod tests {
         assert_eq!(text(&mut r, "fe80::1%eth0"), "2001:db8::4%redacted");
         assert_eq!(text(&mut r, "q::999988887777:z"), "q::999988887777:z");
         assert_eq!(text(&mut r, "10:00:00.100000"), "10:00:00.100000");
+    }
+
+    #[test]
+    fn credentials_and_addresses_in_free_text() {
+        let mut r = Redactor::new();
+        assert_eq!(
+            text(&mut r, "ec2-54-201-33-7.compute-1.amazonaws.com"),
+            "ec2-192-0-2-1.compute-1.amazonaws.com"
+        );
+        assert_eq!(text(&mut r, "10-0-1-7.nip.io"), "192-0-2-2.nip.io");
+        assert_eq!(text(&mut r, "x1-0-1-7 2024-05-01"), "x1-0-1-7 2024-05-01");
+        assert_eq!(
+            text(&mut r, "k8s-aws-v1.aHR0cHM6Ly9zdHM_QWN0aW9u"),
+            "redacted-token-1"
+        );
+        assert_eq!(
+            text(&mut r, "mysql --password=hunter2 -h db"),
+            "mysql --password=redacted-token-2 -h db"
+        );
+        assert_eq!(
+            text(&mut r, "DB_PASSWORD=hunter2 exec app"),
+            "DB_PASSWORD=redacted-token-2 exec app"
+        );
+        assert_eq!(
+            text(&mut r, "key wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY."),
+            "key redacted-token-3."
+        );
+        // A hex digest of the same length is no key.
+        let sha = "0123456789abcdef0123456789abcdef01234567";
+        assert_eq!(text(&mut r, sha), sha);
+        r.learn_accounts_in("role=arn%3Aaws%3Aiam%3A%3A111122223333%3Arole%2Fx");
+        r.learn_accounts_in("777788889999.dkr-ecr.us-east-1.on.aws/app");
+        assert_eq!(text(&mut r, "owner 111122223333"), "owner 000000000001");
+        assert_eq!(text(&mut r, "owner 777788889999"), "owner 000000000002");
+    }
+
+    /// `run` reads twice: an account named before the ARN that reveals it is masked; a line over
+    /// the cap is dropped without being held, and the lines around it are kept.
+    #[test]
+    fn run_learns_accounts_first_and_caps_lines() {
+        let ev =
+            |id: &str, s: &str| json!({"auditID": id, "verb": "get", "requestURI": s}).to_string();
+        let long = ev("long", &"x".repeat(5000));
+        let input = [
+            ev("a", "/owner/111122223333"),
+            long,
+            ev("b", "arn:aws:iam::111122223333:role/x"),
+        ]
+        .join("\n");
+        let mut reopen =
+            || Ok(Box::new(std::io::Cursor::new(input.clone().into_bytes())) as Box<_>);
+        let (mut out, mut diag) = (Vec::new(), Vec::new());
+        let opts = RunOptions {
+            max_line: 1000,
+            ..RunOptions::default()
+        };
+        let sum = run(&mut reopen, "in", &mut out, "out", &mut diag, &opts).unwrap();
+        assert_eq!((sum.lines, sum.written, sum.dropped), (3, 2, 1));
+        let out = String::from_utf8(out).unwrap();
+        assert!(!out.contains("111122223333"), "{out}");
+        assert!(out.contains("/owner/000000000001"), "{out}");
+        assert_eq!(
+            String::from_utf8(diag).unwrap(),
+            "in:2: line longer than 0 MiB; line dropped\n"
+        );
     }
 
     #[test]

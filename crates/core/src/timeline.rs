@@ -926,11 +926,9 @@ fn attribute(
     }
     // A webhook that mutated without a logged patch explains nothing we can name.
     if let (Some(req), Some(resp)) = (req, resp) {
+        let explainer = admission::Explainer::new(explained);
         for d in admission::diff(req, resp, admission::SERVER_FIELDS) {
-            if !explained
-                .iter()
-                .any(|q| admission::explains_in(Some(req), q, &d.path))
-            {
+            if !explainer.explains(Some(req), &d.path) {
                 out.push(change(d.path, d.op, d.value, BUILTIN));
             }
         }
