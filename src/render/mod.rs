@@ -5,9 +5,11 @@
 
 pub mod check;
 pub mod csv;
+pub mod kinds;
 pub mod markdown;
 pub mod mermaid;
 pub mod pods;
+pub mod sequence;
 pub mod table;
 pub mod webhooks;
 
