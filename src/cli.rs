@@ -42,6 +42,11 @@ pub enum Command {
     /// Every pod incarnation on one line: creator, scheduler, node, latencies, mutating webhooks,
     /// how it ended; then latency percentiles per scheduler.
     Pods(Box<PodsArgs>),
+    /// One self-contained HTML file to open in any browser, attach to a ticket or keep as a CI
+    /// artifact: an overview with latency percentiles, a swimlane of every pod incarnation
+    /// (filter, sort, zoom), the webhook matrix, and a story per pod with its sequence diagram.
+    #[command(after_help = REPORT_EXAMPLES)]
+    Report(Box<ReportArgs>),
     /// Print the CloudWatch Logs Insights query ktrail runs for a pod (or the FilterLogEvents
     /// pattern, with --engine filter), to paste into the console.
     Query(Box<QueryArgs>),
@@ -136,6 +141,61 @@ pub struct PodsArgs {
     /// Output format.
     #[arg(short, long, value_enum, default_value_t = PodsFormat::Table)]
     pub output: PodsFormat,
+}
+
+const REPORT_EXAMPLES: &str = "\
+Examples:
+  ktrail report -f audit.log.zst -O report.html              # every pod of a log, to a file
+  ktrail report --sample eks-fargate -O fargate.html --force  # replace an earlier report
+  ktrail report -n shop -f audit/ --since 2024-05-01T10:00:00Z --until 2024-05-01T10:20:00Z
+  ktrail report --cluster prod --since 2h > report.html       # CloudWatch Logs, to standard output
+";
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    #[command(flatten)]
+    pub pod: PodArgs,
+    #[command(flatten)]
+    pub input: InputArgs,
+    #[command(flatten)]
+    pub output: OutputFileArgs,
+    /// At most this many stories; the overview and the swimlane always hold every incarnation.
+    /// Beyond it the slowest and the mutated pods' stories come first, and the report says how
+    /// many it left out.
+    #[arg(long, value_name = "N", default_value_t = 5000)]
+    pub max_stories: usize,
+}
+
+/// Where a command writes its document.
+#[derive(Debug, Args, Clone, Default)]
+pub struct OutputFileArgs {
+    /// Write to FILE instead of standard output (`-`: standard output). The file is written beside
+    /// its target and renamed into place when complete.
+    #[arg(short = 'O', long = "output-file", value_name = "FILE")]
+    pub output_file: Option<PathBuf>,
+    /// Replace FILE if it exists (otherwise an existing file is an error).
+    #[arg(long)]
+    pub force: bool,
+}
+
+impl OutputFileArgs {
+    fn options(self) -> Result<options::OutputFile, UsageError> {
+        match self.output_file {
+            Some(p) if p.as_os_str() != "-" => {
+                if p.as_os_str().is_empty() {
+                    return Err(UsageError("--output-file needs a file name".into()));
+                }
+                Ok(options::OutputFile::File {
+                    path: p,
+                    force: self.force,
+                })
+            }
+            _ if self.force => Err(UsageError(
+                "--force replaces an output file: give --output-file FILE".into(),
+            )),
+            _ => Ok(options::OutputFile::Stdout),
+        }
+    }
 }
 
 #[derive(Debug, Args)]
@@ -299,6 +359,15 @@ impl Cli {
                 sort: a.sort,
                 format: a.output,
             }),
+            Command::Report(a) => {
+                let a = *a;
+                Invocation::Report(options::Report {
+                    selection: a.pod.selection()?,
+                    inputs: a.input.options(),
+                    output: a.output.options()?,
+                    max_stories: a.max_stories,
+                })
+            }
             Command::Query(a) => Invocation::Query(options::Query {
                 selection: a.pod.selection()?,
                 cloudwatch: a.cloudwatch.options(),

@@ -20,6 +20,7 @@ pub enum Invocation {
     Timeline(Timeline),
     Webhooks(Webhooks),
     Pods(Pods),
+    Report(Report),
     Query(Query),
     Fetch(Fetch),
     Check(Check),
@@ -88,6 +89,27 @@ pub struct Pods {
     pub inputs: Inputs,
     pub sort: Option<PodSort>,
     pub format: PodsFormat,
+}
+
+#[derive(Debug)]
+pub struct Report {
+    pub selection: Selection,
+    pub inputs: Inputs,
+    pub output: OutputFile,
+    /// At most this many stories in the report.
+    pub max_stories: usize,
+}
+
+/// Where a command writes its document: standard output, or a file written safely (beside the
+/// target, renamed into place when complete).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OutputFile {
+    Stdout,
+    File {
+        path: PathBuf,
+        /// Replace an existing file.
+        force: bool,
+    },
 }
 
 #[derive(Debug)]

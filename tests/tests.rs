@@ -15,6 +15,7 @@ mod hostile;
 mod mermaid;
 mod query_safety;
 mod redact;
+mod report;
 mod samples;
 mod views;
 mod views_corpus;

@@ -8,9 +8,11 @@ mod completions;
 mod fetch;
 mod follow;
 mod input;
+mod output;
 mod pods;
 mod query;
 mod redact;
+mod report;
 mod samples;
 mod timeline;
 mod webhooks;
@@ -37,6 +39,7 @@ pub fn run(cli: Cli) -> Result<u8> {
         Invocation::Timeline(o) => timeline::run(o),
         Invocation::Webhooks(o) => webhooks::run(o),
         Invocation::Pods(o) => pods::run(o),
+        Invocation::Report(o) => report::run(o),
         Invocation::Query(o) => query::run(&o),
         Invocation::Fetch(o) => fetch::run(&o),
         Invocation::Check(o) => check::run(o),

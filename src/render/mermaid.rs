@@ -80,6 +80,7 @@ pub fn diagram(pod: &Pod, w: &mut dyn Write) -> io::Result<()> {
                 to,
                 arrow,
                 text: t,
+                ..
             } => {
                 let arrow = match arrow {
                     Arrow::Request => "->>",

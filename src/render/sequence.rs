@@ -45,6 +45,9 @@ pub enum Step {
         to: String,
         arrow: Arrow,
         text: String,
+        /// The index of the pod's event whose request this is, when the text is that event's
+        /// offset and summary (a report can show the summary once and refer to it).
+        event: Option<usize>,
     },
     Note {
         over: String,
@@ -148,6 +151,7 @@ fn message(from: &str, to: &str, arrow: Arrow, text: String) -> Step {
         to: to.to_owned(),
         arrow,
         text,
+        event: None,
     }
 }
 
@@ -162,7 +166,7 @@ pub fn of(pod: &Pod) -> Sequence {
         });
     }
     let base = pod.times.created.or(pod.times.first);
-    for ev in &pod.events {
+    for (k, ev) in pod.events.iter().enumerate() {
         let off = base
             .and_then(|b| (ev.at - b).num_microseconds())
             .map(|us| offset(us as f64 / 1e6))
@@ -222,12 +226,13 @@ pub fn of(pod: &Pod) -> Sequence {
         } else {
             Arrow::Request
         };
-        steps.push(message(
-            &who,
-            API,
+        steps.push(Step::Message {
+            from: who,
+            to: API.into(),
             arrow,
-            msg(&format!("{off} {}", ev.summary)),
-        ));
+            text: msg(&format!("{off} {}", ev.summary)),
+            event: Some(k),
+        });
         webhook_calls(&ev.webhooks, &mut cast, &mut steps);
         builtin_note(ev, &mut steps);
     }
