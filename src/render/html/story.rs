@@ -196,7 +196,7 @@ fn events(pod: &Pod, s: &mut String) {
         // The user of the row above again: a ditto mark (user names are long, and most rows of
         // a story come from the same two or three).
         let who = if previous == Some(ev.user.as_str()) {
-            "〃".to_owned()
+            "″".to_owned()
         } else {
             shorten(&ev.user, USER_CHARS)
         };
