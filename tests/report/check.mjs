@@ -85,7 +85,11 @@ async function runCase(c) {
     lanes: document.querySelectorAll("#lanes g.lane").length,
     stories: document.querySelectorAll("section.story").length,
     shown: document.getElementById("shown")?.dataset.count,
+    // Hovering a lane shows its facts: the SVG tooltip, the lane's first child.
+    tooltips: [...document.querySelectorAll("#lanes g.lane")]
+      .every((g) => g.firstElementChild?.tagName === "title" && g.firstElementChild.textContent.includes("\n")),
   }));
+  check(counts.tooltips, `${n}: every bar has its facts as a tooltip`);
   check(counts.lanes === c.lanes, `${n}: ${counts.lanes} swimlane bars, timeline -o json has ${c.lanes}`);
   check(counts.stories === c.stories, `${n}: ${counts.stories} story sections, expected ${c.stories}`);
   if (c.lanes > 0) check(Number(counts.shown) === c.lanes, `${n}: ${counts.shown} shown before filtering`);
@@ -94,11 +98,8 @@ async function runCase(c) {
   // attribute, no link out of the document.
   const foreign = await page.evaluate(() => {
     const bad = [];
-    const scripts = document.querySelectorAll("script");
-    scripts.forEach((s, i) => {
-      const data = s.type === "application/json";
-      if (!(data || i === scripts.length - 1) || s.src) bad.push(`script ${i}`);
-    });
+    const code = [...document.querySelectorAll("script")].filter((s) => s.type !== "application/json");
+    if (code.length !== 1 || code[0].src) bad.push(`${code.length} scripts`);
     if (document.querySelectorAll("style").length !== 1) bad.push("style count");
     document.querySelectorAll("img,iframe,object,embed,link,base,video,audio,source,foreignObject,form[action]")
       .forEach((e) => bad.push(e.tagName));
@@ -139,6 +140,24 @@ async function runCase(c) {
       return [...svg.querySelectorAll("rect.seg")].every((r) => Number(r.getAttribute("x")) + Number(r.getAttribute("width")) <= x1 + 1);
     });
     check(zoom, `${n}: zoomed bars stay within the plot`);
+    // Sorted by created → ready, slowest first: the lanes from the top down never get slower,
+    // and those without the latency come last.
+    const sorted = await page.evaluate(() => {
+      document.getElementById("z-reset").click();
+      const s = document.getElementById("f-sort");
+      s.value = "c2r";
+      s.dispatchEvent(new Event("change"));
+      const pods = JSON.parse(document.getElementById("ktrail-data").textContent).pods;
+      const y = (g) => Number(/translate\(0,(\d+)\)/.exec(g.getAttribute("transform"))[1]);
+      const order = [...document.querySelectorAll("#lanes g.lane")]
+        .filter((g) => g.getAttribute("display") !== "none")
+        .sort((a, b) => y(a) - y(b))
+        .map((g) => pods[Number(g.id.slice(5))][9]);
+      s.value = "";
+      s.dispatchEvent(new Event("change"));
+      return order.every((v, k) => k === 0 || v === null || (order[k - 1] !== null && order[k - 1] >= v));
+    });
+    check(sorted, `${n}: sorted by created → ready, slowest first`);
     await page.evaluate(() => {
       document.getElementById("z-reset").click();
       const s = document.getElementById("f-ns");

@@ -274,6 +274,14 @@ pub fn render(input: &Input, w: &mut dyn Write) -> io::Result<()> {
     overview(input, span, w)?;
     swimlane::render(pods, span, &facets, &has_story, w)?;
     webhooks(input.webhooks, pods, w)?;
+    // The data and the script come before the stories: the overview and the swimlane are
+    // usable while the browser still parses the stories, most of a big report.
+    writeln!(
+        w,
+        "<script type=\"application/json\" id=\"ktrail-data\">{}</script>",
+        json_block(&swimlane::data(pods, span, &facets, &has_story))
+    )?;
+    writeln!(w, "<script>{JS}</script>")?;
     let mut diagrams = if picked.stories.len() <= INLINE_DIAGRAMS {
         story::Diagrams::Inline
     } else {
@@ -286,11 +294,6 @@ pub fn render(input: &Input, w: &mut dyn Write) -> io::Result<()> {
          the log's, shown as text.</footer>",
         env!("CARGO_PKG_VERSION")
     )?;
-    writeln!(
-        w,
-        "<script type=\"application/json\" id=\"ktrail-data\">{}</script>",
-        json_block(&swimlane::data(pods, span, &facets, &has_story))
-    )?;
     if let story::Diagrams::Data(seq) = &diagrams {
         writeln!(
             w,
@@ -298,7 +301,7 @@ pub fn render(input: &Input, w: &mut dyn Write) -> io::Result<()> {
             json_block(seq)
         )?;
     }
-    writeln!(w, "<script>{JS}</script>\n</body>\n</html>")
+    writeln!(w, "</body>\n</html>")
 }
 
 fn count_distinct<'a>(items: impl Iterator<Item = (&'a str, &'a str)>) -> usize {

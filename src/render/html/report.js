@@ -11,8 +11,9 @@
   var X0 = +svg.dataset.x0, X1 = +svg.dataset.x1, ROW = +svg.dataset.row, TOP = +svg.dataset.top;
   var lanes = [];
   for (var i = 0; i < pods.length; i++) lanes.push(document.getElementById("lane-" + i));
-  var stories = {};
-  document.querySelectorAll("section.story").forEach(function (s) { stories[s.id.slice(6)] = s; });
+  // The script runs before the stories are parsed (the swimlane is usable while they load), so
+  // a story is looked up when it is needed, and the page is brought up to date once parsed.
+  function story(i) { return document.getElementById("story-" + i); }
   var $ = function (id) { return document.getElementById(id); };
   var fNs = $("f-ns"), fName = $("f-name"), fNode = $("f-node"), fSched = $("f-sched"),
     fHook = $("f-hook"), fSort = $("f-sort"), zFrom = $("z-from"), zTo = $("z-to"),
@@ -90,7 +91,10 @@
     });
     for (i = 0; i < pods.length; i++) {
       if (!visible[i]) lanes[i].setAttribute("display", "none");
-      if (stories[i]) stories[i].hidden = !visible[i];
+      if (pods[i][10]) {
+        var st = story(i);
+        if (st) st.hidden = !visible[i];
+      }
     }
     var height = TOP + ROW * order.length + 4;
     svg.setAttribute("viewBox", "0 0 " + svg.getAttribute("width") + " " + height);
@@ -115,8 +119,14 @@
   }
   // Sequence diagrams sent as data (reports with many stories): drawn when a story is opened,
   // with the same geometry as the ones ktrail writes as SVG.
-  var seqEl = document.getElementById("ktrail-seq");
-  var seq = seqEl ? JSON.parse(seqEl.textContent) : null;
+  var seq;
+  function seqData() {
+    if (seq === undefined) {
+      var el = document.getElementById("ktrail-seq");
+      seq = el ? JSON.parse(el.textContent) : null;
+    }
+    return seq;
+  }
   var COL = 170, HEAD = 34, STEP = 24;
   function shorten(t, max) {
     var chars = Array.from(t);
@@ -135,9 +145,10 @@
     e.appendChild(document.createTextNode(short));
   }
   function draw(section) {
-    var entry = seq && seq.stories[section.id.slice(6)];
     var box = section.querySelector(".seq-box");
-    if (!entry || !box || box.dataset.drawn) return;
+    if (!box || box.dataset.drawn || !seqData()) return;
+    var entry = seq.stories[section.id.slice(6)];
+    if (!entry) return;
     box.dataset.drawn = "1";
     var labels = entry[0], steps = entry[1], rows = section.querySelectorAll("table.events > tbody > tr");
     var width = Math.max(Math.max(labels.length, 1) * COL, 600), height = HEAD + STEP * steps.length + 12;
@@ -175,15 +186,14 @@
     box.textContent = "";
     box.appendChild(svg);
   }
-  if (seq) {
-    Object.keys(stories).forEach(function (i) {
-      var d = stories[i].querySelector("details");
-      d.addEventListener("toggle", function () { if (d.open) draw(stories[i]); });
-    });
-  }
+  // `toggle` does not bubble: caught on its way down instead, for every story at once.
+  document.addEventListener("toggle", function (e) {
+    var d = e.target;
+    if (d.tagName === "DETAILS" && d.open && d.parentNode.classList.contains("story")) draw(d.parentNode);
+  }, true);
   function openStory() {
     var m = /^#story-(\d+)$/.exec(location.hash);
-    var s = m && stories[m[1]];
+    var s = m && story(m[1]);
     if (!s) return;
     s.hidden = false;
     s.querySelector("details").open = true;
@@ -197,6 +207,7 @@
   window.addEventListener("hashchange", openStory);
   apply();
   openStory();
+  document.addEventListener("DOMContentLoaded", function () { apply(); openStory(); });
   // When the report became interactive, for the tests' timing (milliseconds since navigation).
   document.documentElement.dataset.ready = Math.round(performance.now());
 })();
