@@ -2,7 +2,9 @@
 # The whole test suite, as the README gives it and CI runs it. Starts every service the tests need
 # on 127.0.0.1 and stops them afterwards. Extra arguments go to `cargo test`.
 #
-# Services: the Mermaid parser the diagram tests run (tests/mermaid, installed with npm ci); a moto server (CloudWatch Logs emulator, PyPI moto[server], installed into .venv-moto
+# Services: the Mermaid parser the diagram tests run (tests/mermaid, installed with npm ci); the
+# report's browser check (tests/report: npm puppeteer-core driving Debian's chromium, run when
+# /usr/bin/chromium is installed, as .ci/run does); a moto server (CloudWatch Logs emulator, PyPI moto[server], installed into .venv-moto
 # by tests/moto/start.sh) loaded with an EKS-like audit log group by tests/moto/load.py; the
 # CloudWatch tests read KTRAIL_TEST_MOTO_PORT and KTRAIL_TEST_MOTO_DATA.
 set -euo pipefail
@@ -43,5 +45,14 @@ export KTRAIL_TEST_MOTO_PORT KTRAIL_TEST_MOTO_DATA="$state/data"
 # The Mermaid parser (npm mermaid@11 under Node 20, with jsdom@24), from the committed lock file.
 npm ci --prefix tests/mermaid --no-audit --no-fund --loglevel=error >&2
 export KTRAIL_TEST_MERMAID=1
+
+# The HTML report in headless Chromium (npm puppeteer-core, which downloads no browser, from the
+# committed lock file; the browser is the system's). Without the browser the test says it skipped.
+if [ -x /usr/bin/chromium ]; then
+    PUPPETEER_SKIP_DOWNLOAD=1 npm ci --prefix tests/report --no-audit --no-fund --loglevel=error >&2
+    export KTRAIL_TEST_BROWSER=1
+else
+    echo "no /usr/bin/chromium (apt-get install chromium): the report's browser test is skipped" >&2
+fi
 
 cargo test --locked "$@"

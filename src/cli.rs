@@ -52,6 +52,11 @@ pub enum Command {
         after_help = "Examples:\n  ktrail pods --sample statefulset-recreate\n  ktrail pods -f exports/ --sort created-to-ready -o csv > pods.csv\n  ktrail pods -n default --cluster ironman-2022 --since 1d"
     )]
     Pods(Box<PodsArgs>),
+    /// One self-contained HTML file to open in any browser, attach to a ticket or keep as a CI
+    /// artifact: an overview with latency percentiles, a swimlane of every pod incarnation
+    /// (filter, sort, zoom), the webhook matrix, and a story per pod with its sequence diagram.
+    #[command(after_help = REPORT_EXAMPLES)]
+    Report(Box<ReportArgs>),
     /// Print the CloudWatch Logs Insights query ktrail runs for a pod (or the FilterLogEvents
     /// pattern, with --engine filter), to paste into the console.
     #[command(
@@ -276,6 +281,11 @@ impl OutputFileArgs {
         if path.is_empty() {
             return Err(UsageError("the output file name is empty".into()));
         }
+        if self.force && path == "-" {
+            return Err(UsageError(
+                "--force replaces an output file: give it with -O FILE".into(),
+            ));
+        }
         Ok(options::OutputFile {
             path,
             force: self.force,
@@ -323,6 +333,28 @@ pub struct PodsArgs {
     /// Output format.
     #[arg(short, long, value_enum, default_value_t = PodsFormat::Table)]
     pub output: PodsFormat,
+}
+
+const REPORT_EXAMPLES: &str = "\
+Examples:
+  ktrail report --sample eks-fargate > fargate.html
+  ktrail report -f audit.log.zst -O report.html --force
+  ktrail report -n shop --cluster prod --since 2h -O shop.html
+";
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    #[command(flatten)]
+    pub pod: PodArgs,
+    #[command(flatten)]
+    pub input: InputArgs,
+    #[command(flatten)]
+    pub output: OutputFileArgs,
+    /// At most this many stories; the overview and the swimlane always hold every incarnation.
+    /// Beyond it the slowest and the mutated pods' stories come first, and the report says how
+    /// many it left out.
+    #[arg(long, value_name = "N", default_value_t = 5000)]
+    pub max_stories: usize,
 }
 
 #[derive(Debug, Args)]
@@ -572,6 +604,15 @@ impl Cli {
                 format: a.output,
                 style: a.display.style(),
             }),
+            Command::Report(a) => {
+                let a = *a;
+                Invocation::Report(options::Report {
+                    selection: a.pod.selection(false)?,
+                    inputs: a.input.options(),
+                    output: a.output.options(true)?,
+                    max_stories: a.max_stories,
+                })
+            }
             Command::Query(a) => Invocation::Query(options::Query {
                 selection: a.pod.selection(a.reads.reads)?,
                 cloudwatch: a.log_group.options(),

@@ -20,6 +20,7 @@ pub enum Invocation {
     Timeline(Timeline),
     Webhooks(Webhooks),
     Pods(Pods),
+    Report(Report),
     Query(Query),
     Fetch(Fetch),
     Blame(Blame),
@@ -97,6 +98,15 @@ pub struct Pods {
     pub sort: Option<PodSort>,
     pub format: PodsFormat,
     pub style: Style,
+}
+
+#[derive(Debug)]
+pub struct Report {
+    pub selection: Selection,
+    pub inputs: Inputs,
+    pub output: OutputFile,
+    /// At most this many stories in the report.
+    pub max_stories: usize,
 }
 
 #[derive(Debug)]

@@ -20,6 +20,7 @@ mod mermaid;
 mod query_safety;
 mod readme;
 mod redact;
+mod report;
 mod samples;
 mod terminal;
 mod trust;

@@ -14,6 +14,7 @@ mod nomatch;
 mod pods;
 mod query;
 mod redact;
+mod report;
 mod samples;
 mod timeline;
 mod webhooks;
@@ -40,6 +41,7 @@ pub fn run(cli: Cli) -> Result<u8> {
         Invocation::Timeline(o) => timeline::run(o),
         Invocation::Webhooks(o) => webhooks::run(o),
         Invocation::Pods(o) => pods::run(o),
+        Invocation::Report(o) => report::run(o),
         Invocation::Query(o) => query::run(&o),
         Invocation::Fetch(o) => fetch::run(&o),
         Invocation::Blame(o) => blame::run(o),

@@ -12,17 +12,10 @@
 use std::fmt::Write as _;
 use std::io::{self, Write};
 
-use ktrail_core::admission::WebhookCall;
 use ktrail_core::escape::{self, markdown_cell};
-use ktrail_core::text::short_agent;
-use ktrail_core::text::shorten;
-use ktrail_core::timeline::{EventKind, Pod, PodEvent, BUILTIN};
+use ktrail_core::timeline::Pod;
 
-/// At most this many characters of log text in one message (before escaping).
-const TEXT_CHARS: usize = 160;
-/// At most this many paths listed in one message, each at most `PATH_CHARS` characters.
-const PATHS_SHOWN: usize = 6;
-const PATH_CHARS: usize = 80;
+use super::sequence::{self, Arrow, Step};
 
 /// One diagram for one pod; for several, a Markdown document with a fenced diagram per pod.
 pub fn timeline(report: &ktrail_core::timeline::Report, w: &mut dyn Write) -> io::Result<()> {
@@ -34,20 +27,13 @@ pub fn timeline(report: &ktrail_core::timeline::Report, w: &mut dyn Write) -> io
                 if i > 0 {
                     writeln!(w)?;
                 }
-                writeln!(w, "### {}\n", markdown_cell(&title(pod)))?;
+                writeln!(w, "### {}\n", markdown_cell(&sequence::title(pod)))?;
                 writeln!(w, "```mermaid")?;
                 diagram(pod, w)?;
                 writeln!(w, "```")?;
             }
             Ok(())
         }
-    }
-}
-
-fn title(pod: &Pod) -> String {
-    match &pod.uid {
-        Some(uid) => format!("{}/{} (uid {uid})", pod.namespace, pod.name),
-        None => format!("{}/{}", pod.namespace, pod.name),
     }
 }
 
@@ -78,220 +64,36 @@ pub fn text(s: &str) -> String {
     out
 }
 
-/// Log text shortened for one message, then made safe.
-fn msg(s: &str) -> String {
-    text(&shorten(s, TEXT_CHARS))
-}
-
-/// The participants of one pod's story, with their generated aliases.
-#[derive(Default)]
-struct Cast {
-    /// (alias, label)
-    order: Vec<(String, String)>,
-    users: Vec<(String, String)>,
-    webhooks: Vec<(WebhookKey, String)>,
-}
-
-type WebhookKey = (&'static str, Option<String>, Option<String>);
-
-fn webhook_key(c: &WebhookCall) -> WebhookKey {
-    (c.kind, c.configuration.clone(), c.webhook.clone())
-}
-
-impl Cast {
-    fn user(&mut self, name: &str) -> String {
-        if let Some((_, a)) = self.users.iter().find(|(u, _)| u == name) {
-            return a.clone();
-        }
-        let alias = format!("U{}", self.users.len());
-        self.users.push((name.to_owned(), alias.clone()));
-        let label = if name.is_empty() {
-            "(unknown user)"
-        } else {
-            name
-        };
-        self.order.push((alias.clone(), label.to_owned()));
-        alias
-    }
-
-    fn webhook(&mut self, c: &WebhookCall) -> String {
-        let key = webhook_key(c);
-        if let Some((_, a)) = self.webhooks.iter().find(|(k, _)| *k == key) {
-            return a.clone();
-        }
-        let alias = format!("W{}", self.webhooks.len());
-        self.webhooks.push((key, alias.clone()));
-        let mut label = c.name().to_owned();
-        if let (Some(conf), Some(wh)) = (&c.configuration, &c.webhook) {
-            if conf != wh {
-                label.push_str(&format!(" ({conf})"));
-            }
-        }
-        if c.kind == "validating" {
-            label.push_str(" [validating]");
-        }
-        self.order.push((alias.clone(), label));
-        alias
-    }
-
-    /// Casts in reading order: the requester, the API server, the webhooks in call order, then
-    /// everyone else in order of appearance (typically the scheduler, then the kubelet).
-    fn of(pod: &Pod) -> Cast {
-        let mut cast = Cast::default();
-        let requester = pod
-            .events
-            .iter()
-            .find(|e| e.kind == EventKind::Create)
-            .or(pod.events.first());
-        if let Some(e) = requester {
-            cast.user(&e.user);
-        }
-        cast.order.push(("API".into(), "API server".into()));
-        for c in pod
-            .webhooks
-            .iter()
-            .chain(pod.events.iter().flat_map(|e| e.webhooks.iter()))
-        {
-            cast.webhook(c);
-        }
-        for e in &pod.events {
-            cast.user(&e.user);
-        }
-        cast
-    }
-}
-
-/// One pod's sequence diagram.
+/// One pod's sequence diagram. Participants are written with their generated aliases (`U0`,
+/// `API`, `W0`), so no log text is ever an identifier.
 pub fn diagram(pod: &Pod, w: &mut dyn Write) -> io::Result<()> {
-    let mut cast = Cast::of(pod);
+    let seq = sequence::of(pod);
     writeln!(w, "sequenceDiagram")?;
-    writeln!(w, "    title {}", text(&title(pod)))?;
-    for (alias, label) in &cast.order {
+    writeln!(w, "    title {}", text(&seq.title))?;
+    for (alias, label) in &seq.participants {
         writeln!(w, "    participant {alias} as {}", text(label))?;
     }
-    if pod.created_at.is_none() && !pod.denied {
-        writeln!(w, "    Note over API: created before the log begins")?;
-    }
-    for (ev, off) in super::with_offsets(pod) {
-        let who = cast.user(&ev.user);
-        let failed = ev.code.is_some_and(|c| c >= 400);
-        if ev.kind == EventKind::Create {
-            let agent = ev
-                .user_agent
-                .as_deref()
-                .map(short_agent)
-                .filter(|a| !a.is_empty())
-                .map(|a| format!(" ({a})"))
-                .unwrap_or_default();
-            writeln!(
-                w,
-                "    {who}->>API: {}",
-                msg(&format!(
-                    "{off} create pod {}/{}{agent}",
-                    pod.namespace, pod.name
-                ))
-            )?;
-            webhook_calls(&pod.webhooks, &mut cast, w)?;
-            builtin_note(ev, w)?;
-            let code = ev.code.map(|c| format!("{c} ")).unwrap_or_default();
-            if failed {
-                let why = match (&pod.denied_by, &pod.message) {
-                    (Some(by), Some(m)) => format!("denied by {by}: {m}"),
-                    (Some(by), None) => format!("denied by {by}"),
-                    (None, Some(m)) => m.clone(),
-                    (None, None) => "failed".into(),
+    for step in &seq.steps {
+        match step {
+            Step::Message {
+                from,
+                to,
+                arrow,
+                text: t,
+                ..
+            } => {
+                let arrow = match arrow {
+                    Arrow::Request => "->>",
+                    Arrow::Reply => "-->>",
+                    Arrow::Failed => "-x",
+                    Arrow::FailedReply => "--x",
                 };
-                writeln!(w, "    API--x{who}: {}", msg(&format!("{code}{why}")))?;
-            } else {
-                let uid = pod
-                    .uid
-                    .as_deref()
-                    .map(|u| format!(", uid {u}"))
-                    .unwrap_or_default();
-                writeln!(
-                    w,
-                    "    API-->>{who}: {}",
-                    msg(&format!("{code}created{uid}"))
-                )?;
+                writeln!(w, "    {from}{arrow}{to}: {}", text(t))?;
             }
-            continue;
+            Step::Note { over, text: t } => writeln!(w, "    Note over {over}: {}", text(t))?,
         }
-        let arrow = if failed { "-x" } else { "->>" };
-        writeln!(
-            w,
-            "    {who}{arrow}API: {}",
-            msg(&format!("{off} {}", ev.summary))
-        )?;
-        webhook_calls(&ev.webhooks, &mut cast, w)?;
-        builtin_note(ev, w)?;
     }
     Ok(())
-}
-
-fn paths_text(paths: &[String]) -> String {
-    let mut s = paths
-        .iter()
-        .take(PATHS_SHOWN)
-        .map(|p| shorten(p, PATH_CHARS))
-        .collect::<Vec<_>>()
-        .join(", ");
-    if paths.len() > PATHS_SHOWN {
-        s.push_str(&format!(", +{} more", paths.len() - PATHS_SHOWN));
-    }
-    s
-}
-
-/// The API server's calls to the webhooks of one request, and their answers.
-fn webhook_calls(calls: &[WebhookCall], cast: &mut Cast, w: &mut dyn Write) -> io::Result<()> {
-    for c in calls {
-        let hook = cast.webhook(c);
-        let call = if c.round == 0 {
-            format!("{} admission review", c.kind)
-        } else {
-            format!(
-                "{} admission review, reinvocation round {}",
-                c.kind, c.round
-            )
-        };
-        if c.failed_open {
-            writeln!(
-                w,
-                "    API-x{hook}: {}",
-                msg(&format!("{call}: call failed, ignored (failed open)"))
-            )?;
-            continue;
-        }
-        writeln!(w, "    API->>{hook}: {}", msg(&call))?;
-        let answer = match (c.mutated, &c.paths) {
-            (Some(true), Some(paths)) if !paths.is_empty() => {
-                // Not `msg`: the path list is bounded already and reads best whole.
-                text(&format!("patched {}", paths_text(paths)))
-            }
-            (Some(true), _) => text("mutated (patch not logged at this audit level)"),
-            (Some(false), _) => text("no change"),
-            (None, _) => text("answered"),
-        };
-        writeln!(w, "    {hook}-->>API: {answer}")?;
-    }
-    Ok(())
-}
-
-/// What built-in admission and defaulting changed on this request, as a note on the API server.
-fn builtin_note(ev: &PodEvent, w: &mut dyn Write) -> io::Result<()> {
-    let mut paths: Vec<String> = Vec::new();
-    for c in ev.changes.iter().filter(|c| c.by == BUILTIN) {
-        if !paths.contains(&c.path) {
-            paths.push(c.path.clone());
-        }
-    }
-    if paths.is_empty() {
-        return Ok(());
-    }
-    writeln!(
-        w,
-        "    Note over API: {}",
-        text(&format!("{BUILTIN} set {}", paths_text(&paths)))
-    )
 }
 
 #[cfg(test)]

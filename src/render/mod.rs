@@ -1,15 +1,18 @@
 //! Output formats. Every renderer writes to any `io::Write`, so tests render into a `Vec<u8>`.
 //! Table and Markdown escape log text (see `ktrail_core::escape`); JSON is the versioned contract.
 //! One module per report: the timeline (`table`, `markdown`, `mermaid`, JSON here), the views
-//! (`pods`, `webhooks`, with `csv`) and the check's verdict (`check`).
+//! (`pods`, `webhooks`, with `csv`), the check's verdict (`check`) and the HTML report (`html`).
 
 pub mod blame;
 pub mod check;
 pub mod csv;
 pub mod fit;
+pub mod html;
+pub mod kinds;
 pub mod markdown;
 pub mod mermaid;
 pub mod pods;
+pub mod sequence;
 pub mod table;
 pub mod webhooks;
 

@@ -1,0 +1,309 @@
+//! What a pod's sequence diagram holds, before any format: the participants (the users who acted on
+//! the pod, the API server, each admission webhook) and the steps (requests, webhook calls and their
+//! answers, notes). Mermaid (`mermaid`) and the HTML report's inline SVG (`html`) draw the same
+//! sequence, each escaping the plain text here for its own syntax.
+
+use ktrail_core::admission::WebhookCall;
+use ktrail_core::text::{offset, short_agent, shorten};
+use ktrail_core::timeline::{Pod, PodEvent, BUILTIN};
+
+use super::kinds;
+
+/// At most this many characters of log text in one message.
+const TEXT_CHARS: usize = 160;
+/// At most this many paths listed in one message, each at most `PATH_CHARS` characters.
+const PATHS_SHOWN: usize = 6;
+const PATH_CHARS: usize = 80;
+
+/// The alias of the API server among the participants.
+pub const API: &str = "API";
+
+/// One pod's diagram. Texts are plain and unescaped (log text included), already shortened.
+pub struct Sequence {
+    pub title: String,
+    /// (alias, label), in reading order. Aliases are generated (`U0`, `API`, `W0`), never log text.
+    pub participants: Vec<(String, String)>,
+    pub steps: Vec<Step>,
+}
+
+/// The kinds of arrow a message is drawn with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Arrow {
+    /// A request or call.
+    Request,
+    /// An answer.
+    Reply,
+    /// A request or call that failed.
+    Failed,
+    /// An answer that is a failure.
+    FailedReply,
+}
+
+pub enum Step {
+    Message {
+        from: String,
+        to: String,
+        arrow: Arrow,
+        text: String,
+        /// The index of the pod's event whose request this is, when the text is that event's
+        /// offset and summary (a report can show the summary once and refer to it).
+        event: Option<usize>,
+    },
+    Note {
+        over: String,
+        text: String,
+    },
+}
+
+pub fn title(pod: &Pod) -> String {
+    match &pod.uid {
+        Some(uid) => format!("{}/{} (uid {uid})", pod.namespace, pod.name),
+        None => format!("{}/{}", pod.namespace, pod.name),
+    }
+}
+
+/// Log text shortened for one message.
+fn msg(s: &str) -> String {
+    shorten(s, TEXT_CHARS)
+}
+
+/// The participants of one pod's story, with their generated aliases.
+#[derive(Default)]
+struct Cast {
+    /// (alias, label)
+    order: Vec<(String, String)>,
+    users: Vec<(String, String)>,
+    webhooks: Vec<(WebhookKey, String)>,
+}
+
+type WebhookKey = (&'static str, Option<String>, Option<String>);
+
+fn webhook_key(c: &WebhookCall) -> WebhookKey {
+    (c.kind, c.configuration.clone(), c.webhook.clone())
+}
+
+impl Cast {
+    fn user(&mut self, name: &str) -> String {
+        if let Some((_, a)) = self.users.iter().find(|(u, _)| u == name) {
+            return a.clone();
+        }
+        let alias = format!("U{}", self.users.len());
+        self.users.push((name.to_owned(), alias.clone()));
+        let label = if name.is_empty() {
+            "(unknown user)"
+        } else {
+            name
+        };
+        self.order.push((alias.clone(), label.to_owned()));
+        alias
+    }
+
+    fn webhook(&mut self, c: &WebhookCall) -> String {
+        let key = webhook_key(c);
+        if let Some((_, a)) = self.webhooks.iter().find(|(k, _)| *k == key) {
+            return a.clone();
+        }
+        let alias = format!("W{}", self.webhooks.len());
+        self.webhooks.push((key, alias.clone()));
+        let mut label = c.name().to_owned();
+        if let (Some(conf), Some(wh)) = (&c.configuration, &c.webhook) {
+            if conf != wh {
+                label.push_str(&format!(" ({conf})"));
+            }
+        }
+        if c.kind == "validating" {
+            label.push_str(" [validating]");
+        }
+        self.order.push((alias.clone(), label));
+        alias
+    }
+
+    /// Casts in reading order: the requester, the API server, the webhooks in call order, then
+    /// everyone else in order of appearance (typically the scheduler, then the kubelet).
+    fn of(pod: &Pod) -> Cast {
+        let mut cast = Cast::default();
+        let requester = pod
+            .events
+            .iter()
+            .find(|e| kinds::is_create(e))
+            .or(pod.events.first());
+        if let Some(e) = requester {
+            cast.user(&e.user);
+        }
+        cast.order.push((API.into(), "API server".into()));
+        for c in pod
+            .webhooks
+            .iter()
+            .chain(pod.events.iter().flat_map(|e| e.webhooks.iter()))
+        {
+            cast.webhook(c);
+        }
+        for e in &pod.events {
+            cast.user(&e.user);
+        }
+        cast
+    }
+}
+
+fn message(from: &str, to: &str, arrow: Arrow, text: String) -> Step {
+    Step::Message {
+        from: from.to_owned(),
+        to: to.to_owned(),
+        arrow,
+        text,
+        event: None,
+    }
+}
+
+/// One pod's sequence.
+pub fn of(pod: &Pod) -> Sequence {
+    let mut cast = Cast::of(pod);
+    let mut steps = Vec::new();
+    if pod.created_at.is_none() && !pod.denied {
+        steps.push(Step::Note {
+            over: API.into(),
+            text: "created before the log begins".into(),
+        });
+    }
+    let base = pod.times.created.or(pod.times.first);
+    for (k, ev) in pod.events.iter().enumerate() {
+        let off = base
+            .and_then(|b| (ev.at - b).num_microseconds())
+            .map(|us| offset(us as f64 / 1e6))
+            .unwrap_or_default();
+        let who = cast.user(&ev.user);
+        let failed = ev.code.is_some_and(|c| c >= 400);
+        if kinds::is_create(ev) {
+            let agent = ev
+                .user_agent
+                .as_deref()
+                .map(short_agent)
+                .filter(|a| !a.is_empty())
+                .map(|a| format!(" ({a})"))
+                .unwrap_or_default();
+            steps.push(message(
+                &who,
+                API,
+                Arrow::Request,
+                msg(&format!(
+                    "{off} create pod {}/{}{agent}",
+                    pod.namespace, pod.name
+                )),
+            ));
+            webhook_calls(&pod.webhooks, &mut cast, &mut steps);
+            builtin_note(ev, &mut steps);
+            let code = ev.code.map(|c| format!("{c} ")).unwrap_or_default();
+            if failed {
+                let why = match (&pod.denied_by, &pod.message) {
+                    (Some(by), Some(m)) => format!("denied by {by}: {m}"),
+                    (Some(by), None) => format!("denied by {by}"),
+                    (None, Some(m)) => m.clone(),
+                    (None, None) => "failed".into(),
+                };
+                steps.push(message(
+                    API,
+                    &who,
+                    Arrow::FailedReply,
+                    msg(&format!("{code}{why}")),
+                ));
+            } else {
+                let uid = pod
+                    .uid
+                    .as_deref()
+                    .map(|u| format!(", uid {u}"))
+                    .unwrap_or_default();
+                steps.push(message(
+                    API,
+                    &who,
+                    Arrow::Reply,
+                    msg(&format!("{code}created{uid}")),
+                ));
+            }
+            continue;
+        }
+        let arrow = if failed {
+            Arrow::Failed
+        } else {
+            Arrow::Request
+        };
+        steps.push(Step::Message {
+            from: who,
+            to: API.into(),
+            arrow,
+            text: msg(&format!("{off} {}", ev.summary)),
+            event: Some(k),
+        });
+        webhook_calls(&ev.webhooks, &mut cast, &mut steps);
+        builtin_note(ev, &mut steps);
+    }
+    Sequence {
+        title: title(pod),
+        participants: cast.order,
+        steps,
+    }
+}
+
+fn paths_text(paths: &[String]) -> String {
+    let mut s = paths
+        .iter()
+        .take(PATHS_SHOWN)
+        .map(|p| shorten(p, PATH_CHARS))
+        .collect::<Vec<_>>()
+        .join(", ");
+    if paths.len() > PATHS_SHOWN {
+        s.push_str(&format!(", +{} more", paths.len() - PATHS_SHOWN));
+    }
+    s
+}
+
+/// The API server's calls to the webhooks of one request, and their answers.
+fn webhook_calls(calls: &[WebhookCall], cast: &mut Cast, steps: &mut Vec<Step>) {
+    for c in calls {
+        let hook = cast.webhook(c);
+        let call = if c.round == 0 {
+            format!("{} admission review", c.kind)
+        } else {
+            format!(
+                "{} admission review, reinvocation round {}",
+                c.kind, c.round
+            )
+        };
+        if c.failed_open {
+            steps.push(message(
+                API,
+                &hook,
+                Arrow::Failed,
+                msg(&format!("{call}: call failed, ignored (failed open)")),
+            ));
+            continue;
+        }
+        steps.push(message(API, &hook, Arrow::Request, msg(&call)));
+        let answer = match (c.mutated, &c.paths) {
+            // Not shortened: the path list is bounded already and reads best whole.
+            (Some(true), Some(paths)) if !paths.is_empty() => {
+                format!("patched {}", paths_text(paths))
+            }
+            (Some(true), _) => "mutated (patch not logged at this audit level)".into(),
+            (Some(false), _) => "no change".into(),
+            (None, _) => "answered".into(),
+        };
+        steps.push(message(&hook, API, Arrow::Reply, answer));
+    }
+}
+
+/// What built-in admission and defaulting changed on this request, as a note on the API server.
+fn builtin_note(ev: &PodEvent, steps: &mut Vec<Step>) {
+    let mut paths: Vec<String> = Vec::new();
+    for c in ev.changes.iter().filter(|c| c.by == BUILTIN) {
+        if !paths.contains(&c.path) {
+            paths.push(c.path.clone());
+        }
+    }
+    if paths.is_empty() {
+        return;
+    }
+    steps.push(Step::Note {
+        over: API.into(),
+        text: format!("{BUILTIN} set {}", paths_text(&paths)),
+    });
+}
