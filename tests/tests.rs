@@ -5,6 +5,7 @@
 mod util;
 mod views_fixture;
 
+mod archives;
 mod check;
 mod cli;
 mod cloudwatch_cli;

@@ -10,6 +10,7 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 
 use crate::audit::{self, Event};
+use crate::formats;
 use crate::wrapper::{self, Holds, Wrapper, MAX_NESTING};
 
 /// Why a line was skipped.
@@ -27,6 +28,12 @@ pub enum Problem {
     },
     /// A pod event whose content cannot be used (e.g. no time at all).
     Unusable(String),
+    /// The compressed stream ends early or breaks near this byte of the compressed input; what was
+    /// decoded before it counts, the rest of the input is unreadable.
+    Damaged {
+        offset: u64,
+        reason: String,
+    },
     /// Some items of a batch (EventList, array, CloudWatch export) were bad; the others were read.
     Items {
         /// What the wrapper grammar calls one item: [`wrapper::ARRAY_ITEM`], or the `item` or
@@ -59,6 +66,12 @@ impl Problem {
             Problem::NotAuditEvent(what) => write!(f, "not an audit event ({what})"),
             Problem::TooLong { limit } => write!(f, "line longer than {} MiB", limit >> 20),
             Problem::Unusable(why) => write!(f, "{why}"),
+            Problem::Damaged { offset, reason } => {
+                write!(
+                    f,
+                    "compressed data ends or breaks near byte {offset} ({reason})"
+                )
+            }
             Problem::Items {
                 what,
                 index,
@@ -90,6 +103,9 @@ impl fmt::Display for Problem {
         self.reason(f)?;
         match self {
             Problem::Items { bad, of, .. } => write!(f, "; {bad} of {of} items skipped"),
+            Problem::Damaged { .. } => {
+                f.write_str("; the events before it are read, the rest is lost")
+            }
             _ => f.write_str("; skipped"),
         }
     }
@@ -128,7 +144,7 @@ pub fn trim(line: &[u8]) -> &[u8] {
 
 /// Decodes one line, calling `sink` for every audit event in it. Blank lines give an empty outcome.
 pub fn decode_line(line: &[u8], sink: &mut dyn FnMut(&Event<'_>)) -> Outcome {
-    decode_nested(trim(line), sink, 0)
+    decode_nested(formats::cwexport::strip(trim(line)), sink, 0)
 }
 
 fn decode_nested(line: &[u8], sink: &mut dyn FnMut(&Event<'_>), depth: u8) -> Outcome {
@@ -150,6 +166,11 @@ fn decode_nested(line: &[u8], sink: &mut dyn FnMut(&Event<'_>), depth: u8) -> Ou
             Ok(items) => decode_items(&items, sink, depth, wrapper::ARRAY_ITEM),
             Err(e) => Outcome::problem(json_problem(line, &e)),
         };
+    }
+    if depth == 0 {
+        if let Some(record) = formats::firehose::read(line) {
+            return decode_subscription(record, sink, depth);
+        }
     }
     let ev: Event = match serde_json::from_slice(line) {
         Ok(ev) => ev,
@@ -244,6 +265,41 @@ fn decode_items(
             problem: Box::new(p),
             bad,
             of: items.len(),
+        });
+    }
+    out
+}
+
+/// A CloudWatch Logs subscription record (`formats::firehose`): its messages, each a line.
+fn decode_subscription(
+    record: formats::firehose::Content<'_>,
+    sink: &mut dyn FnMut(&Event<'_>),
+    depth: u8,
+) -> Outcome {
+    use formats::firehose::Content;
+    let messages = match record {
+        Content::Messages(m) => m,
+        Content::Nothing => return Outcome::default(),
+        Content::Bad(why) => return Outcome::problem(Problem::NotAuditEvent(why)),
+    };
+    let mut out = Outcome::default();
+    let mut bad = 0usize;
+    let mut first_bad = None;
+    for (i, m) in messages.iter().enumerate() {
+        let o = decode_nested(trim(m.as_bytes()), sink, depth + 1);
+        out.events += o.events;
+        if let Some(p) = o.problem {
+            bad += 1;
+            first_bad.get_or_insert((i, p));
+        }
+    }
+    if let Some((index, p)) = first_bad {
+        out.problem = Some(Problem::Items {
+            what: formats::firehose::LOG_EVENT,
+            index,
+            problem: Box::new(p),
+            bad,
+            of: messages.len(),
         });
     }
     out

@@ -20,6 +20,7 @@ pub mod check;
 pub mod collect;
 pub mod decode;
 pub mod escape;
+pub mod formats;
 pub mod json;
 pub mod record;
 pub mod redact;
