@@ -17,6 +17,7 @@ mod mermaid;
 mod query_safety;
 mod readme;
 mod redact;
+mod s3_cli;
 mod samples;
 mod terminal;
 mod views;

@@ -1,6 +1,7 @@
 //! Reading every input of a command into the engine: files, directories, standard input and
-//! built-in samples through the scan, CloudWatch Logs through its own source. Both feed the same
-//! collector line by line, so a story is the same whichever way its lines arrived.
+//! built-in samples through the scan, S3 locations through the same scan (`s3`), CloudWatch Logs
+//! through its own source. All feed the same collector line by line, so a story is the same
+//! whichever way its lines arrived.
 
 use anyhow::{bail, Result};
 
@@ -10,7 +11,11 @@ use ktrail_core::scan::{self, Diagnostic, ScanOptions};
 use ktrail_core::source;
 use ktrail_core::timeline::{Pending, Report};
 
+use ktrail_core::source::Input;
+use ktrail_s3::S3Url;
+
 use super::cloudwatch;
+use super::s3::S3Reader;
 use crate::cli::UsageError;
 use crate::options::Inputs;
 
@@ -34,6 +39,12 @@ impl DiagnosticPrinter {
     }
 }
 
+/// Inputs read one after the other: local files, directories and samples, or an S3 location.
+enum Group<'a> {
+    Local(Vec<Input>),
+    S3(&'a str),
+}
+
 /// Reads every input of `input` for `sel` and builds the report. Bad lines are printed to stderr;
 /// with `--strict` the first one is an error.
 pub fn load(input: &Inputs, sel: Selection) -> Result<Report> {
@@ -47,18 +58,35 @@ pub fn load_pending(input: &Inputs, sel: Selection) -> Result<Pending> {
     }
     if input.files.is_empty() && input.samples.is_empty() {
         bail!(UsageError(
-            "no input: give -f FILE (or -f - for standard input), --sample NAME, or --cluster NAME"
+            "no input: give -f FILE (or -f - for standard input, -f s3://BUCKET/PREFIX), --sample NAME, or --cluster NAME"
                 .into()
         ));
     }
-    let inputs = source::expand(&input.files, &input.samples)?;
+    // Samples first, then every -f in the order given; local paths are checked before anything
+    // is read.
+    let mut groups = vec![Group::Local(source::expand(&[], &input.samples)?)];
+    for f in &input.files {
+        if S3Url::is_s3(f) {
+            groups.push(Group::S3(f));
+        } else {
+            groups.push(Group::Local(source::expand(std::slice::from_ref(f), &[])?));
+        }
+    }
     let mut collector = Collector::new(sel);
     let mut printer = DiagnosticPrinter::default();
     let opts = ScanOptions {
         strict: input.strict,
         ..Default::default()
     };
-    scan::scan_inputs(&inputs, &mut collector, &opts, &mut |d| printer.print(d))?;
+    let mut s3 = S3Reader::default();
+    for g in groups {
+        match g {
+            Group::Local(inputs) => {
+                scan::scan_inputs(&inputs, &mut collector, &opts, &mut |d| printer.print(d))?
+            }
+            Group::S3(location) => s3.read(location, input, &mut collector, &opts, &mut printer)?,
+        }
+    }
     let pending = collector.finish_pending();
     if pending.summary.lines_skipped > 0 {
         eprintln!(

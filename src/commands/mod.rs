@@ -11,6 +11,7 @@ mod input;
 mod pods;
 mod query;
 mod redact;
+mod s3;
 mod samples;
 mod timeline;
 mod webhooks;
