@@ -14,6 +14,8 @@
 #   one pod's timeline        <= 1.5x            rg -c '"name":"nginx"'
 #   peak resident memory      <  256 MiB for both
 #   gzip / zstd input         <= 1.3x            gzip -dc / zstd -dc to /dev/null (both timelines)
+#   a CloudWatch export tree  <= 1.3x            zcat over its files (bench/archives.sh, run last;
+#                                                ARCHIVES=0 skips it)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -185,5 +187,9 @@ check "zstd input, one pod vs zstd -dc" "$(ratio ktrail-zst-one peer-zst)" "x <=
 check "zstd input, all pods vs zstd -dc" "$(ratio ktrail-zst-all peer-zst)" "x <= 1.3" "x the time (target <= 1.3x)"
 [ -n "${jq_all:-}" ] && echo "      (all pods vs plain jq: $(awk "BEGIN { printf \"%.2f\", $jq_all / ${MED[ktrail-all]} }")x faster)"
 echo
+if [ "${ARCHIVES:-1}" = 1 ]; then
+    echo
+    RUNS=$RUNS SIZE=$SIZE SEED=$SEED bench/archives.sh || fail=1
+fi
 echo "cores busy after: $(busy)% (other work on the machine skews the medians; rerun when it is idle)"
 exit $fail
