@@ -29,14 +29,13 @@ impl S3Reader {
         printer: &mut DiagnosticPrinter,
     ) -> Result<()> {
         let url = S3Url::parse(location)?;
-        if self.conn.is_none() {
-            let rt = ktrail_s3::runtime()?;
-            let src = source(input);
-            let client = rt.block_on(src.client())?;
-            self.conn = Some((rt, client));
-        }
-        let Some((rt, client)) = &self.conn else {
-            unreachable!("connected above")
+        let (rt, client) = match &mut self.conn {
+            Some(c) => c,
+            None => {
+                let rt = ktrail_s3::runtime()?;
+                let client = rt.block_on(source(input).client())?;
+                self.conn.insert((rt, client))
+            }
         };
         let sel = collector.selection();
         let listing = rt.block_on(ktrail_s3::list(client, &url, sel.since, sel.until))?;

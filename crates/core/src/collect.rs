@@ -67,11 +67,6 @@ impl Collector {
         self.summary.lines_read
     }
 
-    /// Counts as skipped what a damaged compressed stream held past the damage.
-    pub fn count_skipped(&mut self) {
-        self.summary.lines_skipped += 1;
-    }
-
     /// Counts a line that was never decoded because no prefilter literal was in it.
     pub fn skip_unread(&mut self) {
         self.summary.lines_read += 1;

@@ -373,13 +373,16 @@ fn scan_damaged(
     let Some((offset, reason)) = damage.take() else {
         return Ok(());
     };
-    let line = (engine.lines_read() - before).max(1);
+    // What the damage took is counted as one more line, skipped, after the lines read before it.
+    let line = engine.lines_read() - before + 1;
+    let Some(problem) = engine.reject(Problem::Damaged { offset, reason }) else {
+        return Ok(());
+    };
     let d = Diagnostic {
         origin: origin.to_owned(),
         line,
-        problem: Problem::Damaged { offset, reason },
+        problem,
     };
-    engine.count_skipped();
     if opts.strict {
         return Err(ScanError::Strict(d));
     }
