@@ -16,6 +16,8 @@
 #   peak resident memory      <  256 MiB for both
 #   gzip / zstd input         <= 1.3x            gzip -dc / zstd -dc to /dev/null (both timelines)
 #   one pod's blame           <= 1.5x            one pod's timeline
+#   a CloudWatch export tree  <= 1.3x            zcat over its files (bench/archives.sh, run last;
+#                                                ARCHIVES=0 skips it)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -211,5 +213,9 @@ if [ -n "${BASELINE:-}" ]; then
         "$(rss "$BASELINE" timeline -f "$BIG" -o json)"
 fi
 echo
+if [ "${ARCHIVES:-1}" = 1 ]; then
+    echo
+    RUNS=$RUNS SIZE=$SIZE SEED=$SEED bench/archives.sh || fail=1
+fi
 echo "cores busy after: $(busy)% (other work on the machine skews the medians; rerun when it is idle)"
 exit $fail

@@ -22,11 +22,12 @@ CRATES = {
     "ktrail": "src",
     "ktrail_core": "crates/core/src",
     "ktrail_cloudwatch": "crates/cloudwatch/src",
+    "ktrail_s3": "crates/s3/src",
     "ktrail_corpus": "crates/corpus/src",
 }
 FORBIDDEN_IN_CORE = ("clap", "tokio", "aws-")
 
-PATH = re.compile(r"\b(crate|ktrail_core|ktrail_cloudwatch|ktrail_corpus)::(?:\{([^}]*)\}|([a-z_][a-z0-9_]*))")
+PATH = re.compile(r"\b(crate|ktrail_core|ktrail_cloudwatch|ktrail_s3|ktrail_corpus)::(?:\{([^}]*)\}|([a-z_][a-z0-9_]*))")
 COMMENT = re.compile(r"//.*$", re.M)
 
 

@@ -6,7 +6,8 @@
 # report's browser check (tests/report: npm puppeteer-core driving Debian's chromium, run when
 # /usr/bin/chromium is installed, as .ci/run does); a moto server (CloudWatch Logs emulator, PyPI moto[server], installed into .venv-moto
 # by tests/moto/start.sh) loaded with an EKS-like audit log group by tests/moto/load.py; the
-# CloudWatch tests read KTRAIL_TEST_MOTO_PORT and KTRAIL_TEST_MOTO_DATA.
+# CloudWatch tests read KTRAIL_TEST_MOTO_PORT and KTRAIL_TEST_MOTO_DATA; the S3 tests upload
+# their own trees to the same server (AWS_ENDPOINT_URL_S3).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -40,6 +41,7 @@ unset AWS_PROFILE AWS_DEFAULT_PROFILE AWS_SESSION_TOKEN AWS_ROLE_ARN AWS_WEB_IDE
 export AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null AWS_EC2_METADATA_DISABLED=true
 export AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_REGION=us-east-1
 export AWS_ENDPOINT_URL_CLOUDWATCH_LOGS="http://127.0.0.1:$KTRAIL_TEST_MOTO_PORT"
+export AWS_ENDPOINT_URL_S3="http://127.0.0.1:$KTRAIL_TEST_MOTO_PORT"
 export KTRAIL_TEST_MOTO_PORT KTRAIL_TEST_MOTO_DATA="$state/data"
 
 # The Mermaid parser (npm mermaid@11 under Node 20, with jsdom@24), from the committed lock file.

@@ -448,8 +448,8 @@ pub struct ReadsArg {
 /// Where the audit events come from.
 #[derive(Debug, Args, Clone, Default)]
 pub struct InputArgs {
-    /// An audit log file (plain, gzip or zstd), a directory of them, or `-` for standard input.
-    /// Repeatable.
+    /// An audit log file (plain, gzip or zstd), a directory of them, `-` for standard input, or
+    /// s3://BUCKET/PREFIX for every object under the prefix. Repeatable.
     #[arg(short = 'f', long = "file", value_name = "SOURCE")]
     pub files: Vec<String>,
     /// A recorded story built into the binary (see `ktrail samples`). Repeatable.
@@ -491,16 +491,16 @@ pub struct LogGroupArgs {
 /// How to reach CloudWatch Logs: only for the commands that call it.
 #[derive(Debug, Args, Clone)]
 pub struct ConnectionArgs {
-    /// AWS region (default: the standard AWS configuration).
+    /// AWS region, also for s3:// sources (default: the standard AWS configuration).
     #[arg(long, help_heading = "CloudWatch Logs")]
     pub region: Option<String>,
-    /// AWS profile (default: AWS_PROFILE or the default profile).
+    /// AWS profile, also for s3:// sources (default: AWS_PROFILE or the default profile).
     #[arg(long, help_heading = "CloudWatch Logs")]
     pub profile: Option<String>,
     /// CloudWatch Logs endpoint URL (default: AWS_ENDPOINT_URL_CLOUDWATCH_LOGS or AWS's).
     #[arg(long, help_heading = "CloudWatch Logs")]
     pub endpoint_url: Option<String>,
-    /// Logs Insights queries run at once.
+    /// Logs Insights queries run at once; with s3:// sources, objects downloaded at once.
     #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=30), help_heading = "CloudWatch Logs")]
     pub concurrency: u16,
     /// Give up on an endpoint that does not connect or answer a call within this long (e.g. 30s,

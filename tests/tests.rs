@@ -7,6 +7,7 @@ mod decompress;
 mod util;
 mod views_fixture;
 
+mod archives;
 mod blame;
 mod check;
 mod cli;
@@ -21,6 +22,7 @@ mod query_safety;
 mod readme;
 mod redact;
 mod report;
+mod s3_cli;
 mod samples;
 mod terminal;
 mod trust;

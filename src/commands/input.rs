@@ -1,6 +1,7 @@
 //! Reading every input of a command into the engine: files, directories, standard input and
-//! built-in samples through the scan, CloudWatch Logs through its own source. Both feed the same
-//! collector line by line, so a story is the same whichever way its lines arrived.
+//! built-in samples through the scan, S3 locations through the same scan (`s3`), CloudWatch Logs
+//! through its own source. All feed the same collector line by line, so a story is the same
+//! whichever way its lines arrived.
 
 use anyhow::{bail, Result};
 
@@ -12,7 +13,11 @@ use ktrail_core::source;
 use ktrail_core::suggest::Census;
 use ktrail_core::timeline::{Pending, Report};
 
+use ktrail_core::source::Input;
+use ktrail_s3::S3Url;
+
 use super::cloudwatch;
+use super::s3::S3Reader;
 use crate::cli::UsageError;
 use crate::options::Inputs;
 
@@ -34,6 +39,12 @@ impl DiagnosticPrinter {
             eprintln!("ktrail: more bad lines follow; only the first {MAX_DIAGNOSTICS} are shown");
         }
     }
+}
+
+/// Inputs read one after the other: local files, directories and samples, or an S3 location.
+enum Group<'a> {
+    Local(Vec<Input>),
+    S3(&'a str),
 }
 
 /// Reads every input of `input` for `sel` and builds the report. Bad lines are printed to stderr;
@@ -69,23 +80,46 @@ pub fn load_pending(input: &Inputs, sel: Selection) -> Result<Pending> {
 fn load_files(input: &Inputs, sel: Selection) -> Result<Pending> {
     if input.files.is_empty() && input.samples.is_empty() {
         bail!(UsageError(
-            "no input: give -f FILE (or -f - for standard input), --sample NAME, or --cluster NAME"
+            "no input: give -f FILE (or -f - for standard input, -f s3://BUCKET/PREFIX), --sample NAME, or --cluster NAME"
                 .into()
         ));
     }
-    let expanded = source::expand(&input.files, &input.samples)?;
-    for n in &expanded.not_logs {
-        eprintln!("{}", escape(&format!("ktrail: {n}")));
+    // Samples first, then every -f in the order given; local paths are checked before anything
+    // is read.
+    let mut groups = vec![Group::Local(expand_local(&[], &input.samples)?)];
+    for f in &input.files {
+        if S3Url::is_s3(f) {
+            groups.push(Group::S3(f));
+        } else {
+            groups.push(Group::Local(expand_local(std::slice::from_ref(f), &[])?));
+        }
     }
-    let inputs = expanded.inputs;
     let mut collector = Collector::new(sel);
     let mut printer = DiagnosticPrinter::default();
     let opts = ScanOptions {
         strict: input.strict,
         ..Default::default()
     };
-    scan::scan_inputs(&inputs, &mut collector, &opts, &mut |d| printer.print(d))?;
+    let mut s3 = S3Reader::default();
+    for g in groups {
+        match g {
+            Group::Local(inputs) => {
+                scan::scan_inputs(&inputs, &mut collector, &opts, &mut |d| printer.print(d))?
+            }
+            Group::S3(location) => s3.read(location, input, &mut collector, &opts, &mut printer)?,
+        }
+    }
     Ok(finish(collector, "lines"))
+}
+
+/// Files, directories and samples, checked before anything is read; a file of a directory that
+/// is not an audit log is named once and passed over.
+fn expand_local(files: &[String], samples: &[String]) -> Result<Vec<Input>> {
+    let expanded = source::expand(files, samples)?;
+    for n in &expanded.not_logs {
+        eprintln!("{}", escape(&format!("ktrail: {n}")));
+    }
+    Ok(expanded.inputs)
 }
 
 /// The collected story, after saying how many of the `units` read (lines, events) were skipped.
@@ -104,7 +138,14 @@ pub(super) fn finish(collector: Collector, units: &str) -> Pending {
 /// `ktrail_core::suggest`): the second pass after a run that matched nothing. Quiet: the first
 /// pass reported what was wrong with the inputs.
 pub fn census(input: &Inputs, sel: &Selection) -> Result<Census> {
-    let inputs = source::expand(&input.files, &input.samples)?.inputs;
+    // S3 objects are not read a second time, as standard input is not.
+    let files: Vec<String> = input
+        .files
+        .iter()
+        .filter(|f| !S3Url::is_s3(f))
+        .cloned()
+        .collect();
+    let inputs = source::expand(&files, &input.samples)?.inputs;
     let broad = Selection {
         reads: sel.reads,
         ..Selection::default()

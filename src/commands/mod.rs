@@ -15,6 +15,7 @@ mod pods;
 mod query;
 mod redact;
 mod report;
+mod s3;
 mod samples;
 mod timeline;
 mod webhooks;

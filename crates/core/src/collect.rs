@@ -80,6 +80,11 @@ impl Collector {
         self.accept(r)
     }
 
+    /// Lines read so far, of every input.
+    pub fn lines_read(&self) -> u64 {
+        self.summary.lines_read
+    }
+
     /// Counts a line that was never decoded because no prefilter literal was in it.
     pub fn skip_unread(&mut self) {
         self.summary.lines_read += 1;

@@ -29,6 +29,7 @@ use memchr::memmem;
 use crate::collect::Collector;
 use crate::decode::{self, Problem};
 use crate::escape;
+use crate::formats::documents::{self, Shape};
 use crate::json::read;
 use crate::record::Selection;
 use crate::source::{self, Input, SourceError};
@@ -41,9 +42,12 @@ pub mod skim;
 /// Every line about a webhook configuration (kept for provenance) contains this.
 pub const CONFIG_LITERAL: &[u8] = b"webhookconfigurations";
 
-/// A stream whose first line or first character says "JSON document" is judged on at most this
-/// many bytes; past them it is read as lines.
+/// A stream's shape (lines or JSON documents, see `formats::documents`) is judged on at most this
+/// many bytes.
 pub const HEAD_LIMIT: usize = 64 << 10;
+
+/// The UTF-8 byte order mark some Windows tools write at the start of a file.
+pub const BOM: &[u8] = b"\xef\xbb\xbf";
 
 /// A bad line: where, and why.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -290,8 +294,8 @@ pub fn scan_inputs(
                 continue;
             }
         }
-        let (reader, _) = source::open(input)?;
-        scan_reader(reader, &origin, engine, &pre, opts, on_bad)?;
+        let (reader, _, damage) = source::open_tolerant(input)?;
+        scan_damaged(reader, &damage, &origin, engine, &pre, opts, on_bad)?;
     }
     Ok(())
 }
@@ -324,7 +328,10 @@ fn scan_file(
     use std::io::Seek;
     file.rewind().map_err(read_err)?;
     let (head, eof) = read_head(&mut file).map_err(read_err)?;
-    if document_start(&head) == Some(true) || (eof && head.len() <= opts.chunk_size) {
+    if head.starts_with(BOM)
+        || documents::shape(&head) == Shape::Documents
+        || (eof && head.len() <= opts.chunk_size)
+    {
         file.rewind().map_err(read_err)?;
         return scan_reader(Box::new(file), origin, engine, pre, opts, on_bad);
     }
@@ -338,9 +345,10 @@ fn scan_file(
     )
 }
 
-/// Reads one stream. A stream whose first line is a lone `[` or `{` is a JSON document (what the
-/// AWS CLI, `gcloud` and `jq` print): an array is read an element at a time, an object whole (see
-/// [`feed_document`]); anything else line by line, in parallel (see `pipeline`).
+/// Reads one stream of lines, or of JSON documents (see [`documents::shape`]: pretty-printed or
+/// back to back), which are split one per line first; a JSON array (what `gcloud logging read
+/// --format=json` and `jq -s` print) is read an element at a time ([`array`]). A UTF-8 byte order
+/// mark at the start is skipped. The lines are read in parallel (see `pipeline`).
 pub fn scan_reader(
     mut reader: Box<dyn Read + Send>,
     origin: &str,
@@ -350,28 +358,36 @@ pub fn scan_reader(
     on_bad: &mut dyn FnMut(&Diagnostic),
 ) -> Result<(), ScanError> {
     let read_err = read_error(origin);
-    let (head, eof) = read_head(&mut reader).map_err(read_err)?;
-    if document_start(&head) == Some(true) {
-        let mut report = |line, problem| {
-            let d = Diagnostic {
-                origin: origin.to_owned(),
-                line,
-                problem,
+    let (mut head, mut eof) = read_head(&mut reader).map_err(read_err)?;
+    if head.starts_with(BOM) {
+        head.drain(..BOM.len());
+    }
+    if documents::shape(&head) == Shape::Documents {
+        if head.trim_ascii_start().first() == Some(&b'[') {
+            let mut report = |line, problem| {
+                let d = Diagnostic {
+                    origin: origin.to_owned(),
+                    line,
+                    problem,
+                };
+                if opts.strict {
+                    return Err(ScanError::Strict(d));
+                }
+                on_bad(&d);
+                Ok(())
             };
-            if opts.strict {
-                return Err(ScanError::Strict(d));
-            }
-            on_bad(&d);
-            Ok(())
-        };
-        return feed_document(
-            engine,
-            head,
-            &mut reader,
-            opts.max_line,
-            &mut report,
-            &read_err,
-        );
+            return array::feed(
+                engine,
+                &head,
+                &mut reader,
+                opts.max_line,
+                &mut report,
+                &read_err,
+            );
+        }
+        let whole = io::Cursor::new(std::mem::take(&mut head)).chain(reader);
+        reader = Box::new(documents::Splitter::new(whole));
+        (head, eof) = read_head(&mut reader).map_err(read_err)?;
     }
     pipeline::run(
         pipeline::Source::Stream { reader, head, eof },
@@ -383,26 +399,52 @@ pub fn scan_reader(
     )
 }
 
-/// Feeds a JSON document (see [`document_start`]) whose first bytes are `head` and whose rest is
-/// `rest` to the engine, reporting each problem with its line. An array (what `gcloud logging read
-/// --format=json` and `jq -s` print) is read an element at a time ([`array`]); an object (what the
-/// AWS CLI prints) whole, as one line.
-fn feed_document<E>(
+/// Reads one input's raw bytes (compressed or not) like [`scan_reader`], for sources other than
+/// files (an S3 object): compression is recognised from the first bytes, and a compressed stream
+/// that ends early or breaks keeps what was read before the damage, which is reported as a bad
+/// line (an error with `strict`).
+pub fn scan_raw(
+    raw: Box<dyn Read + Send>,
+    origin: &str,
     engine: &mut Collector,
-    mut head: Vec<u8>,
-    rest: &mut dyn Read,
-    max_line: usize,
-    report: &mut array::Report<'_, E>,
-    read_error: &dyn Fn(io::Error) -> E,
-) -> Result<(), E> {
-    if head.trim_ascii_start().first() == Some(&b'[') {
-        return array::feed(engine, &head, rest, max_line, report, read_error);
+    opts: &ScanOptions,
+    on_bad: &mut dyn FnMut(&Diagnostic),
+) -> Result<(), ScanError> {
+    let pre = Prefilter::for_engine(engine);
+    let (reader, _, damage) = source::decompress_tolerant(raw).map_err(read_error(origin))?;
+    scan_damaged(reader, &damage, origin, engine, &pre, opts, on_bad)
+}
+
+/// [`scan_reader`], then the report of any damage the decompressor met.
+fn scan_damaged(
+    reader: Box<dyn Read + Send>,
+    damage: &source::Damage,
+    origin: &str,
+    engine: &mut Collector,
+    pre: &Prefilter,
+    opts: &ScanOptions,
+    on_bad: &mut dyn FnMut(&Diagnostic),
+) -> Result<(), ScanError> {
+    let before = engine.lines_read();
+    scan_reader(reader, origin, engine, pre, opts, on_bad)?;
+    let Some((offset, reason)) = damage.take() else {
+        return Ok(());
+    };
+    // What the damage took is counted as one more line, skipped, after the lines read before it.
+    let line = engine.lines_read() - before + 1;
+    let Some(problem) = engine.reject(Problem::Damaged { offset, reason }) else {
+        return Ok(());
+    };
+    let d = Diagnostic {
+        origin: origin.to_owned(),
+        line,
+        problem,
+    };
+    if opts.strict {
+        return Err(ScanError::Strict(d));
     }
-    rest.read_to_end(&mut head).map_err(read_error)?;
-    match engine.feed_line(&head) {
-        Some(p) => report(1, p),
-        None => Ok(()),
-    }
+    on_bad(&d);
+    Ok(())
 }
 
 /// Turns an I/O error while reading `origin` into a scan error naming it.
@@ -431,21 +473,6 @@ fn read_head(reader: &mut dyn Read) -> io::Result<(Vec<u8>, bool)> {
     }
     head.truncate(n);
     Ok((head, false))
-}
-
-/// `Some(true)` for a JSON document, `Some(false)` for lines, `None` when the bytes so far do not tell.
-/// A document opens with a lone `[` or `{` on its first line (as the AWS CLI and `jq` print them); a
-/// first line such as `[1,2]` or `[INFO] …` starts a file of lines, which one bad line must not spoil.
-fn document_start(buf: &[u8]) -> Option<bool> {
-    let i = buf.iter().position(|b| !b.is_ascii_whitespace())?;
-    match buf[i] {
-        b'[' | b'{' => {
-            let rest = &buf[i + 1..];
-            let nl = memchr::memchr(b'\n', rest)?;
-            Some(rest[..nl].iter().all(u8::is_ascii_whitespace))
-        }
-        _ => Some(false),
-    }
 }
 
 #[cfg(test)]
@@ -909,14 +936,15 @@ mod tests {
 
     #[test]
     fn documents_are_detected() {
-        assert_eq!(document_start(b"  [ \n {}"), Some(true));
-        assert_eq!(document_start(b"  [ {}"), None);
-        assert_eq!(document_start(b"[1,2,3]\n{}"), Some(false));
-        assert_eq!(document_start(b"[INFO] started\n"), Some(false));
-        assert_eq!(document_start(b"{\n  \"events\": ["), Some(true));
-        assert_eq!(document_start(b"{\"a\":1}\n"), Some(false));
-        assert_eq!(document_start(b"{\"a\":"), None);
-        assert_eq!(document_start(b"garbage"), Some(false));
+        use documents::shape;
+        assert_eq!(shape(b"  [ \n {}"), Shape::Documents);
+        assert_eq!(shape(b"  [ {}"), Shape::Lines);
+        assert_eq!(shape(b"[1,2,3]\n{}"), Shape::Lines);
+        assert_eq!(shape(b"[INFO] started\n"), Shape::Lines);
+        assert_eq!(shape(b"{\n  \"events\": ["), Shape::Documents);
+        assert_eq!(shape(b"{\"a\":1}\n"), Shape::Lines);
+        assert_eq!(shape(b"{\"a\":"), Shape::Documents);
+        assert_eq!(shape(b"garbage"), Shape::Lines);
     }
 
     #[test]

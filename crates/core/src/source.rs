@@ -9,6 +9,8 @@
 use std::fs::File;
 use std::io::{self, Cursor, Read};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use thiserror::Error;
 
@@ -106,7 +108,7 @@ pub fn expand(files: &[String], sample_names: &[String]) -> Result<Expanded, Sou
         })?;
         if meta.is_dir() {
             let mut found = Vec::new();
-            walk(&p, &mut found)?;
+            walk(&p, &p, &mut found)?;
             if found.is_empty() {
                 return Err(SourceError::EmptyDir(f.clone()));
             }
@@ -155,13 +157,18 @@ fn first_byte(path: &Path) -> Option<u8> {
                 .unwrap_or(chunk);
             at_start = false;
         }
-        if let Some(&b) = chunk.iter().find(|b| !b.is_ascii_whitespace()) {
-            return Some(b);
+        if let Some(at) = chunk.iter().position(|b| !b.is_ascii_whitespace()) {
+            // A CloudWatch export's line starts with its time: the message after it decides.
+            let line = &chunk[at..];
+            let line = &line[..line.iter().position(|&b| b == b'\n').unwrap_or(line.len())];
+            return crate::formats::cwexport::strip(line).first().copied();
         }
     }
 }
 
-fn walk(dir: &Path, out: &mut Vec<Input>) -> Result<(), SourceError> {
+/// The files below `dir`, but in a CloudWatch export tree only its audit streams (see
+/// `formats::cwexport::keep`); `root` is where the walk started.
+fn walk(root: &Path, dir: &Path, out: &mut Vec<Input>) -> Result<(), SourceError> {
     let err = |e| SourceError::Io {
         path: dir.display().to_string(),
         source: e,
@@ -179,9 +186,12 @@ fn walk(dir: &Path, out: &mut Vec<Input>) -> Result<(), SourceError> {
             source: e,
         })?;
         if meta.is_dir() {
-            walk(&p, out)?;
+            walk(root, &p, out)?;
         } else if meta.is_file() {
-            out.push(Input::Path(p));
+            let rel = p.strip_prefix(root).unwrap_or(&p).to_string_lossy();
+            if crate::formats::cwexport::keep(&rel.replace('\\', "/")) {
+                out.push(Input::Path(p));
+            }
         }
     }
     Ok(())
@@ -243,6 +253,126 @@ pub fn decompress(
         Compression::Gzip => (Box::new(flate2::read::MultiGzDecoder::new(whole)), c),
         Compression::Zstd => (Box::new(zstd::stream::read::Decoder::new(whole)?), c),
     })
+}
+
+/// What a decompressor met: where in the compressed bytes it stopped, and why. Shared between the
+/// reader that notices and the scan that reports it once the input is read.
+#[derive(Debug, Clone, Default)]
+pub struct Damage(Arc<Mutex<Option<(u64, String)>>>);
+
+impl Damage {
+    /// The damage, once.
+    pub fn take(&self) -> Option<(u64, String)> {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner).take()
+    }
+
+    fn set(&self, offset: u64, reason: String) {
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get_or_insert((offset, reason));
+    }
+}
+
+/// Counts the compressed bytes a decompressor takes, and keeps the source's own errors apart from
+/// the decompressor's.
+struct Counting {
+    inner: Box<dyn Read + Send>,
+    read: Arc<AtomicU64>,
+    failed: Arc<AtomicBool>,
+}
+
+impl Read for Counting {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self.inner.read(buf) {
+            Ok(n) => {
+                self.read.fetch_add(n as u64, Ordering::Relaxed);
+                Ok(n)
+            }
+            Err(e) => {
+                if e.kind() != io::ErrorKind::Interrupted {
+                    self.failed.store(true, Ordering::Relaxed);
+                }
+                Err(e)
+            }
+        }
+    }
+}
+
+/// A decompressor whose errors end the stream: the bytes before the damage are read, and the
+/// damage is kept in a [`Damage`]. An error of the source underneath (a disk, a connection) is
+/// still an error.
+struct Tolerant {
+    inner: Box<dyn Read + Send>,
+    read: Arc<AtomicU64>,
+    failed: Arc<AtomicBool>,
+    damage: Damage,
+    ended: bool,
+}
+
+impl Read for Tolerant {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if self.ended {
+            return Ok(0);
+        }
+        match self.inner.read(buf) {
+            Err(e)
+                if e.kind() != io::ErrorKind::Interrupted
+                    && !self.failed.load(Ordering::Relaxed) =>
+            {
+                self.ended = true;
+                self.damage
+                    .set(self.read.load(Ordering::Relaxed), e.to_string());
+                Ok(0)
+            }
+            r => r,
+        }
+    }
+}
+
+/// Opens an input like [`open`], with a decompressor that stops at damage instead of failing.
+pub fn open_tolerant(
+    input: &Input,
+) -> Result<(Box<dyn Read + Send>, Compression, Damage), SourceError> {
+    let name = input.name();
+    let raw: Box<dyn Read + Send> = match input {
+        Input::Path(p) => Box::new(File::open(p).map_err(|e| SourceError::Io {
+            path: name.clone(),
+            source: e,
+        })?),
+        Input::Stdin => Box::new(io::stdin()),
+        Input::Sample(s) => Box::new(s.data.as_bytes()),
+    };
+    decompress_tolerant(raw).map_err(|e| SourceError::Io {
+        path: name,
+        source: e,
+    })
+}
+
+/// [`decompress`], with a decompressor that stops at damage and says where (see [`Damage`]).
+pub fn decompress_tolerant(
+    raw: Box<dyn Read + Send>,
+) -> io::Result<(Box<dyn Read + Send>, Compression, Damage)> {
+    let read = Arc::new(AtomicU64::new(0));
+    let failed = Arc::new(AtomicBool::new(false));
+    let counting = Counting {
+        inner: raw,
+        read: read.clone(),
+        failed: failed.clone(),
+    };
+    let damage = Damage::default();
+    let (inner, c) = decompress(Box::new(counting))?;
+    if c == Compression::None {
+        return Ok((inner, c, damage));
+    }
+    let tolerant = Tolerant {
+        inner,
+        read,
+        failed,
+        damage: damage.clone(),
+        ended: false,
+    };
+    Ok((Box::new(tolerant), c, damage))
 }
 
 #[cfg(test)]

@@ -607,7 +607,7 @@ pub(super) fn process_chunk(data: &[u8], work: &Work) -> ChunkOut {
         if line.len() > work.max_line {
             items.push((index, Item::TooLong));
         } else {
-            let t = decode::trim(line);
+            let t = crate::formats::cwexport::strip(decode::trim(line));
             let shaped = t.is_empty() || (t[0] == b'{' && t[t.len() - 1] == b'}');
             if !shaped {
                 // Damaged or not JSON: decoding says what is wrong with it.

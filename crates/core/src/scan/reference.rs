@@ -7,11 +7,10 @@
 
 use std::io::Read;
 
-use super::{
-    config_literal, document_start, Diagnostic, Literal, ScanError, ScanOptions, HEAD_LIMIT,
-};
+use super::{config_literal, Diagnostic, Literal, ScanError, ScanOptions, HEAD_LIMIT};
 use crate::collect::Collector;
 use crate::decode::{self, Problem};
+use crate::formats::documents::{self, Shape};
 use crate::source::{self, Input};
 
 /// Reads every input into the engine, like [`super::scan_inputs`].
@@ -55,15 +54,25 @@ pub fn scan_reader(
         }
         Ok(())
     };
-    if document_start(&data[..data.len().min(HEAD_LIMIT)]) == Some(true) {
-        return super::feed_document(
-            engine,
-            data,
-            &mut std::io::empty(),
-            opts.max_line,
-            &mut |line, p| report(line, Some(p)),
-            &super::read_error(origin),
-        );
+    if data.starts_with(super::BOM) {
+        data.drain(..super::BOM.len());
+    }
+    if documents::shape(&data[..data.len().min(HEAD_LIMIT)]) == Shape::Documents {
+        if data.trim_ascii_start().first() == Some(&b'[') {
+            return super::array::feed(
+                engine,
+                &data,
+                &mut std::io::empty(),
+                opts.max_line,
+                &mut |line, p| report(line, Some(p)),
+                &super::read_error(origin),
+            );
+        }
+        let mut split = Vec::new();
+        documents::Splitter::new(&data[..])
+            .read_to_end(&mut split)
+            .map_err(super::read_error(origin))?;
+        data = split;
     }
     let literals = super::pod_literals(engine.selection());
     let config = config_literal();
@@ -81,7 +90,7 @@ pub fn scan_reader(
             report(n, p)?;
             continue;
         }
-        let t = decode::trim(line);
+        let t = crate::formats::cwexport::strip(decode::trim(line));
         let shaped = t.is_empty() || (t.first() == Some(&b'{') && t.last() == Some(&b'}'));
         let relevant = literals.iter().all(|l| has_literal(line, l)) || has_literal(line, &config);
         let unused_read = shaped && !engine.selection().reads && super::is_plain_read(t);
