@@ -364,18 +364,7 @@ pub fn scan_reader(
     }
     if documents::shape(&head) == Shape::Documents {
         if head.trim_ascii_start().first() == Some(&b'[') {
-            let mut report = |line, problem| {
-                let d = Diagnostic {
-                    origin: origin.to_owned(),
-                    line,
-                    problem,
-                };
-                if opts.strict {
-                    return Err(ScanError::Strict(d));
-                }
-                on_bad(&d);
-                Ok(())
-            };
+            let mut report = |line, problem| report_bad(origin, line, problem, opts.strict, on_bad);
             return array::feed(
                 engine,
                 &head,
@@ -432,15 +421,27 @@ fn scan_damaged(
     };
     // What the damage took is counted as one more line, skipped, after the lines read before it.
     let line = engine.lines_read() - before + 1;
-    let Some(problem) = engine.reject(Problem::Damaged { offset, reason }) else {
-        return Ok(());
-    };
+    match engine.reject(Problem::Damaged { offset, reason }) {
+        Some(problem) => report_bad(origin, line, problem, opts.strict, on_bad),
+        None => Ok(()),
+    }
+}
+
+/// A bad line of `origin`: with `strict` the scan's error, otherwise handed to `on_bad`. Every
+/// way of scanning reports through here, so `--strict` means the same everywhere.
+fn report_bad(
+    origin: &str,
+    line: u64,
+    problem: Problem,
+    strict: bool,
+    on_bad: &mut dyn FnMut(&Diagnostic),
+) -> Result<(), ScanError> {
     let d = Diagnostic {
         origin: origin.to_owned(),
         line,
         problem,
     };
-    if opts.strict {
+    if strict {
         return Err(ScanError::Strict(d));
     }
     on_bad(&d);

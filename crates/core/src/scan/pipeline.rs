@@ -283,18 +283,12 @@ impl InOrder<'_> {
     }
 
     fn report(&mut self, line: u64, p: Option<Problem>) -> Result<(), ScanError> {
-        if let Some(problem) = p {
-            let d = Diagnostic {
-                origin: self.origin.to_owned(),
-                line,
-                problem,
-            };
-            if self.strict {
-                return Err(ScanError::Strict(d));
+        match p {
+            Some(problem) => {
+                super::report_bad(self.origin, line, problem, self.strict, self.on_bad)
             }
-            (self.on_bad)(&d);
+            None => Ok(()),
         }
-        Ok(())
     }
 
     fn internal(&self) -> ScanError {

@@ -40,19 +40,9 @@ pub fn scan_reader(
     reader
         .read_to_end(&mut data)
         .map_err(super::read_error(origin))?;
-    let mut report = |line: u64, p: Option<Problem>| {
-        if let Some(problem) = p {
-            let d = Diagnostic {
-                origin: origin.to_owned(),
-                line,
-                problem,
-            };
-            if opts.strict {
-                return Err(ScanError::Strict(d));
-            }
-            on_bad(&d);
-        }
-        Ok(())
+    let mut report = |line: u64, p: Option<Problem>| match p {
+        Some(problem) => super::report_bad(origin, line, problem, opts.strict, on_bad),
+        None => Ok(()),
     };
     if data.starts_with(super::BOM) {
         data.drain(..super::BOM.len());
