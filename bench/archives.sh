@@ -68,27 +68,8 @@ cat $FILES >/dev/null
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
 
-declare -A TIMES
-# rounds NAME=COMMAND...: one run of each command per round after a warm-up round (see run.sh).
-rounds() {
-    local spec name cmd t r
-    for spec in "$@"; do TIMES[${spec%%=*}]=; done
-    for ((r = 0; r <= RUNS; r++)); do
-        for spec in "$@"; do
-            name=${spec%%=*} cmd=${spec#*=}
-            t=$({ TIMEFORMAT=%3R; time eval "$cmd" >/dev/null 2>"$TMP/$name.err"; } 2>&1) ||
-                { cat "$TMP/$name.err" >&2; echo "bench: '$cmd' failed" >&2; exit 2; }
-            [ "$r" -gt 0 ] && TIMES[$name]+="$t "
-        done
-    done
-}
-median() {
-    sort -g | awk '{ a[NR] = $1 } END { print (NR % 2 ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2) }'
-}
-ratio() {
-    paste -d' ' <(printf '%s\n' ${TIMES[$1]}) <(printf '%s\n' ${TIMES[$2]}) |
-        awk '{ print $1 / $2 }' | median
-}
+# rounds, median, ratio: see bench/rounds.sh.
+source bench/rounds.sh
 
 echo "archive input: $TREE, $(echo "$FILES" | wc -l) audit chunks, $(cat $FILES | wc -c) bytes compressed, $(stat -c %s "$BIG") bytes of log"
 rounds peer="zcat $(echo $FILES) >/dev/null" \
