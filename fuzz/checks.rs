@@ -42,7 +42,7 @@ pub fn decode_line(data: &[u8]) {
                 assert_printable(&ktrail_core::escape::escape(&p.to_string()), "a diagnostic");
             }
         }
-        let report = engine.finish();
+        let report = engine.finish().expect("in memory");
         for format in [Format::Json, Format::Table, Format::Markdown] {
             let mut out = Vec::new();
             render::timeline(&report, format, Style::default(), &mut out).unwrap();
@@ -115,7 +115,7 @@ fn sample_report() -> &'static Report {
                 e.feed_line(line.as_bytes());
             }
         }
-        e.finish()
+        e.finish().expect("in memory")
     })
 }
 

@@ -458,8 +458,40 @@ pub struct InputArgs {
     /// Stop with exit code 2 at the first bad input line instead of skipping it.
     #[arg(long)]
     pub strict: bool,
+    /// Memory for the pod writes kept while reading (e.g. 512M, 2G); past it they are kept in
+    /// temporary files (in $TMPDIR) until the stories are written.
+    #[arg(long, value_name = "SIZE", default_value = "128M", value_parser = parse_memory)]
+    pub memory: usize,
     #[command(flatten)]
     pub cloudwatch: CloudWatchArgs,
+}
+
+/// A size in bytes: a number with an optional unit, K/M/G (or KiB/MiB/GiB) counting in 1024s,
+/// KB/MB/GB in 1000s.
+fn parse_memory(s: &str) -> Result<usize, String> {
+    let t = s.trim();
+    let split = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let mult: f64 = match unit.trim().to_ascii_uppercase().as_str() {
+        "" | "B" => 1.0,
+        "K" | "KIB" => 1024.0,
+        "M" | "MIB" => 1024.0 * 1024.0,
+        "G" | "GIB" => 1024.0 * 1024.0 * 1024.0,
+        "KB" => 1e3,
+        "MB" => 1e6,
+        "GB" => 1e9,
+        _ => return Err(format!("{s:?} is not a size (e.g. 512M, 2G)")),
+    };
+    let n: f64 = num
+        .parse()
+        .map_err(|_| format!("{s:?} is not a size (e.g. 512M, 2G)"))?;
+    let bytes = n * mult;
+    if !bytes.is_finite() || bytes >= usize::MAX as f64 {
+        return Err(format!("{s:?} is more than this machine can address"));
+    }
+    Ok(bytes as usize)
 }
 
 /// Reading straight from CloudWatch Logs instead of files.
@@ -558,6 +590,7 @@ impl InputArgs {
             files: self.files,
             samples: self.samples,
             strict: self.strict,
+            memory: self.memory,
             cloudwatch: self.cloudwatch.options(),
         }
     }

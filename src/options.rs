@@ -39,6 +39,8 @@ pub struct Inputs {
     pub samples: Vec<String>,
     /// Stop with exit code 2 at the first bad input line instead of skipping it.
     pub strict: bool,
+    /// Bytes of pod records kept in memory before the rest go to temporary files.
+    pub memory: usize,
     pub cloudwatch: CloudWatch,
 }
 

@@ -17,6 +17,7 @@ mod corpus;
 mod damaged;
 mod fuzz_regressions;
 mod hostile;
+mod memory;
 mod mermaid;
 mod query_safety;
 mod readme;

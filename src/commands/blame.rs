@@ -18,7 +18,7 @@ pub fn run(args: Blame) -> Result<u8> {
         paths: args.paths,
     };
     let pods: Vec<PodBlame> = pending
-        .map_incarnations(|inc| blame::blame(inc, &opts))
+        .map_incarnations(|inc| blame::blame(inc, &opts))?
         .into_iter()
         .flatten()
         .collect();

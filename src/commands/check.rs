@@ -6,11 +6,12 @@ use std::io::{self, Write};
 
 use anyhow::{Context, Result};
 
-use ktrail_core::check::{eval, evaluate, rules};
+use ktrail_core::check::eval::{self, judge, Evaluator};
+use ktrail_core::check::rules;
 use ktrail_core::escape::escape;
 use ktrail_core::record::Selection;
 
-use super::{exit, load};
+use super::{exit, load_pending};
 use crate::options::Check;
 use crate::render;
 
@@ -23,8 +24,20 @@ pub fn run(args: Check) -> Result<u8> {
         until: args.until,
         ..Selection::default()
     };
-    let report = load(&args.inputs, sel)?;
-    let verdict = evaluate(&rules, &report, args.require_match);
+    let pending = load_pending(&args.inputs, sel)?;
+    // Each story is judged as it is derived (on every core): the verdict keeps results, not
+    // stories.
+    let mut judged = Evaluator::new(&rules, args.require_match);
+    pending.stream(
+        |pods| pods.iter().map(|p| judge(&rules, p)).collect::<Vec<_>>(),
+        |pods| -> io::Result<()> {
+            for p in pods {
+                judged.push(p);
+            }
+            Ok(())
+        },
+    )?;
+    let verdict = judged.finish();
     for r in verdict
         .rules
         .iter()

@@ -135,7 +135,7 @@ pub fn load(input: &Inputs, sel: record::Selection) -> Result<Pending> {
     one_kind_of_input(input)?;
     let src = source(&input.cloudwatch, &sel);
     let cw = selection(&sel, false);
-    let mut collector = Collector::new(sel);
+    let mut collector = Collector::new(sel).with_memory(input.memory);
     let mut printer = DiagnosticPrinter::default();
     let mut n = 0u64;
     let stats = collect_events(&src, &cw, |e| {
@@ -143,5 +143,5 @@ pub fn load(input: &Inputs, sel: record::Selection) -> Result<Pending> {
         feed(&mut collector, &mut printer, input.strict, n, e)
     })?;
     print_stats(&stats);
-    Ok(super::input::finish(collector, "events"))
+    super::input::finish(collector, "events")
 }

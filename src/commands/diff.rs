@@ -26,7 +26,7 @@ pub fn run(args: Diff) -> Result<u8> {
                 let to = blame::blame(inc, &opts(args.to))?;
                 let from = blame::blame(inc, &opts(args.from.or(to.created)));
                 Some((inc.uid.clone(), from, to))
-            });
+            })?;
             let chosen = sides.into_iter().flatten().rev().find(|(u, _, _)| {
                 uid.as_ref()
                     .is_none_or(|want| u.as_deref() == Some(want.as_str()))
@@ -42,7 +42,7 @@ pub fn run(args: Diff) -> Result<u8> {
         }
         DiffSides::LastTwo | DiffSides::Uids(..) => {
             let all: Vec<PodBlame> = pending
-                .map_incarnations(|inc| blame::blame(inc, &opts(None)))
+                .map_incarnations(|inc| blame::blame(inc, &opts(None)))?
                 .into_iter()
                 .flatten()
                 .collect();

@@ -157,12 +157,14 @@ pub fn run(args: &Timeline, follow_opts: &Follow, sel: record::Selection) -> Res
             let mut r = Ok(());
             if !batch.is_empty() || first {
                 messages.extend(batch.into_iter().map(|e| e.message));
-                let mut collector = Collector::new(sel.clone());
+                let mut collector = Collector::new(sel.clone()).with_memory(args.inputs.memory);
                 for m in &messages {
                     collector.feed_line(m.as_bytes());
                 }
-                let report = collector.finish();
-                r = print_new(&report, args.format, style, first, &mut printed);
+                r = match collector.finish() {
+                    Ok(report) => print_new(&report, args.format, style, first, &mut printed),
+                    Err(e) => Err(e.into()),
+                };
                 first = false;
             }
             // After the batch is printed: a run killed in between prints it again rather than

@@ -50,7 +50,7 @@ enum Group<'a> {
 /// Reads every input of `input` for `sel` and builds the report. Bad lines are printed to stderr;
 /// with `--strict` the first one is an error.
 pub fn load(input: &Inputs, sel: Selection) -> Result<Report> {
-    Ok(load_pending(input, sel)?.into_report())
+    Ok(load_pending(input, sel)?.into_report()?)
 }
 
 /// [`load`] up to the stories: the records grouped per pod, for output written pod by pod.
@@ -94,7 +94,7 @@ fn load_files(input: &Inputs, sel: Selection) -> Result<Pending> {
             groups.push(Group::Local(expand_local(std::slice::from_ref(f), &[])?));
         }
     }
-    let mut collector = Collector::new(sel);
+    let mut collector = Collector::new(sel).with_memory(input.memory);
     let mut printer = DiagnosticPrinter::default();
     let opts = ScanOptions {
         strict: input.strict,
@@ -109,7 +109,7 @@ fn load_files(input: &Inputs, sel: Selection) -> Result<Pending> {
             Group::S3(location) => s3.read(location, input, &mut collector, &opts, &mut printer)?,
         }
     }
-    Ok(finish(collector, "lines"))
+    finish(collector, "lines")
 }
 
 /// Files, directories and samples, checked before anything is read; a file of a directory that
@@ -123,15 +123,15 @@ fn expand_local(files: &[String], samples: &[String]) -> Result<Vec<Input>> {
 }
 
 /// The collected story, after saying how many of the `units` read (lines, events) were skipped.
-pub(super) fn finish(collector: Collector, units: &str) -> Pending {
-    let pending = collector.finish_pending();
+pub(super) fn finish(collector: Collector, units: &str) -> Result<Pending> {
+    let pending = collector.finish_pending()?;
     if pending.summary.lines_skipped > 0 {
         eprintln!(
             "ktrail: skipped {} of {} {units}",
             pending.summary.lines_skipped, pending.summary.lines_read
         );
     }
-    pending
+    Ok(pending)
 }
 
 /// Which pods the files and samples of `input` hold, whatever `sel` asks for (see

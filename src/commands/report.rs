@@ -2,9 +2,10 @@
 
 use anyhow::{Context, Result};
 
+use ktrail_core::timeline::{self, Pod};
 use ktrail_core::views::{pods, webhooks};
 
-use super::{exit, load};
+use super::{exit, load_pending};
 use crate::options::{Inputs, Report};
 use crate::output::Output;
 use crate::render::html;
@@ -12,9 +13,33 @@ use crate::render::html;
 pub fn run(args: Report) -> Result<u8> {
     // An existing target is refused before the log is read, not after.
     let mut out = Output::create(&args.output.path, args.output.force, &[])?;
-    let report = load(&args.inputs, args.selection)?;
-    let latency = pods::build(&report, None).latency;
-    let hooks = webhooks::build(&report);
+    let pending = load_pending(&args.inputs, args.selection)?;
+    // First pass: the outline of every story and the webhook counts; the stories shown are
+    // derived again as they are written (see `html::outline`).
+    let mut hooks = webhooks::Builder::default();
+    let mut outlines: Vec<Pod> = Vec::new();
+    pending.stream(
+        |group| {
+            let mut b = webhooks::Builder::default();
+            for pod in group {
+                b.add(pod);
+            }
+            (b, group.iter().map(html::outline).collect::<Vec<_>>())
+        },
+        |(b, o): (webhooks::Builder, Vec<Pod>)| -> std::io::Result<()> {
+            hooks.append(b);
+            outlines.extend(o);
+            Ok(())
+        },
+    )?;
+    let report = timeline::Report {
+        schema_version: timeline::SCHEMA_VERSION,
+        pods: outlines,
+        summary: pending.summary.clone(),
+        configs: pending.configs.clone(),
+    };
+    let latency = pods::Latency::of(&report.pods);
+    let hooks = hooks.finish(&report.configs);
     let sources = sources(&args.inputs);
     html::render(
         &html::Input {
@@ -23,6 +48,7 @@ pub fn run(args: Report) -> Result<u8> {
             webhooks: &hooks,
             sources: &sources,
             max_stories: args.max_stories,
+            stories_from: Some(&pending),
         },
         &mut out,
     )

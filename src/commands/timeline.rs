@@ -25,7 +25,7 @@ pub fn run(args: Timeline) -> Result<u8> {
     let style = args.style;
     let found = if args.format == Format::Mermaid {
         // A diagram's layout depends on the number of pods: the whole report first.
-        let report = pending.into_report();
+        let report = pending.into_report()?;
         render::timeline(&report, args.format, style, &mut out).map(|_| !report.pods.is_empty())
     } else {
         let found = render::timeline_stream(&pending, args.format, style, &mut out);

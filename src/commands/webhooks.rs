@@ -1,10 +1,13 @@
 //! `ktrail webhooks`: what each admission webhook did to pods, and who installed it.
+//!
+//! Each story is counted into the rows as it is derived (on every core), so the command holds the
+//! records and the counts, never every story.
 
 use anyhow::Result;
 
-use ktrail_core::views::webhooks;
+use ktrail_core::views::webhooks::Builder;
 
-use super::{load, nomatch, print_view};
+use super::{load_pending, nomatch, print_view};
 use crate::options::Webhooks;
 use crate::render;
 
@@ -15,14 +18,32 @@ pub fn run(args: Webhooks) -> Result<u8> {
         || sel.uid.is_some()
         || sel.since.is_some()
         || sel.until.is_some();
-    let mut report = load(&args.inputs, sel.clone())?;
+    let pending = load_pending(&args.inputs, sel.clone())?;
+    let mut rows = Builder::default();
+    let mut pods = 0usize;
+    pending.stream(
+        |group| {
+            let mut b = Builder::default();
+            for pod in group {
+                b.add(pod);
+            }
+            (b, group.len())
+        },
+        |(b, n): (Builder, usize)| -> std::io::Result<()> {
+            rows.append(b);
+            pods += n;
+            Ok(())
+        },
+    )?;
     // Asked about some pods and none matched: rows of the configurations' webhooks, each with no
     // call, would read as an answer.
-    let matched_none = narrowed && report.pods.is_empty();
-    if matched_none {
-        report.configs.clear();
-    }
-    let view = webhooks::build(&report);
+    let matched_none = narrowed && pods == 0;
+    let configs = if matched_none {
+        &[][..]
+    } else {
+        &pending.configs
+    };
+    let view = rows.finish(configs);
     // A narrowed question that matched nothing is answered by the no-match help, not by the
     // bare "nothing found".
     let empty = (!matched_none && view.webhooks.is_empty())

@@ -262,7 +262,7 @@ impl serde_json::ser::Formatter for SafeJson {
 }
 
 /// Serializes `value` into `out` as it would appear `depth` levels deep in a pretty document.
-fn json_at<T: Serialize>(value: &T, depth: usize, out: &mut Vec<u8>) -> io::Result<()> {
+pub(crate) fn json_at<T: Serialize>(value: &T, depth: usize, out: &mut Vec<u8>) -> io::Result<()> {
     let mut ser = serde_json::Serializer::with_formatter(out, SafeJson::at_depth(depth));
     value.serialize(&mut ser).map_err(io::Error::from)
 }
@@ -489,10 +489,10 @@ mod tests {
         let style = Style::default();
         for (what, log, sel) in logs {
             for format in [Format::Json, Format::Table, Format::Markdown] {
-                let report = engine_over(log, sel.clone()).finish();
+                let report = engine_over(log, sel.clone()).finish().unwrap();
                 let mut whole = Vec::new();
                 timeline(&report, format, style, &mut whole).unwrap();
-                let pending = engine_over(log, sel.clone()).finish_pending();
+                let pending = engine_over(log, sel.clone()).finish_pending().unwrap();
                 let mut streamed = Vec::new();
                 let found = timeline_stream(&pending, format, style, &mut streamed).unwrap();
                 assert_eq!(found, !report.pods.is_empty(), "{what} {format:?}");
@@ -508,7 +508,9 @@ mod tests {
 
     #[test]
     fn mermaid_is_not_streamed() {
-        let pending = engine_over(b"", Selection::default()).finish_pending();
+        let pending = engine_over(b"", Selection::default())
+            .finish_pending()
+            .unwrap();
         let err = timeline_stream(&pending, Format::Mermaid, Style::default(), &mut Vec::new());
         assert_eq!(err.unwrap_err().kind(), io::ErrorKind::Unsupported);
     }

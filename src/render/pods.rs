@@ -3,14 +3,13 @@
 
 use std::io::{self, Write};
 
-use serde::Serialize;
 use serde_json::Value;
 
 use ktrail_core::audit::format_time;
 use ktrail_core::escape::{escape, markdown_cell};
 use ktrail_core::text::{first_few, opt_duration};
 use ktrail_core::timeline::Pod;
-use ktrail_core::views::pods::{end, mutated_by, PodsView, SchedulerLatency};
+use ktrail_core::views::pods::{end, mutated_by, Latency, Sample, SchedulerLatency, SortKey};
 
 use super::fit::{self, Column};
 use super::{cell, csv, plain_table, write_table, PodsFormat, Style};
@@ -32,37 +31,145 @@ fn pod_json(pod: &Pod) -> Result<Value, serde_json::Error> {
     Ok(v)
 }
 
-#[derive(Serialize)]
-struct PodsJson<'a> {
-    pods: Vec<Value>,
-    latency: &'a [SchedulerLatency],
+/// One pod's row in a format, rendered on any thread while the stories are derived.
+pub enum Row {
+    /// The row's bytes as they are written (JSON, CSV, Markdown).
+    Text(Vec<u8>),
+    /// The table's cells, escaped; a table is laid out once every row is known.
+    Cells(Vec<String>),
 }
 
-/// The view in the format asked for.
-pub fn render(
-    view: &PodsView<'_>,
+/// The pod's row in `format`.
+pub fn row(pod: &Pod, format: PodsFormat) -> io::Result<Row> {
+    let mut out = Vec::new();
+    match format {
+        // An element of the view's `pods` array: two levels deep.
+        PodsFormat::Json => render::json_at(&pod_json(pod)?, 2, &mut out)?,
+        PodsFormat::Csv => csv_row(pod, &mut out)?,
+        PodsFormat::Markdown => {
+            let cells: Vec<String> = cells(pod).iter().map(|c| markdown_cell(c)).collect();
+            writeln!(out, "| {} |", cells.join(" | "))?;
+        }
+        PodsFormat::Table => {
+            return Ok(Row::Cells(
+                cells(pod)
+                    .iter()
+                    .map(|c| cell(escape(c).into_owned()))
+                    .collect(),
+            ))
+        }
+    }
+    Ok(Row::Text(out))
+}
+
+/// Writes the view row by row, as the stories are derived: rows go out as they come, unless they
+/// must be ordered (`--sort`) or laid out together (a table); then only the rows are kept, never
+/// the stories. The latency summary comes last.
+pub struct Writer<'w> {
     format: PodsFormat,
     style: Style,
-    w: &mut dyn Write,
-) -> io::Result<()> {
-    match format {
-        PodsFormat::Json => {
-            let pods = view
-                .rows
-                .iter()
-                .map(|p| pod_json(p))
-                .collect::<Result<Vec<_>, _>>()?;
-            render::json(
-                &PodsJson {
-                    pods,
-                    latency: &view.latency,
-                },
-                w,
-            )
+    sorted: bool,
+    w: &'w mut dyn Write,
+    kept: Vec<(Option<SortKey>, Row)>,
+    latency: Latency,
+    rows: usize,
+}
+
+impl<'w> Writer<'w> {
+    pub fn new(
+        format: PodsFormat,
+        style: Style,
+        sorted: bool,
+        w: &'w mut dyn Write,
+    ) -> io::Result<Writer<'w>> {
+        match format {
+            PodsFormat::Json => w.write_all(b"{\n  \"pods\": [")?,
+            PodsFormat::Csv => {
+                let header: Vec<String> = CSV_HEADER.iter().map(|h| csv::plain(h)).collect();
+                csv::row(&header, w)?;
+            }
+            PodsFormat::Markdown => {
+                writeln!(w, "| {} |", HEADER.join(" | ").to_lowercase())?;
+                writeln!(w, "|{}", "---|".repeat(HEADER.len()))?;
+            }
+            PodsFormat::Table => {}
         }
-        PodsFormat::Table => table(view, style, w),
-        PodsFormat::Markdown => markdown(view, w),
-        PodsFormat::Csv => csv_rows(view, w),
+        Ok(Writer {
+            format,
+            style,
+            sorted,
+            w,
+            kept: Vec::new(),
+            latency: Latency::default(),
+            rows: 0,
+        })
+    }
+
+    /// One pod: its row, its place in `--sort`'s order, and what the latency summary needs.
+    pub fn push(&mut self, key: Option<SortKey>, row: Row, sample: Sample) -> io::Result<()> {
+        self.latency.add(sample);
+        self.rows += 1;
+        if self.sorted || matches!(row, Row::Cells(_)) {
+            self.kept.push((key, row));
+            return Ok(());
+        }
+        self.emit(&row)
+    }
+
+    fn emit(&mut self, row: &Row) -> io::Result<()> {
+        if let Row::Text(bytes) = row {
+            if self.format == PodsFormat::Json {
+                self.w
+                    .write_all(if self.rows > 1 { b",\n    " } else { b"\n    " })?;
+            }
+            self.w.write_all(bytes)?;
+        }
+        Ok(())
+    }
+
+    /// The rows kept, in order, and the latency summary. Returns how many rows there were.
+    pub fn finish(mut self) -> io::Result<usize> {
+        let mut kept = std::mem::take(&mut self.kept);
+        if self.sorted {
+            // Stable: ties keep the stories' (namespace, name, creation) order.
+            kept.sort_by(|a, b| match (&a.0, &b.0) {
+                (Some(x), Some(y)) => x.compare(y),
+                _ => std::cmp::Ordering::Equal,
+            });
+        }
+        let latency = std::mem::take(&mut self.latency).finish();
+        let total = self.rows;
+        if self.format == PodsFormat::Table {
+            let rows: Vec<Vec<String>> = kept
+                .into_iter()
+                .filter_map(|(_, r)| match r {
+                    Row::Cells(c) => Some(c),
+                    Row::Text(_) => None,
+                })
+                .collect();
+            table(&rows, &latency, self.style, self.w)?;
+            return Ok(total);
+        }
+        for (i, (_, row)) in kept.iter().enumerate() {
+            self.rows = i + 1;
+            self.emit(row)?;
+        }
+        match self.format {
+            PodsFormat::Json => {
+                self.w.write_all(if total > 0 {
+                    b"\n  ],\n  \"latency\": "
+                } else {
+                    b"],\n  \"latency\": "
+                })?;
+                let mut out = Vec::new();
+                render::json_at(&latency, 1, &mut out)?;
+                self.w.write_all(&out)?;
+                self.w.write_all(b"\n}\n")?;
+            }
+            PodsFormat::Markdown => markdown_latency(&latency, self.w)?,
+            PodsFormat::Csv | PodsFormat::Table => {}
+        }
+        Ok(total)
     }
 }
 
@@ -265,27 +372,21 @@ const LATENCY_COLUMNS: [Column; 12] = [
     },
 ];
 
-fn table(view: &PodsView<'_>, style: Style, w: &mut dyn Write) -> io::Result<()> {
+fn table(
+    rows: &[Vec<String>],
+    latency: &[SchedulerLatency],
+    style: Style,
+    w: &mut dyn Write,
+) -> io::Result<()> {
     if let Some(width) = style.width {
-        let rows: Vec<Vec<String>> = view
-            .rows
-            .iter()
-            .map(|pod| {
-                cells(pod)
-                    .iter()
-                    .map(|c| cell(escape(c).into_owned()))
-                    .collect()
-            })
-            .collect();
-        fit::table(&COLUMNS, &rows, usize::from(width), style.wide, w)?;
-        if !view.latency.is_empty() {
+        fit::table(&COLUMNS, rows, usize::from(width), style.wide, w)?;
+        if !latency.is_empty() {
             writeln!(
                 w,
                 "\n{}",
                 style.bold("Latency from creation, per scheduler")
             )?;
-            let rows: Vec<Vec<String>> = view
-                .latency
+            let rows: Vec<Vec<String>> = latency
                 .iter()
                 .map(|l| {
                     latency_cells(l)
@@ -300,11 +401,11 @@ fn table(view: &PodsView<'_>, style: Style, w: &mut dyn Write) -> io::Result<()>
     }
     let mut t = plain_table();
     t.set_header(HEADER.to_vec());
-    for pod in &view.rows {
-        t.add_row(cells(pod).iter().map(|c| cell(escape(c).into_owned())));
+    for r in rows {
+        t.add_row(r.clone());
     }
     write_table(&t, w)?;
-    if !view.latency.is_empty() {
+    if !latency.is_empty() {
         writeln!(
             w,
             "\n{}",
@@ -312,7 +413,7 @@ fn table(view: &PodsView<'_>, style: Style, w: &mut dyn Write) -> io::Result<()>
         )?;
         let mut t = plain_table();
         t.set_header(LATENCY_HEADER.to_vec());
-        for l in &view.latency {
+        for l in latency {
             t.add_row(
                 latency_cells(l)
                     .iter()
@@ -325,18 +426,12 @@ fn table(view: &PodsView<'_>, style: Style, w: &mut dyn Write) -> io::Result<()>
     Ok(())
 }
 
-fn markdown(view: &PodsView<'_>, w: &mut dyn Write) -> io::Result<()> {
-    writeln!(w, "| {} |", HEADER.join(" | ").to_lowercase())?;
-    writeln!(w, "|{}", "---|".repeat(HEADER.len()))?;
-    for pod in &view.rows {
-        let cells: Vec<String> = cells(pod).iter().map(|c| markdown_cell(c)).collect();
-        writeln!(w, "| {} |", cells.join(" | "))?;
-    }
-    if !view.latency.is_empty() {
+fn markdown_latency(latency: &[SchedulerLatency], w: &mut dyn Write) -> io::Result<()> {
+    if !latency.is_empty() {
         writeln!(w, "\n**Latency from creation, per scheduler**\n")?;
         writeln!(w, "| {} |", LATENCY_HEADER.join(" | "))?;
         writeln!(w, "|---|{}", "---:|".repeat(LATENCY_HEADER.len() - 1))?;
-        for l in &view.latency {
+        for l in latency {
             let cells: Vec<String> = latency_cells(l).iter().map(|c| markdown_cell(c)).collect();
             writeln!(w, "| {} |", cells.join(" | "))?;
         }
@@ -367,42 +462,38 @@ const CSV_HEADER: [&str; 20] = [
     "deletedVia",
 ];
 
-/// One table, no summary: CSV is for spreadsheets and scripts, which compute their own.
-fn csv_rows(view: &PodsView<'_>, w: &mut dyn Write) -> io::Result<()> {
-    let header: Vec<String> = CSV_HEADER.iter().map(|h| csv::plain(h)).collect();
-    csv::row(&header, w)?;
+/// One CSV line; no summary follows the rows: CSV is for spreadsheets and scripts, which
+/// compute their own.
+fn csv_row(p: &Pod, w: &mut dyn Write) -> io::Result<()> {
     let text = |s: &Option<String>| s.as_deref().map(csv::text).unwrap_or_default();
     let num = |v: Option<f64>| v.map(|v| csv::plain(&v.to_string())).unwrap_or_default();
-    for p in &view.rows {
-        let l = &p.latencies;
-        csv::row(
-            &[
-                csv::text(&p.namespace),
-                csv::text(&p.name),
-                text(&p.uid),
-                csv::plain(if p.denied { "true" } else { "false" }),
-                text(&p.denied_by),
-                text(&p.created_at),
-                text(&p.created_by),
-                text(&p.scheduler),
-                text(&p.node),
-                text(&p.bound_at),
-                text(&p.bound_by),
-                text(&p.ready_at),
-                num(l.created_to_bound),
-                num(l.bound_to_ready),
-                num(l.created_to_ready),
-                csv::text(&mutated_by(p).join("; ")),
-                text(&p.phase),
-                text(&p.deleted_at),
-                text(&p.deleted_by),
-                p.deleted_via
-                    .as_ref()
-                    .map(|k| csv::text(k.as_str()))
-                    .unwrap_or_default(),
-            ],
-            w,
-        )?;
-    }
-    Ok(())
+    let l = &p.latencies;
+    csv::row(
+        &[
+            csv::text(&p.namespace),
+            csv::text(&p.name),
+            text(&p.uid),
+            csv::plain(if p.denied { "true" } else { "false" }),
+            text(&p.denied_by),
+            text(&p.created_at),
+            text(&p.created_by),
+            text(&p.scheduler),
+            text(&p.node),
+            text(&p.bound_at),
+            text(&p.bound_by),
+            text(&p.ready_at),
+            num(l.created_to_bound),
+            num(l.bound_to_ready),
+            num(l.created_to_ready),
+            csv::text(&mutated_by(p).join("; ")),
+            text(&p.phase),
+            text(&p.deleted_at),
+            text(&p.deleted_by),
+            p.deleted_via
+                .as_ref()
+                .map(|k| csv::text(k.as_str()))
+                .unwrap_or_default(),
+        ],
+        w,
+    )
 }

@@ -3,13 +3,27 @@
 //!
 //! Work per line is split in two: [`process_line`] is pure (decode + extract) and can run on any
 //! thread; [`Collector::accept`] is the cheap sequential part that must see lines in order.
+//!
+//! Records are kept in memory up to a budget ([`Collector::with_memory`]); past it they are
+//! written to temporary files ([`crate::spill`]) and memory starts empty again. What must stay in
+//! memory for the whole scan is small per record: which requests were seen (a 128-bit hash of the
+//! auditID, the stage kept and where that record is) and the configurations.
 
-use std::collections::HashMap;
+use std::collections::hash_map::{Entry, RandomState};
+use std::collections::{BTreeMap, HashMap};
+use std::hash::BuildHasher;
+use std::io;
 
+use crate::audit::Stage;
 use crate::decode::{self, Problem};
 use crate::record::{self, ConfigEvent, Extracted, Record, Selection};
+use crate::spill::{self, Runs};
 use crate::suggest::Census;
-use crate::timeline::{Pending, Report, Summary};
+use crate::timeline::{Pending, Report, Summary, UidChoice};
+
+/// The memory budget for kept records when none is given: the whole process stays well under
+/// 256 MiB on a day of a busy cluster's log (bench/README.md).
+pub const DEFAULT_MEMORY: usize = 128 << 20;
 
 /// What one line gave, computed without shared state.
 #[derive(Default)]
@@ -34,17 +48,68 @@ pub fn process_line(line: &[u8], sel: &Selection) -> LineResult {
     }
 }
 
-#[derive(Default)]
+/// The request an auditID names, as two independent 64-bit hashes: a fraction of the memory of the
+/// text, and a collision as unlikely as with the text itself for any log that fits on a disk.
+type AuditKey = (u64, u64);
+
+/// The record kept for one request: its input order, the stage kept, and its ordinal (its place
+/// among every record kept: at `ordinal - spilled` in memory, or in a run).
+#[derive(Clone, Copy)]
+struct Slot {
+    seq: u64,
+    stage: Stage,
+    ordinal: u64,
+}
+
 pub struct Collector {
     sel: Selection,
+    /// Kept records in memory: the one at index `i` has the ordinal `spilled + i`.
     records: Vec<Record>,
-    by_audit: HashMap<String, usize>,
+    by_audit: HashMap<AuditKey, Slot>,
+    hashers: (RandomState, RandomState),
     configs: Vec<ConfigEvent>,
     configs_by_audit: HashMap<String, usize>,
     summary: Summary,
     seq: u64,
     /// Set for the broad pass after a run that matched nothing: pods are only counted.
     census: Option<Census>,
+    /// Bytes the records in memory take (see [`spill::footprint`]), and the most they may.
+    held: usize,
+    budget: usize,
+    /// Records written to the runs so far.
+    spilled: u64,
+    runs: Runs,
+    /// Why a run could not be written: the scan goes on in memory, and ends with this error.
+    spill_error: Option<io::Error>,
+    /// Records kept and not replaced since.
+    live: u64,
+    /// For `--uid`: whether a record has the uid whole, else the uids it is a prefix of.
+    uid_whole: bool,
+    uid_prefixed: BTreeMap<String, (String, String)>,
+}
+
+impl Default for Collector {
+    fn default() -> Self {
+        Collector {
+            sel: Selection::default(),
+            records: Vec::new(),
+            by_audit: HashMap::new(),
+            hashers: (RandomState::new(), RandomState::new()),
+            configs: Vec::new(),
+            configs_by_audit: HashMap::new(),
+            summary: Summary::default(),
+            seq: 0,
+            census: None,
+            held: 0,
+            budget: DEFAULT_MEMORY,
+            spilled: 0,
+            runs: Runs::default(),
+            spill_error: None,
+            live: 0,
+            uid_whole: false,
+            uid_prefixed: BTreeMap::new(),
+        }
+    }
 }
 
 impl Collector {
@@ -53,6 +118,12 @@ impl Collector {
             sel,
             ..Default::default()
         }
+    }
+
+    /// Sets the memory budget for kept records, in bytes: past it they go to temporary files.
+    pub fn with_memory(mut self, bytes: usize) -> Self {
+        self.budget = bytes;
+        self
     }
 
     /// A collector that keeps no record, only which pods the input holds and when (see
@@ -127,23 +198,120 @@ impl Collector {
     fn keep_record(&mut self, mut rec: Record) {
         self.seq += 1;
         rec.seq = self.seq;
-        if let Some(id) = rec.audit_id.clone() {
-            if let Some(&i) = self.by_audit.get(&id) {
-                let old = &mut self.records[i];
-                if old.stage == rec.stage {
-                    self.summary.duplicates += 1;
-                } else {
-                    self.summary.stages_collapsed += 1;
-                }
-                if rec.stage.rank() > old.stage.rank() {
-                    rec.seq = old.seq;
-                    *old = rec;
-                }
+        self.note_uid(&rec);
+        let Some(id) = rec.audit_id.as_deref() else {
+            self.push(rec);
+            return;
+        };
+        let key = (self.hashers.0.hash_one(id), self.hashers.1.hash_one(id));
+        let ordinal = self.spilled + self.records.len() as u64;
+        let slot = match self.by_audit.entry(key) {
+            Entry::Vacant(v) => {
+                v.insert(Slot {
+                    seq: rec.seq,
+                    stage: rec.stage,
+                    ordinal,
+                });
+                self.push(rec);
                 return;
             }
-            self.by_audit.insert(id, self.records.len());
+            Entry::Occupied(mut o) => {
+                let old = *o.get();
+                if rec.stage.rank() > old.stage.rank() {
+                    let kept = o.get_mut();
+                    kept.stage = rec.stage;
+                    if old.ordinal < self.spilled {
+                        kept.ordinal = ordinal;
+                    }
+                }
+                old
+            }
+        };
+        if slot.stage == rec.stage {
+            self.summary.duplicates += 1;
+        } else {
+            self.summary.stages_collapsed += 1;
         }
+        // The later, fuller stage takes the first one's place in the input order.
+        if rec.stage.rank() > slot.stage.rank() {
+            rec.seq = slot.seq;
+            if slot.ordinal >= self.spilled {
+                let old = &mut self.records[(slot.ordinal - self.spilled) as usize];
+                self.held = self.held - spill::footprint(old) + spill::footprint(&rec);
+                *old = rec;
+            } else {
+                self.runs.kill(slot.ordinal);
+                self.live -= 1;
+                self.push(rec);
+            }
+        }
+    }
+
+    /// Keeps a record in memory, and writes memory out as a run when that passes the budget.
+    fn push(&mut self, rec: Record) {
+        self.held += spill::footprint(&rec);
+        self.live += 1;
         self.records.push(rec);
+        if self.held > self.budget && self.spill_error.is_none() {
+            if let Err(e) = self.spill() {
+                self.spill_error = Some(e);
+            }
+        }
+    }
+
+    /// Writes every record in memory as one run.
+    fn spill(&mut self) -> io::Result<()> {
+        let first = self.spilled;
+        let mut batch: Vec<(u64, Record)> = std::mem::take(&mut self.records)
+            .into_iter()
+            .enumerate()
+            .map(|(i, r)| (first + i as u64, r))
+            .collect();
+        let n = batch.len() as u64;
+        let written = self.runs.write(&mut batch);
+        if written.is_err() {
+            // Kept in memory after all, in the order they came.
+            batch.sort_unstable_by_key(|(o, _)| *o);
+            self.records = batch.into_iter().map(|(_, r)| r).collect();
+            return written;
+        }
+        self.spilled += n;
+        self.held = 0;
+        Ok(())
+    }
+
+    /// Notes what `--uid` needs to know of a record's uid.
+    fn note_uid(&mut self, rec: &Record) {
+        let (Some(given), Some(u)) = (self.sel.uid.as_deref(), rec.uid.as_deref()) else {
+            return;
+        };
+        if u == given {
+            self.uid_whole = true;
+        } else if !self.uid_whole && u.starts_with(given) && !self.uid_prefixed.contains_key(u) {
+            self.uid_prefixed
+                .insert(u.to_owned(), (rec.namespace.clone(), rec.name.clone()));
+        }
+    }
+
+    /// The uid `--uid` selects: the one given when a record has it whole, else the one uid it is a
+    /// prefix of (as `git` takes a short commit id). A prefix of several selects none and names
+    /// them.
+    fn chosen_uid(&mut self) -> UidChoice {
+        let Some(given) = self.sel.uid.clone() else {
+            return (None, Vec::new());
+        };
+        if self.uid_whole {
+            return (Some(given), Vec::new());
+        }
+        let found = std::mem::take(&mut self.uid_prefixed);
+        match found.len() {
+            1 => (found.into_keys().next(), Vec::new()),
+            0 => (Some(given), Vec::new()),
+            _ => (
+                Some(given),
+                found.into_iter().map(|(u, (ns, n))| (u, ns, n)).collect(),
+            ),
+        }
     }
 
     fn keep_config(&mut self, mut c: ConfigEvent) {
@@ -163,15 +331,42 @@ impl Collector {
     }
 
     /// Builds the pods' stories.
-    pub fn finish(self) -> Report {
-        self.finish_pending().into_report()
+    pub fn finish(self) -> io::Result<Report> {
+        self.finish_pending()?.into_report()
     }
 
-    /// Ends the scan: the records grouped per pod, stories not derived yet.
-    pub fn finish_pending(mut self) -> Pending {
-        self.summary.pod_events = self.records.len() as u64;
+    /// Ends the scan: the records grouped per pod, stories not derived yet. Fails when a run
+    /// could not be written (the temporary directory is full or unwritable).
+    pub fn finish_pending(mut self) -> io::Result<Pending> {
+        if let Some(e) = self.spill_error.take() {
+            return Err(io::Error::new(
+                e.kind(),
+                format!(
+                    "writing pod records past the memory budget to {}: {e}",
+                    std::env::temp_dir().display()
+                ),
+            ));
+        }
+        // Once any record is in a run, they all are: the merge reads runs only.
+        if !self.runs.is_empty() && !self.records.is_empty() {
+            self.spill()?;
+        }
+        self.summary.pod_events = self.live;
         self.configs.sort_by_key(|c| (c.time, c.seq));
-        Pending::new(self.records, self.configs, &self.sel, self.summary)
+        let uid = self.chosen_uid();
+        Ok(Pending::new(
+            std::mem::take(&mut self.records),
+            std::mem::take(&mut self.runs),
+            std::mem::take(&mut self.configs),
+            uid,
+            std::mem::take(&mut self.summary),
+        ))
+    }
+
+    /// The records kept so far, in the order they came (none of a spilled run).
+    #[cfg(test)]
+    pub(crate) fn into_records(self) -> Vec<Record> {
+        self.records
     }
 }
 
@@ -187,30 +382,36 @@ mod tests {
 
     #[test]
     fn stages_collapse_and_duplicates_count_once() {
-        let mut e = Collector::new(Selection::default());
-        for l in [
-            line("a", "ResponseStarted"),
-            line("a", "ResponseComplete"),
-            line("a", "ResponseComplete"),
-            line("b", "ResponseStarted"),
-            "not json".into(),
-        ] {
-            e.feed_line(l.as_bytes());
+        // In memory, and with every record written to a run as it comes: the later stage then
+        // replaces a record already on disk.
+        for budget in [usize::MAX, 0] {
+            let mut e = Collector::new(Selection::default()).with_memory(budget);
+            for l in [
+                line("a", "ResponseStarted"),
+                line("a", "ResponseComplete"),
+                line("a", "ResponseComplete"),
+                line("b", "ResponseStarted"),
+                "not json".into(),
+            ] {
+                e.feed_line(l.as_bytes());
+            }
+            let pending = e.finish_pending().unwrap();
+            assert_eq!(pending.spilled(), budget == 0);
+            let rep = pending.into_report().unwrap();
+            assert_eq!(rep.summary.lines_read, 5);
+            assert_eq!(rep.summary.lines_skipped, 1);
+            assert_eq!(rep.summary.events, 4);
+            assert_eq!(rep.summary.pod_events, 2);
+            assert_eq!(rep.summary.stages_collapsed, 1);
+            assert_eq!(rep.summary.duplicates, 1);
+            let ev = &rep.pods[0].events;
+            assert_eq!(ev.len(), 2, "budget {budget}");
+            assert_eq!(ev[0].stage, "ResponseComplete");
+            assert_eq!(
+                ev[1].stage, "ResponseStarted",
+                "a lone ResponseStarted still counts"
+            );
         }
-        let rep = e.finish();
-        assert_eq!(rep.summary.lines_read, 5);
-        assert_eq!(rep.summary.lines_skipped, 1);
-        assert_eq!(rep.summary.events, 4);
-        assert_eq!(rep.summary.pod_events, 2);
-        assert_eq!(rep.summary.stages_collapsed, 1);
-        assert_eq!(rep.summary.duplicates, 1);
-        let ev = &rep.pods[0].events;
-        assert_eq!(ev.len(), 2);
-        assert_eq!(ev[0].stage, "ResponseComplete");
-        assert_eq!(
-            ev[1].stage, "ResponseStarted",
-            "a lone ResponseStarted still counts"
-        );
     }
 
     fn create(ns: &str, name: &str, uid: &str, at: &str) -> String {
@@ -252,11 +453,11 @@ mod tests {
             for l in &lines {
                 c.feed_line(l.as_bytes());
             }
-            c.finish_pending()
+            c.finish_pending().unwrap()
         };
         let p = run("2e00");
         assert!(p.ambiguous_uid.is_empty());
-        let rep = p.into_report();
+        let rep = p.into_report().unwrap();
         assert_eq!(rep.pods.len(), 1);
         assert_eq!(rep.pods[0].uid.as_deref(), Some("2e00-aa"));
         let p = run("2e");
@@ -267,7 +468,7 @@ mod tests {
                 ("2e11-bb".to_string(), "a".to_string(), "web".to_string())
             ]
         );
-        assert!(p.into_report().pods.is_empty());
-        assert!(run("77").into_report().pods.is_empty());
+        assert!(p.into_report().unwrap().pods.is_empty());
+        assert!(run("77").into_report().unwrap().pods.is_empty());
     }
 }

@@ -30,6 +30,7 @@ pub mod redact;
 pub mod samples;
 pub mod scan;
 pub mod source;
+pub mod spill;
 pub mod suggest;
 pub mod text;
 pub mod time;

@@ -81,6 +81,11 @@ impl Body {
     pub fn text(&self) -> &str {
         self.0.get()
     }
+
+    /// A body from text already known to be JSON.
+    pub fn from_raw(raw: Box<RawValue>) -> Body {
+        Body(raw)
+    }
 }
 
 impl From<Value> for Body {

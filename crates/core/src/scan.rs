@@ -586,7 +586,7 @@ mod tests {
             "{}",
             bad[2]
         );
-        let rep = e.finish();
+        let rep = e.finish().unwrap();
         assert_eq!(rep.summary.lines_read, 5);
         assert_eq!(rep.summary.lines_skipped, 3);
     }
@@ -709,7 +709,7 @@ mod tests {
             opts,
             &mut |d| bad.push(d.to_string()),
         );
-        let json = serde_json::to_string(&e.finish()).unwrap();
+        let json = serde_json::to_string(&e.finish().unwrap()).unwrap();
         (json, bad, r.map_err(|e| e.to_string()))
     }
 
@@ -723,7 +723,7 @@ mod tests {
         let r = reference::scan_reader(text.as_bytes(), "t.jsonl", &mut e, opts, &mut |d| {
             bad.push(d.to_string())
         });
-        let json = serde_json::to_string(&e.finish()).unwrap();
+        let json = serde_json::to_string(&e.finish().unwrap()).unwrap();
         (json, bad, r.map_err(|e| e.to_string()))
     }
 
@@ -850,7 +850,7 @@ mod tests {
                     .replacen(&*dir.path().to_string_lossy(), "", 1),
             )
         });
-        let json = serde_json::to_string(&e.finish()).unwrap();
+        let json = serde_json::to_string(&e.finish().unwrap()).unwrap();
         (
             json,
             bad.into_iter()
@@ -932,7 +932,7 @@ mod tests {
         let cause = std::error::Error::source(&err).map(|c| c.to_string());
         assert_eq!(cause.as_deref(), Some("disk on fire"));
         assert!(bad > 300);
-        assert_eq!(e.finish().summary.lines_read, 2000);
+        assert_eq!(e.finish().unwrap().summary.lines_read, 2000);
     }
 
     #[test]

@@ -7,6 +7,7 @@
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::fmt;
+use std::io;
 use std::ops::Range;
 use std::panic::{self, AssertUnwindSafe};
 use std::sync::{mpsc, Mutex, PoisonError};
@@ -18,7 +19,8 @@ use serde_json::Value;
 use crate::admission::{self, WebhookCall};
 use crate::audit::{format_time, Source};
 use crate::json::tree::Tree;
-use crate::record::{Body, ConfigEvent, Record, Selection};
+use crate::record::{Body, ConfigEvent, Record};
+use crate::spill::Runs;
 use crate::text::shorten;
 
 /// Counts of what was read; part of the JSON contract.
@@ -259,13 +261,17 @@ pub struct Change {
 ///
 /// Deriving (parsing the kept bodies, diffing objects) is most of the work left after the scan,
 /// and the stories take several times the memory of the records they come from. So they are
-/// derived group by group, spread over every core: all at once for the commands that need the
-/// whole report ([`Pending::into_report`]), or written pod by pod as they are derived
-/// ([`Pending::stream`]), which holds only the records and a few dozen stories.
+/// derived group by group, spread over every core, and handed on in output order: collected
+/// ([`Pending::into_report`]), written pod by pod ([`Pending::stream`]) or folded into a view's
+/// rows, holding the records and a few dozen stories, never every story.
+///
+/// The records are in memory, or, when they outgrew the collector's budget, in the runs of
+/// [`crate::spill`], merged back a group at a time on each pass.
 pub struct Pending {
     records: Vec<Record>,
     /// One range of `records` per (namespace, name), in that order.
     groups: Vec<Range<usize>>,
+    runs: Runs,
     uid: Option<String>,
     /// The pods a `--uid` prefix names when it names more than one: (uid, namespace, name).
     pub ambiguous_uid: Vec<(String, String, String)>,
@@ -273,15 +279,41 @@ pub struct Pending {
     pub configs: Vec<ConfigEvent>,
 }
 
+/// The records of one (namespace, name), in time order: borrowed from memory, or read back from
+/// the spill files.
+enum Group<'a> {
+    Borrowed(&'a [Record]),
+    Owned(Vec<Record>),
+}
+
+impl std::ops::Deref for Group<'_> {
+    type Target = [Record];
+
+    fn deref(&self) -> &[Record] {
+        match self {
+            Group::Borrowed(r) => r,
+            Group::Owned(r) => r,
+        }
+    }
+}
+
 /// Groups derived ahead of the one written next: enough to keep every core busy when a group
 /// takes long, few enough that their stories stay small next to the records.
 const AHEAD: usize = 64;
 
+/// What `--uid` selects (see [`crate::collect`]): the uid, and the pods of an ambiguous prefix.
+pub type UidChoice = (Option<String>, Vec<(String, String, String)>);
+
+/// Where the records of one group come from, in output order.
+type Groups<'a> = Box<dyn Iterator<Item = io::Result<Group<'a>>> + 'a>;
+
 impl Pending {
+    /// `records` in memory, or (when `runs` holds any) every record in `runs`.
     pub fn new(
         mut records: Vec<Record>,
+        runs: Runs,
         configs: Vec<ConfigEvent>,
-        sel: &Selection,
+        (uid, ambiguous_uid): UidChoice,
         summary: Summary,
     ) -> Pending {
         // Sorted through a list of keys: moving the records themselves (a few hundred bytes
@@ -313,13 +345,10 @@ impl Pending {
             groups.push(start..start + group.len());
             start += group.len();
         }
-        let (uid, ambiguous_uid) = match &sel.uid {
-            Some(u) => resolve_uid(&records, u),
-            None => (None, Vec::new()),
-        };
         Pending {
             records,
             groups,
+            runs,
             uid,
             ambiguous_uid,
             summary,
@@ -327,45 +356,67 @@ impl Pending {
         }
     }
 
+    /// Whether the records outgrew the memory budget and are read back from temporary files.
+    pub fn spilled(&self) -> bool {
+        !self.runs.is_empty()
+    }
+
+    /// Every group of records, in output order, and about how many there are.
+    fn groups(&self) -> io::Result<(usize, Groups<'_>)> {
+        if self.runs.is_empty() {
+            let it = self
+                .groups
+                .iter()
+                .map(|g| Ok(Group::Borrowed(&self.records[g.clone()])));
+            return Ok((self.groups.len(), Box::new(it)));
+        }
+        let it = self.runs.groups()?.map(|g| g.map(Group::Owned));
+        Ok((self.runs.records as usize, Box::new(it)))
+    }
+
     /// Every story, in output order.
-    pub fn into_report(self) -> Report {
+    pub fn into_report(self) -> io::Result<Report> {
         let mut pods = Vec::new();
-        ordered_map(
-            self.groups.len(),
-            |i| self.pods_of(i),
-            |p| -> Result<(), std::convert::Infallible> {
+        self.stream(
+            |p| p.to_vec(),
+            |p| -> io::Result<()> {
                 pods.extend(p);
                 Ok(())
             },
-        )
-        .unwrap_or_else(|e| match e {});
-        Report {
+        )?;
+        Ok(Report {
             schema_version: SCHEMA_VERSION,
             pods,
             summary: self.summary,
             configs: self.configs,
-        }
+        })
     }
 
     /// Derives the stories group by group, hands each group's pods to `render` (on any thread),
     /// and gives the results to `sink` in output order. The concatenation of the groups' pods is
-    /// [`Pending::into_report`]'s `pods`.
-    pub fn stream<T: Send, E>(
+    /// [`Pending::into_report`]'s `pods`. Each call is a pass of its own.
+    pub fn stream<T: Send, E: From<io::Error>>(
         &self,
         render: impl Fn(&[Pod]) -> T + Sync,
         sink: impl FnMut(T) -> Result<(), E>,
     ) -> Result<(), E> {
-        ordered_map(self.groups.len(), |i| render(&self.pods_of(i)), sink)
+        let (n, groups) = self.groups()?;
+        ordered_map(n, groups, |g| render(&self.pods_of(&g)), sink)
     }
 
     /// `f` of every incarnation (of the selected uid), in the order of the stories, spread over
     /// every core like the stories are: for reports that read the records themselves.
-    pub fn map_incarnations<T: Send>(&self, f: impl Fn(&Incarnation<'_>) -> T + Sync) -> Vec<T> {
+    pub fn map_incarnations<T: Send>(
+        &self,
+        f: impl Fn(&Incarnation<'_>) -> T + Sync,
+    ) -> io::Result<Vec<T>> {
         let mut out = Vec::new();
+        let (n, groups) = self.groups()?;
         ordered_map(
-            self.groups.len(),
-            |i| {
-                let mut incs = incarnations(&self.records[self.groups[i].clone()]);
+            n,
+            groups,
+            |g| {
+                let mut incs = incarnations(&g);
                 if let Some(uid) = &self.uid {
                     incs.retain(|x| x.uid.as_deref() == Some(uid.as_str()));
                 }
@@ -379,18 +430,17 @@ impl Pending {
                 });
                 incs.iter().map(&f).collect::<Vec<T>>()
             },
-            |t| -> Result<(), std::convert::Infallible> {
+            |t| -> io::Result<()> {
                 out.extend(t);
                 Ok(())
             },
-        )
-        .unwrap_or_else(|e| match e {});
-        out
+        )?;
+        Ok(out)
     }
 
-    /// The stories of group `i`: its incarnations, in output order.
-    fn pods_of(&self, i: usize) -> Vec<Pod> {
-        let mut pods = split_incarnations(&self.records[self.groups[i].clone()]);
+    /// The stories of one group: its incarnations, in output order.
+    fn pods_of(&self, records: &[Record]) -> Vec<Pod> {
+        let mut pods = split_incarnations(records);
         if let Some(uid) = &self.uid {
             pods.retain(|p| p.uid.as_deref() == Some(uid.as_str()));
         }
@@ -400,54 +450,29 @@ impl Pending {
     }
 }
 
-/// The uid `--uid` selects: the one given when a record has it whole, else the one uid it is a
-/// prefix of (as `git` takes a short commit id). A prefix of several selects none and names them.
-fn resolve_uid(records: &[Record], given: &str) -> (Option<String>, Vec<(String, String, String)>) {
-    let mut found: BTreeMap<&str, (&str, &str)> = BTreeMap::new();
-    for r in records {
-        if let Some(u) = r.uid.as_deref() {
-            if u == given {
-                return (Some(given.to_owned()), Vec::new());
-            }
-            if u.starts_with(given) {
-                found.entry(u).or_insert((&r.namespace, &r.name));
-            }
-        }
-    }
-    match found.len() {
-        1 => (found.keys().next().map(|u| u.to_string()), Vec::new()),
-        0 => (Some(given.to_owned()), Vec::new()),
-        _ => (
-            Some(given.to_owned()),
-            found
-                .into_iter()
-                .map(|(u, (ns, n))| (u.to_owned(), ns.to_owned(), n.to_owned()))
-                .collect(),
-        ),
-    }
-}
-
-/// `f` of `0..n`, spread over every core, each result handed to `sink` in index order (the output
-/// a single thread gives), at most [`AHEAD`] results waiting for their turn.
+/// `f` of every job, spread over every core, each result handed to `sink` in the jobs' order (the
+/// output a single thread gives), at most [`AHEAD`] results waiting for their turn. `n` is about
+/// how many jobs there are (a few are done on this thread alone).
 ///
 /// The threads live for the whole map: each keeps its allocator's memory from one group to the
 /// next (threads started per batch took fresh pages from the system for every batch, which the
 /// kernel must zero first). A panic in `f` is raised again here.
-fn ordered_map<T: Send, E>(
+fn ordered_map<J: Send, T: Send, E: From<io::Error>>(
     n: usize,
-    f: impl Fn(usize) -> T + Sync,
+    mut jobs: impl Iterator<Item = io::Result<J>>,
+    f: impl Fn(J) -> T + Sync,
     mut sink: impl FnMut(T) -> Result<(), E>,
 ) -> Result<(), E> {
     let threads = std::thread::available_parallelism()
         .map_or(1, usize::from)
         .min(n / 8);
     if threads <= 1 {
-        for i in 0..n {
-            sink(f(i))?;
+        for job in jobs {
+            sink(f(job?))?;
         }
         return Ok(());
     }
-    let (job_tx, job_rx) = mpsc::channel::<usize>();
+    let (job_tx, job_rx) = mpsc::channel::<(usize, J)>();
     let job_rx = Mutex::new(job_rx);
     std::thread::scope(|scope| {
         let job_tx = job_tx;
@@ -457,22 +482,30 @@ fn ordered_map<T: Send, E>(
             scope.spawn(move || loop {
                 // The lock is held while waiting; the other threads wait on the lock instead.
                 let job = job_rx.lock().unwrap_or_else(PoisonError::into_inner).recv();
-                let Ok(i) = job else { return };
-                let t = panic::catch_unwind(AssertUnwindSafe(|| f(i)));
+                let Ok((i, j)) = job else { return };
+                let t = panic::catch_unwind(AssertUnwindSafe(|| f(j)));
                 if done_tx.send((i, t)).is_err() {
                     return;
                 }
             });
         }
         drop(done_tx);
-        // Returning drops `job_tx`: the threads end after the group in hand.
-        let mut sent = 0;
-        while sent < n.min(AHEAD) {
-            let _ = job_tx.send(sent);
-            sent += 1;
-        }
+        // Returning drops `job_tx`: the threads end after the job in hand.
+        let (mut sent, mut exhausted, mut want) = (0, false, 0);
         let mut early = BTreeMap::new();
-        for want in 0..n {
+        loop {
+            while !exhausted && sent < want + AHEAD {
+                match jobs.next() {
+                    Some(job) => {
+                        let _ = job_tx.send((sent, job?));
+                        sent += 1;
+                    }
+                    None => exhausted = true,
+                }
+            }
+            if want == sent {
+                return Ok(());
+            }
             let t = loop {
                 if let Some(t) = early.remove(&want) {
                     break t;
@@ -486,13 +519,9 @@ fn ordered_map<T: Send, E>(
                 }
             };
             let t = t.unwrap_or_else(|p| panic::resume_unwind(p));
-            if sent < n {
-                let _ = job_tx.send(sent);
-                sent += 1;
-            }
+            want += 1;
             sink(t)?;
         }
-        Ok(())
     })
 }
 
@@ -1270,10 +1299,12 @@ mod tests {
 
     #[test]
     fn ordered_map_keeps_the_order_and_stops_when_told() {
+        let jobs = |n: usize| (0..n).map(Ok);
         for n in [0, 1, 7, 8, 100, 1000] {
             let mut got = Vec::new();
             let r = ordered_map(
                 n,
+                jobs(n),
                 |i| {
                     // Uneven work, so that results come back out of order.
                     if i % 7 == 0 {
@@ -1281,29 +1312,59 @@ mod tests {
                     }
                     i * 2
                 },
-                |x| -> Result<(), ()> {
+                |x| -> io::Result<()> {
                     got.push(x);
                     Ok(())
                 },
             );
-            assert_eq!(r, Ok(()));
+            assert!(r.is_ok());
             assert_eq!(got, (0..n).map(|i| i * 2).collect::<Vec<_>>(), "{n}");
         }
         let mut seen = 0;
         let r = ordered_map(
             1000,
+            jobs(1000),
             |i| i,
             |i| {
                 if i == 300 {
-                    return Err(i);
+                    return Err(io::Error::other("stop"));
                 }
                 seen += 1;
                 Ok(())
             },
         );
-        assert_eq!((r, seen), (Err(300), 300));
+        assert_eq!(
+            (r.map_err(|e| e.to_string()), seen),
+            (Err("stop".into()), 300)
+        );
+        // A job that cannot be read ends the map with its error, after the jobs before it.
+        let mut seen = Vec::new();
+        let failing = (0..1000).map(|i| {
+            if i == 500 {
+                Err(io::Error::other("unreadable"))
+            } else {
+                Ok(i)
+            }
+        });
+        let r = ordered_map(
+            1000,
+            failing,
+            |i| i,
+            |i| -> io::Result<()> {
+                seen.push(i);
+                Ok(())
+            },
+        );
+        assert_eq!(r.map_err(|e| e.to_string()), Err("unreadable".into()));
+        assert_eq!(seen, (0..seen.len()).collect::<Vec<_>>());
+        assert!(seen.len() <= 500);
         let panicked = std::panic::catch_unwind(|| {
-            ordered_map(100, |i| assert_ne!(i, 50), |()| Ok::<(), ()>(()))
+            ordered_map(
+                100,
+                jobs(100),
+                |i| assert_ne!(i, 50),
+                |()| io::Result::Ok(()),
+            )
         });
         assert!(panicked.is_err());
     }

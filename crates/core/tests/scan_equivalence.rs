@@ -122,7 +122,7 @@ fn fast(data: &[u8], sel: &Selection, opts: &ScanOptions) -> Outcome {
         opts,
         &mut |d| bad.push(d.to_string()),
     );
-    let json = serde_json::to_string(&engine.finish()).expect("report");
+    let json = serde_json::to_string(&engine.finish().expect("spill")).expect("report");
     (json, bad, r.map_err(|e| e.to_string()))
 }
 
@@ -137,7 +137,7 @@ fn fast_file(data: &[u8], sel: &Selection, opts: &ScanOptions) -> Outcome {
     let r = scan::scan_inputs(&[Input::Path(path)], &mut engine, opts, &mut |d| {
         bad.push(d.to_string().replacen(&shown, "big.jsonl", 1))
     });
-    let json = serde_json::to_string(&engine.finish()).expect("report");
+    let json = serde_json::to_string(&engine.finish().expect("spill")).expect("report");
     let r = r.map_err(|e| e.to_string().replacen(&shown, "big.jsonl", 1));
     (json, bad, r)
 }
@@ -148,7 +148,7 @@ fn plain(data: &[u8], sel: &Selection, opts: &ScanOptions) -> Outcome {
     let r = reference::scan_reader(data, "big.jsonl", &mut engine, opts, &mut |d| {
         bad.push(d.to_string())
     });
-    let json = serde_json::to_string(&engine.finish()).expect("report");
+    let json = serde_json::to_string(&engine.finish().expect("spill")).expect("report");
     (json, bad, r.map_err(|e| e.to_string()))
 }
 
@@ -165,7 +165,7 @@ fn every_line_pods(data: &[u8], sel: &Selection) -> String {
             engine.feed_line(l);
         }
     }
-    serde_json::to_string(&engine.finish().pods).expect("pods")
+    serde_json::to_string(&engine.finish().expect("spill").pods).expect("pods")
 }
 
 fn pods_of(report_json: &str) -> String {
@@ -303,7 +303,7 @@ fn compressed_corpora_give_the_same_answer() {
             &mut |d| bad.push(d.to_string()),
         )
         .expect("scan");
-        let json = serde_json::to_string(&engine.finish()).expect("report");
+        let json = serde_json::to_string(&engine.finish().expect("spill")).expect("report");
         assert_eq!((json, bad), (want.0.clone(), want.1.clone()));
     }
 }
@@ -421,4 +421,60 @@ fn corpora_in_every_cloud_shape_give_the_same_answer() {
         v["pods"].to_string()
     };
     assert_eq!(strip(&got.0), strip(&bare.0));
+}
+
+/// The report of `data` with the records kept in memory up to `budget` bytes: its JSON and
+/// whether any record went to a spill file.
+fn with_budget(data: &[u8], sel: &Selection, budget: usize) -> (String, bool) {
+    let mut engine = Collector::new(sel.clone()).with_memory(budget);
+    let pre = Prefilter::for_engine(&engine);
+    scan::scan_reader(
+        Box::new(Cursor::new(data.to_vec())),
+        "big.jsonl",
+        &mut engine,
+        &pre,
+        &ScanOptions::default(),
+        &mut |_| {},
+    )
+    .expect("scan");
+    let pending = engine.finish_pending().expect("spill");
+    let spilled = pending.spilled();
+    let json = serde_json::to_string(&pending.into_report().expect("read back")).expect("report");
+    (json, spilled)
+}
+
+#[test]
+fn a_small_memory_budget_spills_and_gives_the_same_report() {
+    let (log, pods) = corpus(11, 3_000_000);
+    // The log twice, as two overlapping exports give it: every request's stages again, after the
+    // first copy's records went to a spill file, which replaces spilled records and counts
+    // duplicates across runs.
+    let twice = [log.as_slice(), log.as_slice()].concat();
+    let (ns, name) = pods[pods.len() / 2].clone();
+    for data in [&log, &twice] {
+        for sel in [
+            Selection::default(),
+            Selection {
+                namespace: Some(ns.clone()),
+                ..Selection::default()
+            },
+            Selection {
+                namespace: Some(ns.clone()),
+                name: Some(name.clone()),
+                ..Selection::default()
+            },
+        ] {
+            let (whole, spilled) = with_budget(data, &sel, usize::MAX);
+            assert!(!spilled);
+            // Nothing kept in memory; a few records a run; many runs, merged down as they pile up.
+            for budget in [0, 4 << 10, 64 << 10] {
+                let (small, spilled) = with_budget(data, &sel, budget);
+                // (One namespace's records may fit in the larger budgets.)
+                if budget == 0 || sel.namespace.is_none() {
+                    assert!(spilled, "budget {budget} spilled nothing for {sel:?}");
+                }
+                assert!(small == whole, "budget {budget}, {sel:?}");
+            }
+        }
+    }
 }

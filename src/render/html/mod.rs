@@ -27,7 +27,7 @@ use sha2::{Digest, Sha256};
 use ktrail_core::audit::format_time;
 use ktrail_core::escape::{escape, is_unsafe};
 use ktrail_core::text::opt_duration;
-use ktrail_core::timeline::{Pod, Report};
+use ktrail_core::timeline::{Pending, Pod, PodEvent, Report};
 use ktrail_core::views::pods::{mutated_by, SchedulerLatency, Stats};
 use ktrail_core::views::webhooks::{display_name, WebhookReport, WebhookRow};
 
@@ -43,6 +43,50 @@ pub struct Input<'a> {
     pub sources: &'a [String],
     /// At most this many stories; the swimlane and the overview always hold every incarnation.
     pub max_stories: usize,
+    /// Where the stories are derived again, when `report` holds only outlines (see [`outline`]).
+    pub stories_from: Option<&'a Pending>,
+}
+
+/// What the report needs of a story besides the story itself (the swimlane, the overview, the
+/// webhook table, picking the stories): the pod without its events' changes and summaries, and
+/// of its events only those with webhook calls and the last. A report of a big log holds these,
+/// and derives the stories it shows a second time, as it writes them.
+pub fn outline(pod: &Pod) -> Pod {
+    let last = pod.events.iter().map(|e| e.at).max();
+    let events = pod
+        .events
+        .iter()
+        .filter(|e| !e.webhooks.is_empty() || Some(e.at) == last)
+        .map(|e| PodEvent {
+            changes: Vec::new(),
+            summary: String::new(),
+            ..e.clone()
+        })
+        .collect();
+    Pod {
+        events,
+        namespace: pod.namespace.clone(),
+        name: pod.name.clone(),
+        uid: pod.uid.clone(),
+        denied: pod.denied,
+        denied_by: pod.denied_by.clone(),
+        message: pod.message.clone(),
+        created_at: pod.created_at.clone(),
+        created_by: pod.created_by.clone(),
+        scheduler: pod.scheduler.clone(),
+        node: pod.node.clone(),
+        bound_at: pod.bound_at.clone(),
+        bound_by: pod.bound_by.clone(),
+        ready_at: pod.ready_at.clone(),
+        phase: pod.phase.clone(),
+        deleted_at: pod.deleted_at.clone(),
+        deleted_by: pod.deleted_by.clone(),
+        deleted_via: pod.deleted_via.clone(),
+        latencies: pod.latencies.clone(),
+        webhooks: pod.webhooks.clone(),
+        builtin_changes: pod.builtin_changes.clone(),
+        times: pod.times.clone(),
+    }
 }
 
 /// Up to this many stories, each carries its sequence diagram as SVG; beyond, as data the
@@ -287,7 +331,7 @@ pub fn render(input: &Input, w: &mut dyn Write) -> io::Result<()> {
     } else {
         story::Diagrams::Data(story::SeqData::default())
     };
-    stories(pods, &picked, &mut diagrams, w)?;
+    stories(pods, input.stories_from, &picked, &mut diagrams, w)?;
     writeln!(
         w,
         "</main>\n<footer>Made by ktrail {} from an audit log: every name and value in it is \
@@ -477,6 +521,7 @@ fn webhooks(view: &WebhookReport, pods: &[Pod], w: &mut dyn Write) -> io::Result
 
 fn stories(
     pods: &[Pod],
+    again: Option<&Pending>,
     picked: &Picked,
     diagrams: &mut story::Diagrams,
     w: &mut dyn Write,
@@ -502,8 +547,28 @@ fn stories(
             picked.mutated,
         )?;
     }
-    for &i in &picked.stories {
-        story::render(i, &pods[i], diagrams, w)?;
+    match again {
+        None => {
+            for &i in &picked.stories {
+                story::render(i, &pods[i], diagrams, w)?;
+            }
+        }
+        Some(pending) => {
+            let mut want = picked.stories.iter().copied().peekable();
+            let mut i = 0;
+            pending.stream(
+                |group| group.to_vec(),
+                |group| -> io::Result<()> {
+                    for pod in group {
+                        if want.next_if_eq(&i).is_some() {
+                            story::render(i, &pod, diagrams, w)?;
+                        }
+                        i += 1;
+                    }
+                    Ok(())
+                },
+            )?;
+        }
     }
     writeln!(w, "</section>")
 }

@@ -141,60 +141,109 @@ impl EventRef {
 
 /// Evaluates every rule over every pod of the report.
 pub fn evaluate(rules: &Rules, report: &Report, require_match: bool) -> CheckReport {
-    let mut results = Vec::with_capacity(rules.rules.len());
-    for rule in &rules.rules {
-        let pods: Vec<PodResult> = report
-            .pods
-            .iter()
-            .enumerate()
-            .filter(|(_, p)| rule.pods.matches(&p.namespace, &p.name))
-            .map(|(index, p)| PodResult {
-                index,
+    let mut e = Evaluator::new(rules, require_match);
+    for p in &report.pods {
+        e.push(judge(rules, p));
+    }
+    e.finish()
+}
+
+/// One pod against every rule: for each rule, its result when the rule selects the pod. Needs
+/// nothing but the pod, so pods are judged on any thread as their stories are derived.
+pub fn judge(rules: &Rules, p: &Pod) -> Vec<Option<PodResult>> {
+    rules
+        .rules
+        .iter()
+        .map(|rule| {
+            rule.pods.matches(&p.namespace, &p.name).then(|| PodResult {
+                index: 0,
                 namespace: p.namespace.clone(),
                 name: p.name.clone(),
                 uid: p.uid.clone(),
                 denied: p.denied,
                 violations: check_pod(rule, p),
             })
-            .collect();
-        let status = if pods.is_empty() {
-            Status::Unmatched
-        } else if pods.iter().any(|p| !p.violations.is_empty()) {
-            Status::Fail
-        } else {
-            Status::Pass
-        };
-        results.push(RuleResult {
-            name: rule.name.clone(),
-            status,
-            pods,
-        });
+        })
+        .collect()
+}
+
+/// The verdict gathered pod by pod (see [`judge`]): it keeps the pods' results, not their stories.
+pub struct Evaluator<'r> {
+    rules: &'r Rules,
+    require_match: bool,
+    per_rule: Vec<Vec<PodResult>>,
+    pods: usize,
+}
+
+impl<'r> Evaluator<'r> {
+    pub fn new(rules: &'r Rules, require_match: bool) -> Self {
+        Evaluator {
+            rules,
+            require_match,
+            per_rule: rules.rules.iter().map(|_| Vec::new()).collect(),
+            pods: 0,
+        }
     }
-    let summary = CheckSummary {
-        rules: results.len(),
-        rules_failed: results.iter().filter(|r| r.status == Status::Fail).count(),
-        rules_unmatched: results
+
+    /// The next pod's results, as [`judge`] gave them.
+    pub fn push(&mut self, judged: Vec<Option<PodResult>>) {
+        for (results, r) in self.per_rule.iter_mut().zip(judged) {
+            if let Some(mut r) = r {
+                r.index = self.pods;
+                results.push(r);
+            }
+        }
+        self.pods += 1;
+    }
+
+    pub fn finish(self) -> CheckReport {
+        let results: Vec<RuleResult> = self
+            .rules
+            .rules
             .iter()
-            .filter(|r| r.status == Status::Unmatched)
-            .count(),
-        pods: report.pods.len(),
-        pods_checked: results.iter().map(|r| r.pods.len()).sum(),
-        pods_failed: results
-            .iter()
-            .flat_map(|r| &r.pods)
-            .filter(|p| !p.violations.is_empty())
-            .map(|p| p.index)
-            .collect::<BTreeSet<usize>>()
-            .len(),
-        violations: results.iter().map(RuleResult::violations).sum(),
-    };
-    let passed = summary.rules_failed == 0 && (!require_match || summary.rules_unmatched == 0);
-    CheckReport {
-        schema_version: CHECK_SCHEMA_VERSION,
-        passed,
-        require_match,
-        rules: results,
-        summary,
+            .zip(self.per_rule)
+            .map(|(rule, pods)| {
+                let status = if pods.is_empty() {
+                    Status::Unmatched
+                } else if pods.iter().any(|p| !p.violations.is_empty()) {
+                    Status::Fail
+                } else {
+                    Status::Pass
+                };
+                RuleResult {
+                    name: rule.name.clone(),
+                    status,
+                    pods,
+                }
+            })
+            .collect();
+        let summary = CheckSummary {
+            rules: results.len(),
+            rules_failed: results.iter().filter(|r| r.status == Status::Fail).count(),
+            rules_unmatched: results
+                .iter()
+                .filter(|r| r.status == Status::Unmatched)
+                .count(),
+            pods: self.pods,
+            pods_checked: results.iter().map(|r| r.pods.len()).sum(),
+            pods_failed: results
+                .iter()
+                .flat_map(|r| &r.pods)
+                .filter(|p| !p.violations.is_empty())
+                .map(|p| p.index)
+                .collect::<BTreeSet<usize>>()
+                .len(),
+            violations: results.iter().map(RuleResult::violations).sum(),
+        };
+        let require_match = self.require_match;
+        let passed = summary.rules_failed == 0 && (!require_match || summary.rules_unmatched == 0);
+        CheckReport {
+            schema_version: CHECK_SCHEMA_VERSION,
+            passed,
+            require_match,
+            rules: results,
+            summary,
+        }
     }
 }
 

@@ -252,7 +252,7 @@ pub fn cluster() -> Report {
     for l in &lines {
         assert!(e.feed_line(l.to_string().as_bytes()).is_none());
     }
-    e.finish()
+    e.finish().expect("in memory")
 }
 
 pub const RULES: &str = r#"

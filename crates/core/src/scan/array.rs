@@ -247,7 +247,7 @@ mod tests {
             &|e| e,
         );
         r.unwrap();
-        (got, engine.finish().summary.lines_read)
+        (got, engine.finish().unwrap().summary.lines_read)
     }
 
     const EV: &str = r#"{"kind":"Event","auditID":"a\"]}[","stage":"ResponseComplete","verb":"get","objectRef":{"resource":"pods","namespace":"a","name":"b"},"stageTimestamp":"2024-05-01T10:00:00Z"}"#;

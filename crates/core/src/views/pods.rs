@@ -9,16 +9,11 @@
 use std::cmp::Ordering;
 use std::collections::BTreeMap;
 
+use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use super::PodSort;
-use crate::timeline::{EventKind, Pod, Report};
-
-/// The rows, in display order, and the latency summary.
-pub struct PodsView<'r> {
-    pub rows: Vec<&'r Pod>,
-    pub latency: Vec<SchedulerLatency>,
-}
+use crate::timeline::{EventKind, Pod};
 
 /// Latency percentiles of the pods of one scheduler (denied creates are not pods and not counted).
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -66,63 +61,107 @@ pub fn percentile(sorted: &[f64], p: u32) -> Option<f64> {
     Some(sorted[rank - 1])
 }
 
-/// Orders the report's incarnations and computes the summary.
-pub fn build(report: &Report, sort: Option<PodSort>) -> PodsView<'_> {
-    let mut rows: Vec<&Pod> = report.pods.iter().collect();
-    if let Some(sort) = sort {
-        // Stable: ties keep the report's (namespace, name, creation) order.
-        rows.sort_by(|a, b| compare(a, b, sort));
-    }
-    PodsView {
-        latency: latency(&report.pods),
-        rows,
-    }
+/// Where a pod goes in `--sort`'s order, computed from its story alone, so that rows can be
+/// rendered as the stories are derived and only ordered at the end.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum SortKey {
+    /// A latency: slowest first, pods without it last.
+    Latency(Option<f64>),
+    /// A time: oldest first.
+    Time(Option<DateTime<Utc>>),
 }
 
-fn compare(a: &Pod, b: &Pod, sort: PodSort) -> Ordering {
-    let slowest_first = |x: Option<f64>, y: Option<f64>| match (x, y) {
-        (Some(x), Some(y)) => y.total_cmp(&x),
-        (Some(_), None) => Ordering::Less,
-        (None, Some(_)) => Ordering::Greater,
-        (None, None) => Ordering::Equal,
-    };
-    let (la, lb) = (&a.latencies, &b.latencies);
-    match sort {
-        PodSort::CreatedToBound => slowest_first(la.created_to_bound, lb.created_to_bound),
-        PodSort::BoundToReady => slowest_first(la.bound_to_ready, lb.bound_to_ready),
-        PodSort::CreatedToReady => slowest_first(la.created_to_ready, lb.created_to_ready),
-        PodSort::Created => {
-            let t = |p: &Pod| p.times.created.or(p.times.first);
-            t(a).cmp(&t(b))
+impl SortKey {
+    pub fn of(pod: &Pod, sort: PodSort) -> SortKey {
+        let l = &pod.latencies;
+        match sort {
+            PodSort::CreatedToBound => SortKey::Latency(l.created_to_bound),
+            PodSort::BoundToReady => SortKey::Latency(l.bound_to_ready),
+            PodSort::CreatedToReady => SortKey::Latency(l.created_to_ready),
+            PodSort::Created => SortKey::Time(pod.times.created.or(pod.times.first)),
+        }
+    }
+
+    /// The order of two keys of the same sort; equal keys keep the stories' order when sorted
+    /// stably.
+    pub fn compare(&self, other: &SortKey) -> Ordering {
+        match (self, other) {
+            (SortKey::Latency(x), SortKey::Latency(y)) => match (x, y) {
+                (Some(x), Some(y)) => y.total_cmp(x),
+                (Some(_), None) => Ordering::Less,
+                (None, Some(_)) => Ordering::Greater,
+                (None, None) => Ordering::Equal,
+            },
+            (SortKey::Time(x), SortKey::Time(y)) => x.cmp(y),
+            _ => Ordering::Equal,
         }
     }
 }
 
-fn latency(pods: &[Pod]) -> Vec<SchedulerLatency> {
-    let mut per: BTreeMap<Option<&str>, Vec<&Pod>> = BTreeMap::new();
-    for p in pods.iter().filter(|p| !p.denied) {
-        per.entry(p.scheduler.as_deref()).or_default().push(p);
+/// What the latency summary needs of one pod.
+#[derive(Debug, Clone)]
+pub struct Sample {
+    scheduler: Option<String>,
+    denied: bool,
+    created_to_bound: Option<f64>,
+    created_to_ready: Option<f64>,
+}
+
+impl Sample {
+    pub fn of(pod: &Pod) -> Sample {
+        Sample {
+            scheduler: pod.scheduler.clone(),
+            denied: pod.denied,
+            created_to_bound: pod.latencies.created_to_bound,
+            created_to_ready: pod.latencies.created_to_ready,
+        }
     }
-    let mut out: Vec<SchedulerLatency> = per
-        .into_iter()
-        .map(|(scheduler, pods)| SchedulerLatency {
-            scheduler: scheduler.map(str::to_owned),
-            pods: pods.len() as u64,
-            created_to_bound: Stats::of(
-                pods.iter()
-                    .filter_map(|p| p.latencies.created_to_bound)
-                    .collect(),
-            ),
-            created_to_ready: Stats::of(
-                pods.iter()
-                    .filter_map(|p| p.latencies.created_to_ready)
-                    .collect(),
-            ),
-        })
-        .collect();
-    // Named schedulers first, the unknown one last.
-    out.sort_by_key(|l| (l.scheduler.is_none(), l.scheduler.clone()));
-    out
+}
+
+/// The latency percentiles per scheduler, gathered pod by pod: two numbers a pod, whatever the
+/// size of its story.
+#[derive(Default)]
+pub struct Latency {
+    /// Per scheduler: pods, created→bound and created→ready values.
+    per: BTreeMap<Option<String>, (u64, Vec<f64>, Vec<f64>)>,
+}
+
+impl Latency {
+    /// Counts one pod (denied creates are not pods and are not counted).
+    pub fn add(&mut self, s: Sample) {
+        if s.denied {
+            return;
+        }
+        let e = self.per.entry(s.scheduler).or_default();
+        e.0 += 1;
+        e.1.extend(s.created_to_bound);
+        e.2.extend(s.created_to_ready);
+    }
+
+    /// The summary of every pod of `pods`.
+    pub fn of(pods: &[Pod]) -> Vec<SchedulerLatency> {
+        let mut l = Latency::default();
+        for p in pods {
+            l.add(Sample::of(p));
+        }
+        l.finish()
+    }
+
+    /// Named schedulers first, the unknown one last.
+    pub fn finish(self) -> Vec<SchedulerLatency> {
+        let mut out: Vec<SchedulerLatency> = self
+            .per
+            .into_iter()
+            .map(|(scheduler, (pods, bound, ready))| SchedulerLatency {
+                scheduler,
+                pods,
+                created_to_bound: Stats::of(bound),
+                created_to_ready: Stats::of(ready),
+            })
+            .collect();
+        out.sort_by_key(|l| (l.scheduler.is_none(), l.scheduler.clone()));
+        out
+    }
 }
 
 /// The webhooks (and built-in admission) that changed the incarnation, at its create or later, in

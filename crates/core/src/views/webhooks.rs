@@ -94,37 +94,61 @@ impl Acc {
     }
 }
 
+impl Acc {
+    /// The same counts with every pod's position moved by `by` (for pods counted apart).
+    fn shifted(mut self, by: usize) -> Acc {
+        if by > 0 {
+            self.mutated = self.mutated.into_iter().map(|i| i + by).collect();
+            for pods in self.paths.values_mut() {
+                *pods = std::mem::take(pods).into_iter().map(|i| i + by).collect();
+            }
+        }
+        self
+    }
+
+    /// Adds what `other` counted (the same webhook, seen under another key).
+    fn merge(&mut self, other: Acc) {
+        self.calls += other.calls;
+        self.mutated.extend(other.mutated);
+        self.failed_open += other.failed_open;
+        self.rounds.extend(other.rounds);
+        self.namespaces.extend(other.namespaces);
+        for (path, pods) in other.paths {
+            self.paths.entry(path).or_default().extend(pods);
+        }
+        self.first = self.first.min(other.first).or(self.first).or(other.first);
+        self.last = self.last.max(other.last);
+    }
+}
+
 /// Which configuration a webhook name belongs to, learned from the calls that name both and from
 /// the configurations' logged bodies. A name claimed by two configurations stays unresolved.
+#[derive(Default)]
 struct Owners(HashMap<(&'static str, String), BTreeSet<String>>);
 
 impl Owners {
-    fn learn(report: &Report) -> Owners {
-        let mut m: HashMap<(&'static str, String), BTreeSet<String>> = HashMap::new();
-        for (_, _, calls) in pod_calls(&report.pods) {
-            for c in calls {
-                if let (Some(conf), Some(wh)) = (&c.configuration, &c.webhook) {
-                    m.entry((c.kind, wh.clone()))
-                        .or_default()
-                        .insert(conf.clone());
-                }
+    fn learn_call(&mut self, c: &WebhookCall) {
+        if let (Some(conf), Some(wh)) = (&c.configuration, &c.webhook) {
+            let owners = self.0.entry((c.kind, wh.clone())).or_default();
+            if !owners.contains(conf) {
+                owners.insert(conf.clone());
             }
         }
-        for c in report.configs.iter().filter(|c| succeeded(c)) {
+    }
+
+    fn learn_configs(&mut self, configs: &[ConfigEvent]) {
+        for c in configs.iter().filter(|c| succeeded(c)) {
             for wh in &c.webhooks {
-                m.entry((c.kind, wh.clone()))
+                self.0
+                    .entry((c.kind, wh.clone()))
                     .or_default()
                     .insert(c.name.clone());
             }
         }
-        Owners(m)
     }
 
-    fn configuration(&self, call: &WebhookCall) -> Option<String> {
-        if call.configuration.is_some() {
-            return call.configuration.clone();
-        }
-        let owners = self.0.get(&(call.kind, call.webhook.clone()?))?;
+    fn configuration(&self, kind: &'static str, webhook: Option<&String>) -> Option<String> {
+        let owners = self.0.get(&(kind, webhook?.clone()))?;
         (owners.len() == 1)
             .then(|| owners.iter().next().cloned())
             .flatten()
@@ -135,27 +159,25 @@ fn succeeded(c: &ConfigEvent) -> bool {
     c.code.is_none_or(|code| code < 400) && !c.name.is_empty()
 }
 
-/// Every group of webhook calls of the report: (pod index, time of the request, calls). The
-/// create's calls are on the pod; later writes carry their own.
-fn pod_calls(pods: &[Pod]) -> impl Iterator<Item = (usize, DateTime<Utc>, &[WebhookCall])> {
-    pods.iter().enumerate().flat_map(|(i, pod)| {
-        let create_time = pod
-            .events
-            .iter()
-            .find(|e| e.kind == EventKind::Create)
-            .map(|e| e.at)
-            .or(pod.times.created)
-            .or(pod.times.first);
-        let create = create_time
-            .filter(|_| !pod.webhooks.is_empty())
-            .map(|t| (i, t, pod.webhooks.as_slice()));
-        let later = pod
-            .events
-            .iter()
-            .filter(|e| !e.webhooks.is_empty())
-            .map(move |e| (i, e.at, e.webhooks.as_slice()));
-        create.into_iter().chain(later)
-    })
+/// The groups of webhook calls of one pod: (time of the request, calls). The create's calls are
+/// on the pod; later writes carry their own.
+fn pod_calls(pod: &Pod) -> impl Iterator<Item = (DateTime<Utc>, &[WebhookCall])> {
+    let create_time = pod
+        .events
+        .iter()
+        .find(|e| e.kind == EventKind::Create)
+        .map(|e| e.at)
+        .or(pod.times.created)
+        .or(pod.times.first);
+    let create = create_time
+        .filter(|_| !pod.webhooks.is_empty())
+        .map(|t| (t, pod.webhooks.as_slice()));
+    let later = pod
+        .events
+        .iter()
+        .filter(|e| !e.webhooks.is_empty())
+        .map(|e| (e.at, e.webhooks.as_slice()));
+    create.into_iter().chain(later)
 }
 
 fn kind_rank(kind: &str) -> u8 {
@@ -166,52 +188,119 @@ fn kind_rank(kind: &str) -> u8 {
     }
 }
 
-/// Builds the report from every pod's webhook calls and the configuration writes.
-pub fn build(report: &Report) -> WebhookReport {
-    let owners = Owners::learn(report);
-    let mut accs: BTreeMap<Key, Acc> = BTreeMap::new();
-    for (i, at, calls) in pod_calls(&report.pods) {
-        let namespace = &report.pods[i].namespace;
-        for call in calls {
-            let key = (call.kind, owners.configuration(call), call.webhook.clone());
-            let acc = accs.entry(key).or_default();
-            acc.calls += 1;
-            acc.seen(at, namespace);
-            acc.rounds.insert(call.round);
-            if call.failed_open {
-                acc.failed_open += 1;
-            }
-            if call.mutated == Some(true) {
-                acc.mutated.insert(i);
-            }
-            for p in call.paths.iter().flatten() {
-                acc.paths.entry(p.clone()).or_default().insert(i);
+/// The report gathered pod by pod, as the stories are derived: per webhook, counts and the sets of
+/// pods (by their position) it changed, never the stories. A call that does not name its
+/// configuration is counted under its own key until every pod is seen: only then is it known
+/// which configuration the webhook's name belongs to.
+#[derive(Default)]
+pub struct Builder {
+    accs: BTreeMap<Key, Acc>,
+    builtin: Acc,
+    owners: Owners,
+    pods: usize,
+}
+
+impl Builder {
+    /// Counts the webhook calls and built-in changes of the next pod.
+    pub fn add(&mut self, pod: &Pod) {
+        let i = self.pods;
+        self.pods += 1;
+        for (at, calls) in pod_calls(pod) {
+            for call in calls {
+                self.owners.learn_call(call);
+                let key = (call.kind, call.configuration.clone(), call.webhook.clone());
+                let acc = self.accs.entry(key).or_default();
+                acc.calls += 1;
+                acc.seen(at, &pod.namespace);
+                acc.rounds.insert(call.round);
+                if call.failed_open {
+                    acc.failed_open += 1;
+                }
+                if call.mutated == Some(true) {
+                    acc.mutated.insert(i);
+                }
+                for p in call.paths.iter().flatten() {
+                    match acc.paths.get_mut(p) {
+                        Some(pods) => {
+                            pods.insert(i);
+                        }
+                        None => {
+                            acc.paths.insert(p.clone(), BTreeSet::from([i]));
+                        }
+                    }
+                }
             }
         }
-    }
-    // Built-in admission and defaulting: what the stored object shows that no webhook explains.
-    let mut builtin = Acc::default();
-    for (i, pod) in report.pods.iter().enumerate() {
+        // Built-in admission and defaulting: what the stored object shows that no webhook
+        // explains.
         for ev in &pod.events {
             let mut any = false;
             for c in ev.changes.iter().filter(|c| c.by == BUILTIN) {
                 any = true;
-                builtin.paths.entry(c.path.clone()).or_default().insert(i);
+                self.builtin
+                    .paths
+                    .entry(c.path.clone())
+                    .or_default()
+                    .insert(i);
             }
             if any {
-                builtin.calls += 1;
-                builtin.mutated.insert(i);
-                builtin.seen(ev.at, &pod.namespace);
+                self.builtin.calls += 1;
+                self.builtin.mutated.insert(i);
+                self.builtin.seen(ev.at, &pod.namespace);
             }
         }
     }
-    if builtin.calls > 0 {
-        accs.insert((BUILTIN_TYPE, None, Some(BUILTIN.to_owned())), builtin);
+
+    /// Adds the counts of the pods that come after this builder's (counted apart, e.g. on another
+    /// thread).
+    pub fn append(&mut self, other: Builder) {
+        let by = self.pods;
+        for (key, acc) in other.accs {
+            self.accs.entry(key).or_default().merge(acc.shifted(by));
+        }
+        self.builtin.merge(other.builtin.shifted(by));
+        for (key, confs) in other.owners.0 {
+            self.owners.0.entry(key).or_default().extend(confs);
+        }
+        self.pods += other.pods;
     }
+
+    /// The rows, with the provenance of the configuration writes `configs` (in time order).
+    pub fn finish(mut self, configs: &[ConfigEvent]) -> WebhookReport {
+        self.owners.learn_configs(configs);
+        let mut accs: BTreeMap<Key, Acc> = BTreeMap::new();
+        for ((kind, configuration, webhook), acc) in std::mem::take(&mut self.accs) {
+            let configuration =
+                configuration.or_else(|| self.owners.configuration(kind, webhook.as_ref()));
+            accs.entry((kind, configuration, webhook))
+                .or_default()
+                .merge(acc);
+        }
+        if self.builtin.calls > 0 {
+            accs.insert(
+                (BUILTIN_TYPE, None, Some(BUILTIN.to_owned())),
+                std::mem::take(&mut self.builtin),
+            );
+        }
+        rows(accs, configs)
+    }
+}
+
+/// Builds the report from every pod's webhook calls and the configuration writes.
+pub fn build(report: &Report) -> WebhookReport {
+    let mut b = Builder::default();
+    for pod in &report.pods {
+        b.add(pod);
+    }
+    b.finish(&report.configs)
+}
+
+/// The rows of the counts, and of the configurations written in the log but never seen called.
+fn rows(mut accs: BTreeMap<Key, Acc>, configs: &[ConfigEvent]) -> WebhookReport {
     // Configurations written in the log but never seen called: one row per webhook they declare,
     // or one row for the configuration when its body was not logged.
     let mut declared: BTreeMap<(&'static str, &str), BTreeSet<&str>> = BTreeMap::new();
-    for c in report.configs.iter().filter(|c| succeeded(c)) {
+    for c in configs.iter().filter(|c| succeeded(c)) {
         declared
             .entry((c.kind, c.name.as_str()))
             .or_default()
@@ -233,8 +322,7 @@ pub fn build(report: &Report) -> WebhookReport {
         .into_iter()
         .map(|((kind, configuration, webhook), acc)| {
             let installed = match &configuration {
-                Some(conf) if kind != BUILTIN_TYPE => report
-                    .configs
+                Some(conf) if kind != BUILTIN_TYPE => configs
                     .iter()
                     .filter(|c| c.kind == kind && &c.name == conf && succeeded(c))
                     .map(|c| Installed {
