@@ -460,7 +460,7 @@ pub struct InputArgs {
     pub strict: bool,
     /// Memory for the pod writes kept while reading (e.g. 512M, 2G); past it they are kept in
     /// temporary files (in $TMPDIR) until the stories are written.
-    #[arg(long, value_name = "SIZE", default_value = "128M", value_parser = parse_memory)]
+    #[arg(long, value_name = "SIZE", default_value = "64M", value_parser = parse_memory)]
     pub memory: usize,
     #[command(flatten)]
     pub cloudwatch: CloudWatchArgs,
@@ -909,6 +909,17 @@ impl PodArgs {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_memory_default_is_the_engines() {
+        let cli = Cli::try_parse_from(["ktrail", "pods", "--sample", "eks-fargate"]).unwrap();
+        let Ok(Invocation::Pods(p)) = cli.validate() else {
+            panic!("pods")
+        };
+        assert_eq!(p.inputs.memory, ktrail_core::collect::DEFAULT_MEMORY);
+        assert_eq!(parse_memory("1.5K"), Ok(1536));
+        assert_eq!(parse_memory("2MB"), Ok(2_000_000));
+    }
 
     #[test]
     fn pod_argument_forms() {

@@ -23,7 +23,7 @@ use crate::timeline::{Pending, Report, Summary, UidChoice};
 
 /// The memory budget for kept records when none is given: the whole process stays well under
 /// 256 MiB on a day of a busy cluster's log (bench/README.md).
-pub const DEFAULT_MEMORY: usize = 128 << 20;
+pub const DEFAULT_MEMORY: usize = 64 << 20;
 
 /// What one line gave, computed without shared state.
 #[derive(Default)]
@@ -52,13 +52,32 @@ pub fn process_line(line: &[u8], sel: &Selection) -> LineResult {
 /// text, and a collision as unlikely as with the text itself for any log that fits on a disk.
 type AuditKey = (u64, u64);
 
-/// The record kept for one request: its input order, the stage kept, and its ordinal (its place
-/// among every record kept: at `ordinal - spilled` in memory, or in a run).
+/// The record kept for one request: its input order, and the stage kept with its ordinal (its
+/// place among every record kept: at `ordinal - spilled` in memory, or in a run), the stage in
+/// the top byte. Sixteen bytes: there is one for every request of the log.
 #[derive(Clone, Copy)]
 struct Slot {
     seq: u64,
-    stage: Stage,
-    ordinal: u64,
+    stage_ordinal: u64,
+}
+
+const ORDINAL: u64 = (1 << 56) - 1;
+
+impl Slot {
+    fn new(seq: u64, stage: Stage, ordinal: u64) -> Slot {
+        Slot {
+            seq,
+            stage_ordinal: ((stage as u64) << 56) | (ordinal & ORDINAL),
+        }
+    }
+
+    fn stage(self) -> Stage {
+        spill::stage((self.stage_ordinal >> 56) as u8).unwrap_or(Stage::Other)
+    }
+
+    fn ordinal(self) -> u64 {
+        self.stage_ordinal & ORDINAL
+    }
 }
 
 pub struct Collector {
@@ -207,40 +226,39 @@ impl Collector {
         let ordinal = self.spilled + self.records.len() as u64;
         let slot = match self.by_audit.entry(key) {
             Entry::Vacant(v) => {
-                v.insert(Slot {
-                    seq: rec.seq,
-                    stage: rec.stage,
-                    ordinal,
-                });
+                v.insert(Slot::new(rec.seq, rec.stage, ordinal));
                 self.push(rec);
                 return;
             }
             Entry::Occupied(mut o) => {
                 let old = *o.get();
-                if rec.stage.rank() > old.stage.rank() {
-                    let kept = o.get_mut();
-                    kept.stage = rec.stage;
-                    if old.ordinal < self.spilled {
-                        kept.ordinal = ordinal;
-                    }
+                if rec.stage.rank() > old.stage().rank() {
+                    // A spilled record is replaced by a new one; one in memory in place.
+                    let at = if old.ordinal() < self.spilled {
+                        ordinal
+                    } else {
+                        old.ordinal()
+                    };
+                    *o.get_mut() = Slot::new(old.seq, rec.stage, at);
                 }
                 old
             }
         };
-        if slot.stage == rec.stage {
+        let (old_stage, old_ordinal) = (slot.stage(), slot.ordinal());
+        if old_stage == rec.stage {
             self.summary.duplicates += 1;
         } else {
             self.summary.stages_collapsed += 1;
         }
         // The later, fuller stage takes the first one's place in the input order.
-        if rec.stage.rank() > slot.stage.rank() {
+        if rec.stage.rank() > old_stage.rank() {
             rec.seq = slot.seq;
-            if slot.ordinal >= self.spilled {
-                let old = &mut self.records[(slot.ordinal - self.spilled) as usize];
+            if old_ordinal >= self.spilled {
+                let old = &mut self.records[(old_ordinal - self.spilled) as usize];
                 self.held = self.held - spill::footprint(old) + spill::footprint(&rec);
                 *old = rec;
             } else {
-                self.runs.kill(slot.ordinal);
+                self.runs.kill(old_ordinal);
                 self.live -= 1;
                 self.push(rec);
             }

@@ -69,29 +69,30 @@ pub struct Record {
 /// would be most of the memory of a busy cluster's log (bench/README.md). The timeline parses one
 /// incarnation's bodies at a time instead.
 #[derive(Debug, Clone)]
-pub struct Body(Box<RawValue>);
+pub struct Body(Box<str>);
 
 impl Body {
     /// The object, when the text is JSON other than `null` (it was checked when kept), read in
     /// place (see [`Tree`]).
     pub fn parse(&self) -> Option<Tree<'_>> {
-        Tree::parse(self.0.get()).filter(|d| !d.is_null())
+        Tree::parse(&self.0).filter(|d| !d.is_null())
     }
 
     pub fn text(&self) -> &str {
-        self.0.get()
+        &self.0
     }
 
-    /// A body from text already known to be JSON.
-    pub fn from_raw(raw: Box<RawValue>) -> Body {
-        Body(raw)
+    /// A body from text that was a body's (read back from a spill file): not parsed again, as
+    /// [`Body::parse`] reads it as any body's text.
+    pub fn from_text(text: String) -> Body {
+        Body(text.into_boxed_str())
     }
 }
 
 impl From<Value> for Body {
     fn from(v: Value) -> Self {
         // A Value always serializes (its keys are strings); `null` is the harmless fallback.
-        Body(serde_json::value::to_raw_value(&v).unwrap_or_else(|_| RawValue::NULL.to_owned()))
+        Body(v.to_string().into_boxed_str())
     }
 }
 
@@ -273,8 +274,10 @@ pub fn extract(ev: &Event<'_>, sel: &Selection) -> Result<Extracted, String> {
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect(),
         // Kept as text: the values parsed above are dropped here (see `Body`).
-        request: request.and(ev.request_object).map(|r| Body(r.to_owned())),
-        response: response.and(ev.response_object).map(|r| Body(r.to_owned())),
+        request: request.and(ev.request_object).map(|r| Body(r.get().into())),
+        response: response
+            .and(ev.response_object)
+            .map(|r| Body(r.get().into())),
         source: ev.source,
     })))
 }

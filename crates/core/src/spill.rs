@@ -16,7 +16,6 @@ use std::fs::File;
 use std::io::{self, BufReader, BufWriter, Read, Seek, SeekFrom, Write};
 
 use chrono::DateTime;
-use serde_json::value::RawValue;
 
 use crate::audit::{Source, Stage};
 use crate::record::{Body, Record};
@@ -369,16 +368,12 @@ impl<'a> Cursor<'a> {
     }
 
     fn body(&mut self) -> io::Result<Option<Body>> {
-        match self.opt()? {
-            None => Ok(None),
-            Some(text) => RawValue::from_string(text)
-                .map(|raw| Some(Body::from_raw(raw)))
-                .map_err(|_| corrupt()),
-        }
+        Ok(self.opt()?.map(Body::from_text))
     }
 }
 
-fn stage(n: u8) -> io::Result<Stage> {
+/// The stage `encode` wrote as `n`.
+pub fn stage(n: u8) -> io::Result<Stage> {
     [
         Stage::Other,
         Stage::RequestReceived,
