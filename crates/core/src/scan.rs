@@ -106,8 +106,11 @@ impl Default for ScanOptions {
             // Large enough that per-chunk costs vanish, small enough that the chunks in flight
             // (a few per worker) stay a few MiB and warm in the caches.
             chunk_size: 1 << 20,
-            // One file per core: the cores the scan of one compressed stream leaves idle.
-            read_ahead: std::thread::available_parallelism().map_or(2, usize::from),
+            // One file per core (the cores the scan of one compressed stream leaves idle), but
+            // never so many that the queues' memory grows with the machine.
+            read_ahead: std::thread::available_parallelism()
+                .map_or(2, usize::from)
+                .min(ahead::MAX_FILES),
         }
     }
 }

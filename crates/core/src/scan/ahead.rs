@@ -35,6 +35,10 @@ pub(super) const BUFFER: usize = 1 << 20;
 /// what lets the spare cores decompress it while the one before is scanned.
 pub(super) const BUFFERS: usize = 8;
 
+/// Files read ahead at most, whatever the number of cores: with [`BUFFERS`] of [`BUFFER`] bytes
+/// each, the queues hold at most 40 MiB with the file being scanned.
+pub(super) const MAX_FILES: usize = 4;
+
 /// Compressed files smaller than this are decompressed in their turn.
 pub(super) const MIN_COMPRESSED: u64 = 64 << 10;
 
