@@ -1,5 +1,5 @@
-# Timing helpers shared by the benchmark scripts (sourced, not run). The caller sets RUNS and TMP
-# (a scratch directory).
+# Helpers shared by the benchmark scripts (sourced, not run): timing in rounds, the tools they
+# need, and waiting for idle cores. The caller sets RUNS and TMP (a scratch directory).
 
 # rounds NAME=COMMAND...: runs the commands in turn, one run of each per round, after one warm-up
 # round; TIMES[NAME] gets each one's wall times in seconds, round by round, and MED[NAME] their
@@ -34,4 +34,37 @@ median() {
 ratio() {
     paste -d' ' <(printf '%s\n' ${TIMES[$1]}) <(printf '%s\n' ${TIMES[$2]}) |
         awk '{ print $1 / $2 }' | median
+}
+
+# need COMMAND PACKAGE: installs PACKAGE with apt-get when COMMAND is missing (the package's name
+# differs from the command's for some).
+need() {
+    local cmd=$1 pkg=$2
+    if ! command -v "$cmd" >/dev/null 2>&1 && ! [ -x "$cmd" ]; then
+        echo "bench: installing $pkg" >&2
+        if [ "$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi
+        $SUDO apt-get install -y "$pkg" >/dev/null 2>&1 ||
+            { $SUDO apt-get update >/dev/null 2>&1 && $SUDO apt-get install -y "$pkg" >/dev/null; }
+    fi
+}
+
+# busy: how busy the cores are, in percent, measured over 3 s from /proc/stat (the load average of
+# a virtual machine can stay above 1 while its cores are idle).
+busy() {
+    local a b
+    a=$(awk '/^cpu / { printf "%d %d", $2+$3+$4+$7+$8+$9, $2+$3+$4+$5+$6+$7+$8+$9 }' /proc/stat)
+    sleep 3
+    b=$(awk '/^cpu / { printf "%d %d", $2+$3+$4+$7+$8+$9, $2+$3+$4+$5+$6+$7+$8+$9 }' /proc/stat)
+    echo "$a $b" | awk '{ d = $4 - $2; printf "%.0f", (d > 0 ? 100 * ($3 - $1) / d : 0) }'
+}
+
+# wait_for_idle: other work on the machine skews every median, so wait (up to WAIT_IDLE seconds,
+# default 600) until the cores are mostly idle.
+wait_for_idle() {
+    local waited=0 now
+    while now=$(busy) && [ "$now" -gt 25 ] && [ "$waited" -lt "${WAIT_IDLE:-600}" ]; do
+        [ "$waited" = 0 ] && echo "bench: waiting for the cores to be idle (now ${now}% busy)" >&2
+        sleep 7
+        waited=$((waited + 10))
+    done
 }

@@ -10,6 +10,8 @@
 #   JQ=/path/to/jq bench/run.sh  # another jq build as the peer
 #   BASELINE=/path/to/ktrail bench/run.sh   # also time an earlier build against this one, A/B
 #
+#   SCALE=0 bench/run.sh         # without the scale benchmark (bench/scale.sh, run last)
+#
 # Targets (from the issue that asked for them):
 #   every pod's timeline      >= 5x faster than  rg '"resource":"pods"' | jq -c 'select(…)'
 #   one pod's timeline        <= 1.5x            rg -c '"name":"nginx"'
@@ -21,6 +23,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# The scale benchmark runs 3 rounds unless RUNS or SCALE_RUNS says otherwise: its inputs are GBs.
+SCALE_RUNS=${SCALE_RUNS:-${RUNS:-3}}
 RUNS=${RUNS:-5}
 JQ=${JQ:-jq}
 SIZE=${SIZE:-1.4GB}
@@ -30,16 +34,9 @@ if [ "$SIZE" = 1.4GB ] && [ "$SEED" = 1 ]; then NAME=big; else NAME="big-$SIZE-$
 BIG=$DATA/$NAME.jsonl
 POD=fargate-ns/nginx
 
-# Tools: installed with apt-get when missing (package name differs from the command for some).
-need() {
-    local cmd=$1 pkg=$2
-    if ! command -v "$cmd" >/dev/null 2>&1 && ! [ -x "$cmd" ]; then
-        echo "bench: installing $pkg" >&2
-        if [ "$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi
-        $SUDO apt-get install -y "$pkg" >/dev/null 2>&1 ||
-            { $SUDO apt-get update >/dev/null 2>&1 && $SUDO apt-get install -y "$pkg" >/dev/null; }
-    fi
-}
+# rounds, median, ratio, need, busy, wait_for_idle: see bench/rounds.sh.
+source bench/rounds.sh
+
 need rg ripgrep
 need /usr/bin/time time
 need jq jq
@@ -66,22 +63,7 @@ if [ ! -s "$BIG.zst" ]; then
     zstd -q -T0 -c "$BIG" >"$BIG.zst.tmp" && mv "$BIG.zst.tmp" "$BIG.zst"
 fi
 
-# Other work on the machine skews every median: wait (up to WAIT_IDLE seconds, default 600) until
-# the cores are mostly idle, measured over 3 s from /proc/stat (the load average of a virtual
-# machine can stay above 1 while its cores are idle).
-busy() {
-    local a b
-    a=$(awk '/^cpu / { printf "%d %d", $2+$3+$4+$7+$8+$9, $2+$3+$4+$5+$6+$7+$8+$9 }' /proc/stat)
-    sleep 3
-    b=$(awk '/^cpu / { printf "%d %d", $2+$3+$4+$7+$8+$9, $2+$3+$4+$5+$6+$7+$8+$9 }' /proc/stat)
-    echo "$a $b" | awk '{ d = $4 - $2; printf "%.0f", (d > 0 ? 100 * ($3 - $1) / d : 0) }'
-}
-waited=0
-while now=$(busy) && [ "$now" -gt 25 ] && [ "$waited" -lt "${WAIT_IDLE:-600}" ]; do
-    [ "$waited" = 0 ] && echo "bench: waiting for the cores to be idle (now ${now}% busy)" >&2
-    sleep 7
-    waited=$((waited + 10))
-done
+wait_for_idle
 
 # Warm the page cache: every command below reads from memory, not from the disk.
 cat "$BIG" "$BIG.gz" "$BIG.zst" >/dev/null
@@ -96,9 +78,6 @@ echo "peers:   $(rg --version | head -1), $($JQ --version), gzip $(gzip --versio
 echo "input:   $BIG, $(stat -c %s "$BIG") bytes, $(wc -l <"$BIG") lines; .gz $(stat -c %s "$BIG.gz"), .zst $(stat -c %s "$BIG.zst")"
 echo "cores busy before: $(busy)%"
 echo
-
-# rounds, median, ratio: see bench/rounds.sh.
-source bench/rounds.sh
 
 # rss PROGRAM ARGS...: peak resident memory of one run, in MiB.
 rss() {
@@ -184,6 +163,10 @@ echo
 if [ "${ARCHIVES:-1}" = 1 ]; then
     echo
     RUNS=$RUNS SIZE=$SIZE SEED=$SEED bench/archives.sh || fail=1
+fi
+if [ "${SCALE:-1}" = 1 ]; then
+    echo
+    RUNS=$SCALE_RUNS SEED=$SEED WAIT_IDLE=0 bench/scale.sh || fail=1
 fi
 echo "cores busy after: $(busy)% (other work on the machine skews the medians; rerun when it is idle)"
 exit $fail

@@ -308,6 +308,132 @@ fn compressed_corpora_give_the_same_answer() {
     }
 }
 
+/// A directory of many files as an S3 export or a week of rotation leaves it, compressed every
+/// way (gzip stored and deflated, multi-member, zstd, plain, small and big, cut short, with
+/// garbage after the end), the later half of the log with damaged lines: read with the next files
+/// decompressed ahead, the answer, every diagnostic (file and line, the damage reports included)
+/// and the line `--strict` stops at are those of reading one file after the other.
+#[test]
+fn a_directory_of_compressed_files_read_ahead_gives_the_same_answer() {
+    use flate2::write::GzEncoder;
+    use std::io::Write;
+    let (data, pods) = corpus(9, 9_000_000);
+    let half = data.len() / 2
+        + data[data.len() / 2..]
+            .iter()
+            .position(|&b| b == b'\n')
+            .unwrap()
+        + 1;
+    let data = [&data[..half], &damage(&data[half..], 9, 40)].concat();
+    let gz = |level: u32, part: &[u8]| {
+        let mut e = GzEncoder::new(Vec::new(), flate2::Compression::new(level));
+        e.write_all(part).expect("gzip");
+        e.finish().expect("gzip")
+    };
+    // (plain bytes per part, how it is written)
+    type Pack = fn(&dyn Fn(u32, &[u8]) -> Vec<u8>, &[u8]) -> Vec<u8>;
+    let kinds: [(usize, Pack); 8] = [
+        (300_000, |gz, p| gz(0, p)),
+        (1_500_000, |_, p| zstd::encode_all(p, 1).expect("zstd")),
+        (200_000, |_, p| p.to_vec()),
+        (1_000_000, |gz, p| gz(1, p)),
+        (20_000, |gz, p| gz(1, p)),
+        (1_000_000, |gz, p| {
+            let mid = p.len() / 2;
+            [gz(0, &p[..mid]), gz(1, &p[mid..])].concat()
+        }),
+        // Cut short: what came before the cut is read, and the cut reported.
+        (1_000_000, |gz, p| {
+            let z = gz(0, p);
+            z[..z.len() * 3 / 4].to_vec()
+        }),
+        (1_500_000, |_, p| {
+            let mut z = zstd::encode_all(p, 1).expect("zstd");
+            z.extend_from_slice(b"garbage after the frame");
+            z
+        }),
+    ];
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (mut at, mut n, mut read_ahead) = (0, 0, 0);
+    while at < data.len() {
+        let (size, pack) = kinds[n % kinds.len()];
+        let end = (at + size).min(data.len());
+        let end = end
+            + data[end..]
+                .iter()
+                .position(|&b| b == b'\n')
+                .map_or(data.len() - end, |i| i + 1);
+        let bytes = pack(&gz, &data[at..end]);
+        let compressed = bytes.starts_with(&[0x1f, 0x8b]) || bytes.starts_with(&[0x28, 0xb5]);
+        read_ahead += usize::from(compressed && bytes.len() > 64 << 10);
+        std::fs::write(dir.path().join(format!("part-{n:03}")), bytes).expect("write");
+        (at, n) = (end, n + 1);
+    }
+    assert!(
+        n >= 12 && read_ahead >= 6,
+        "{n} files, {read_ahead} big compressed ones"
+    );
+    let inputs = ktrail_core::source::expand(&[dir.path().display().to_string()], &[])
+        .expect("expand")
+        .inputs;
+    assert_eq!(inputs.len(), n);
+    let run = |sel: &Selection, opts: &ScanOptions| -> Outcome {
+        let mut engine = Collector::new(sel.clone());
+        let mut bad = Vec::new();
+        let r = scan::scan_inputs(&inputs, &mut engine, opts, &mut |d| bad.push(d.to_string()));
+        let json = serde_json::to_string(&engine.finish()).expect("report");
+        (json, bad, r.map_err(|e| e.to_string()))
+    };
+    let (ns, name) = pods[0].clone();
+    for sel in [
+        Selection::default(),
+        Selection {
+            namespace: Some(ns),
+            name: Some(name),
+            ..Default::default()
+        },
+    ] {
+        let opts = |read_ahead, strict| ScanOptions {
+            read_ahead,
+            strict,
+            threads: 2,
+            max_line: MAX_LINE,
+            ..Default::default()
+        };
+        let want = run(&sel, &opts(0, false));
+        want.2.as_ref().expect("no --strict, no error");
+        let damaged: Vec<&String> = want
+            .1
+            .iter()
+            .filter(|d| d.contains("compressed data ends or breaks"))
+            .collect();
+        assert!(
+            damaged.len() >= 2 && want.1.len() > damaged.len() + 20,
+            "{sel:?}: {damaged:?} {n}",
+        );
+        for ahead in [1, 2, 5, 64] {
+            let got = run(&sel, &opts(ahead, false));
+            assert!(
+                got.1 == want.1,
+                "{sel:?}, {ahead} ahead: diagnostics differ"
+            );
+            assert!(got.0 == want.0, "{sel:?}, {ahead} ahead: reports differ");
+        }
+        // --strict stops at the first bad line, in a later file while the ones after it are being
+        // read ahead, and leaves no thread waiting.
+        let s_want = run(&sel, &opts(0, true));
+        let err = s_want.2.clone().expect_err("a bad line");
+        assert!(!err.contains("part-000:"), "{err}");
+        for ahead in [1, 2, 5, 64] {
+            assert_eq!(
+                run(&sel, &opts(ahead, true)).2,
+                s_want.2,
+                "{sel:?}, {ahead} ahead"
+            );
+        }
+    }
+}
+
 /// One audit event line as GKE's Cloud Logging entry (`bodies`: with its request and response, or
 /// without, as at audit level Metadata: the pod is then named only in `resourceName`), or `None`
 /// when the line is not an event about an object.
