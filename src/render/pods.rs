@@ -4,6 +4,7 @@
 use std::io::{self, Write};
 
 use serde_json::Value;
+use unicode_width::UnicodeWidthStr;
 
 use ktrail_core::audit::format_time;
 use ktrail_core::escape::{escape, markdown_cell};
@@ -399,12 +400,7 @@ fn table(
         }
         return Ok(());
     }
-    let mut t = plain_table();
-    t.set_header(HEADER.to_vec());
-    for r in rows {
-        t.add_row(r.clone());
-    }
-    write_table(&t, w)?;
+    plain_rows(&HEADER, rows, w)?;
     if !latency.is_empty() {
         writeln!(
             w,
@@ -422,6 +418,42 @@ fn table(
             );
         }
         write_table(&t, w)?;
+    }
+    Ok(())
+}
+
+/// Rows of a plain table laid out a chunk at a time: the table's layout holds several copies of
+/// every cell, which for a day of a busy cluster is far more than the rows themselves. Each chunk
+/// gets a first row as wide as the widest cell of each column, so every chunk has the columns of
+/// the whole table; that row is not printed, nor the header after the first chunk.
+fn plain_rows(header: &[&str], rows: &[Vec<String>], w: &mut dyn Write) -> io::Result<()> {
+    const CHUNK: usize = 1024;
+    if rows.is_empty() {
+        let mut t = plain_table();
+        t.set_header(header.to_vec());
+        return write_table(&t, w);
+    }
+    let widest = |c: usize| {
+        rows.iter()
+            .flat_map(|r| r[c].split('\n'))
+            .map(UnicodeWidthStr::width)
+            .max()
+            .unwrap_or(0)
+    };
+    let filler: Vec<String> = (0..header.len()).map(|c| "x".repeat(widest(c))).collect();
+    for (k, chunk) in rows.chunks(CHUNK).enumerate() {
+        let mut t = plain_table();
+        t.set_header(header.to_vec());
+        t.add_row(filler.clone());
+        for r in chunk {
+            t.add_row(r.clone());
+        }
+        for (i, line) in t.to_string().lines().enumerate() {
+            if i == 1 || (i == 0 && k > 0) {
+                continue;
+            }
+            writeln!(w, "{}", line.trim_end())?;
+        }
     }
     Ok(())
 }
@@ -496,4 +528,39 @@ fn csv_row(p: &Pod, w: &mut dyn Write) -> io::Result<()> {
         ],
         w,
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_table_laid_out_in_chunks_is_the_table_laid_out_whole() {
+        let header = ["A", "B", "WIDE HEADER"];
+        for n in [0, 1, 1023, 1024, 1025, 3000] {
+            // Widths that peak in a late chunk; wide characters; a cell of two lines.
+            let rows: Vec<Vec<String>> = (0..n)
+                .map(|i| {
+                    vec![
+                        "x".repeat(i % 37 + usize::from(i == n - 1) * 40),
+                        if i % 500 == 7 {
+                            "漢字\nz".into()
+                        } else {
+                            i.to_string()
+                        },
+                        "-".into(),
+                    ]
+                })
+                .collect();
+            let mut whole = plain_table();
+            whole.set_header(header.to_vec());
+            for r in &rows {
+                whole.add_row(r.clone());
+            }
+            let (mut a, mut b) = (Vec::new(), Vec::new());
+            write_table(&whole, &mut a).unwrap();
+            plain_rows(&header, &rows, &mut b).unwrap();
+            assert!(a == b, "{n} rows");
+        }
+    }
 }

@@ -24,6 +24,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
+use ktrail_core::admission::WebhookCall;
 use ktrail_core::audit::format_time;
 use ktrail_core::escape::{escape, is_unsafe};
 use ktrail_core::text::opt_duration;
@@ -48,19 +49,40 @@ pub struct Input<'a> {
 }
 
 /// What the report needs of a story besides the story itself (the swimlane, the overview, the
-/// webhook table, picking the stories): the pod without its events' changes and summaries, and
-/// of its events only those with webhook calls and the last. A report of a big log holds these,
-/// and derives the stories it shows a second time, as it writes them.
+/// webhook table, picking the stories): the pod without its events' changes and summaries or its
+/// webhooks' patches, and of its events only those with webhook calls and the last. A report of a
+/// big log holds these, and derives the stories it shows a second time, as it writes them.
 pub fn outline(pod: &Pod) -> Pod {
     let last = pod.events.iter().map(|e| e.at).max();
+    let calls = |calls: &[WebhookCall]| -> Vec<WebhookCall> {
+        calls
+            .iter()
+            .map(|c| WebhookCall {
+                patch: None,
+                ..c.clone()
+            })
+            .collect()
+    };
     let events = pod
         .events
         .iter()
         .filter(|e| !e.webhooks.is_empty() || Some(e.at) == last)
         .map(|e| PodEvent {
-            changes: Vec::new(),
+            at: e.at,
+            time: e.time.clone(),
+            kind: e.kind.clone(),
+            verb: e.verb.clone(),
+            subresource: e.subresource.clone(),
+            user: e.user.clone(),
+            impersonated_by: e.impersonated_by.clone(),
+            user_agent: e.user_agent.clone(),
+            code: e.code,
+            audit_id: e.audit_id.clone(),
+            stage: e.stage.clone(),
             summary: String::new(),
-            ..e.clone()
+            changes: Vec::new(),
+            webhooks: calls(&e.webhooks),
+            source: e.source,
         })
         .collect();
     Pod {
@@ -83,7 +105,7 @@ pub fn outline(pod: &Pod) -> Pod {
         deleted_by: pod.deleted_by.clone(),
         deleted_via: pod.deleted_via.clone(),
         latencies: pod.latencies.clone(),
-        webhooks: pod.webhooks.clone(),
+        webhooks: calls(&pod.webhooks),
         builtin_changes: pod.builtin_changes.clone(),
         times: pod.times.clone(),
     }
