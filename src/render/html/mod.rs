@@ -49,9 +49,9 @@ pub struct Input<'a> {
 }
 
 /// What the report needs of a story besides the story itself (the swimlane, the overview, the
-/// webhook table, picking the stories): the pod without its events' changes and summaries or its
-/// webhooks' patches, and of its events only those with webhook calls and the last. A report of a
-/// big log holds these, and derives the stories it shows a second time, as it writes them.
+/// webhook table, picking the stories): the pod without its webhooks' patches, and of its events
+/// only those with webhook calls and the last, each with its kind, time and calls alone. A report
+/// of a big log holds these, and derives the stories it shows a second time, as it writes them.
 pub fn outline(pod: &Pod) -> Pod {
     let last = pod.events.iter().map(|e| e.at).max();
     let calls = |calls: &[WebhookCall]| -> Vec<WebhookCall> {
@@ -69,16 +69,16 @@ pub fn outline(pod: &Pod) -> Pod {
         .filter(|e| !e.webhooks.is_empty() || Some(e.at) == last)
         .map(|e| PodEvent {
             at: e.at,
-            time: e.time.clone(),
+            time: String::new(),
             kind: e.kind.clone(),
-            verb: e.verb.clone(),
-            subresource: e.subresource.clone(),
-            user: e.user.clone(),
-            impersonated_by: e.impersonated_by.clone(),
-            user_agent: e.user_agent.clone(),
+            verb: String::new(),
+            subresource: None,
+            user: String::new(),
+            impersonated_by: None,
+            user_agent: None,
             code: e.code,
-            audit_id: e.audit_id.clone(),
-            stage: e.stage.clone(),
+            audit_id: None,
+            stage: String::new(),
             summary: String::new(),
             changes: Vec::new(),
             webhooks: calls(&e.webhooks),
