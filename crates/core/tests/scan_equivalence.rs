@@ -381,7 +381,7 @@ fn a_directory_of_compressed_files_read_ahead_gives_the_same_answer() {
         let mut engine = Collector::new(sel.clone());
         let mut bad = Vec::new();
         let r = scan::scan_inputs(&inputs, &mut engine, opts, &mut |d| bad.push(d.to_string()));
-        let json = serde_json::to_string(&engine.finish()).expect("report");
+        let json = serde_json::to_string(&engine.finish().expect("spill")).expect("report");
         (json, bad, r.map_err(|e| e.to_string()))
     };
     let (ns, name) = pods[0].clone();

@@ -49,8 +49,9 @@ pub struct Input<'a> {
 }
 
 /// What the report needs of a story besides the story itself (the swimlane, the overview, the
-/// webhook table, picking the stories): the pod without its webhooks' patches, and of its events
-/// only those with webhook calls and the last, each with its kind, time and calls alone. A report
+/// webhook table, picking the stories): the pod without its webhooks' patches and paths or the
+/// paths built-in admission changed, and of its events only those with webhook calls and the
+/// last, each with its kind, time and calls alone. A report
 /// of a big log holds these, and derives the stories it shows a second time, as it writes them.
 pub fn outline(pod: &Pod) -> Pod {
     let last = pod.events.iter().map(|e| e.at).max();
@@ -59,6 +60,7 @@ pub fn outline(pod: &Pod) -> Pod {
             .iter()
             .map(|c| WebhookCall {
                 patch: None,
+                paths: None,
                 ..c.clone()
             })
             .collect()
@@ -106,7 +108,8 @@ pub fn outline(pod: &Pod) -> Pod {
         deleted_via: pod.deleted_via.clone(),
         latencies: pod.latencies.clone(),
         webhooks: calls(&pod.webhooks),
-        builtin_changes: pod.builtin_changes.clone(),
+        // Only whether there are any counts outside the story (`mutated_by`).
+        builtin_changes: pod.builtin_changes.iter().take(1).cloned().collect(),
         times: pod.times.clone(),
     }
 }
