@@ -36,6 +36,7 @@ fn endpoint() -> Option<String> {
 
 fn sdk(endpoint: &str) -> aws_sdk_s3::Client {
     let conf = aws_sdk_s3::Config::builder()
+        .http_client(ktrail_cloudwatch::aws::https_client())
         .behavior_version(BehaviorVersion::latest())
         .endpoint_url(endpoint)
         .force_path_style(true)
