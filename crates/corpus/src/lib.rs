@@ -32,7 +32,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-pub use generate::generate;
+pub use generate::{generate, generated_bodies};
 
 /// What to generate.
 #[derive(Debug, Clone, PartialEq, Eq)]
