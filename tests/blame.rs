@@ -368,12 +368,7 @@ fn over_the_generated_corpus_webhook_paths_nobody_wrote_again_are_the_webhook_s(
     use std::collections::HashMap;
 
     let d = tempfile::tempdir().unwrap();
-    let spec = Spec {
-        seed: 42,
-        pods: 270,
-        target_bytes: None,
-        noise_per_pod: 30,
-    };
+    let spec = Spec::stories(42, 270, 30);
     let (path, expected) = crate::util::write_corpus(d.path(), &spec);
     let report = json(&["blame", "-f", path.to_str().unwrap(), "-o", "json"]);
     let by_uid: HashMap<&str, &Value> = report["pods"]

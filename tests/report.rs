@@ -305,16 +305,7 @@ fn hostile_names_are_text() {
 fn corpus(dir: &Path, pods: usize, noise_per_pod: usize) -> PathBuf {
     let path = dir.join(format!("corpus-{pods}.jsonl"));
     let mut f = std::io::BufWriter::new(std::fs::File::create(&path).unwrap());
-    generate(
-        &Spec {
-            seed: 7,
-            pods,
-            target_bytes: None,
-            noise_per_pod,
-        },
-        &mut f,
-    )
-    .unwrap();
+    generate(&Spec::stories(7, pods, noise_per_pod), &mut f).unwrap();
     f.flush().unwrap();
     path
 }

@@ -146,11 +146,13 @@ mod tests {
 
     #[test]
     fn accepts_valid_names() {
-        for ok in examples::NAMES {
-            validate_k8s_name(NameKind::Name, ok).expect(ok);
-        }
-        for ok in examples::NAMESPACES {
-            validate_k8s_name(NameKind::Namespace, ok).expect(ok);
+        for (kind, ok) in examples::valid() {
+            let kind = match kind {
+                names::NameKind::Namespace => NameKind::Namespace,
+                names::NameKind::Pod => NameKind::Pod,
+                names::NameKind::Object => NameKind::Name,
+            };
+            validate_k8s_name(kind, ok).expect(ok);
         }
         validate_k8s_name(NameKind::Uid, "3f2b6c1e-9d4a-4b8e-a1c2-0e5f7a9b1c3d").expect("uid");
         validate_k8s_name(NameKind::Cluster, "ironman-2022").expect("cluster");

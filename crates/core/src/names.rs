@@ -123,6 +123,13 @@ pub mod examples {
     ];
     /// Valid namespaces.
     pub const NAMESPACES: [&str; 4] = ["default", "fargate-ns", "kube-system", "a1"];
+
+    /// Each valid name with each kind that accepts it.
+    pub fn valid() -> impl Iterator<Item = (super::NameKind, &'static str)> {
+        use super::NameKind::{Namespace, Object, Pod};
+        let names = NAMES.into_iter().flat_map(|n| [(Pod, n), (Object, n)]);
+        names.chain(NAMESPACES.map(|n| (Namespace, n)))
+    }
     /// No namespace, pod name or object name.
     pub const NOT_NAMES: [&str; 34] = [
         "",
@@ -168,12 +175,8 @@ mod tests {
 
     #[test]
     fn accepts_valid_names() {
-        for ok in examples::NAMES {
-            validate(NameKind::Pod, ok).expect(ok);
-            validate(NameKind::Object, ok).expect(ok);
-        }
-        for ok in examples::NAMESPACES {
-            validate(NameKind::Namespace, ok).expect(ok);
+        for (kind, ok) in examples::valid() {
+            validate(kind, ok).expect(ok);
         }
     }
 

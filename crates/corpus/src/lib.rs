@@ -47,6 +47,18 @@ pub struct Spec {
     pub noise_per_pod: usize,
 }
 
+impl Spec {
+    /// `pods` stories from `seed` with `noise_per_pod` noise lines each, at no target size.
+    pub fn stories(seed: u64, pods: usize, noise_per_pod: usize) -> Spec {
+        Spec {
+            seed,
+            pods,
+            target_bytes: None,
+            noise_per_pod,
+        }
+    }
+}
+
 impl Default for Spec {
     fn default() -> Self {
         Spec {
