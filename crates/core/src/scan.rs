@@ -555,7 +555,16 @@ mod tests {
         text: &str,
         opts: &ScanOptions,
     ) -> (Collector, Vec<String>, Result<(), ScanError>) {
-        let mut e = Collector::new(Selection::default());
+        scan_selected(text, opts, &Selection::default())
+    }
+
+    /// `text` scanned for `sel`: the engine, the bad lines' messages and the outcome.
+    fn scan_selected(
+        text: &str,
+        opts: &ScanOptions,
+        sel: &Selection,
+    ) -> (Collector, Vec<String>, Result<(), ScanError>) {
+        let mut e = Collector::new(sel.clone());
         let pre = Prefilter::for_engine(&e);
         let mut bad = Vec::new();
         let r = scan_reader(
@@ -698,17 +707,7 @@ mod tests {
         opts: &ScanOptions,
         sel: &Selection,
     ) -> (String, Vec<String>, Result<(), String>) {
-        let mut e = Collector::new(sel.clone());
-        let pre = Prefilter::for_engine(&e);
-        let mut bad = Vec::new();
-        let r = scan_reader(
-            Box::new(io::Cursor::new(text.as_bytes().to_vec())),
-            "t.jsonl",
-            &mut e,
-            &pre,
-            opts,
-            &mut |d| bad.push(d.to_string()),
-        );
+        let (e, bad, r) = scan_selected(text, opts, sel);
         let json = serde_json::to_string(&e.finish()).unwrap();
         (json, bad, r.map_err(|e| e.to_string()))
     }
