@@ -7,7 +7,7 @@ use std::path::PathBuf;
 
 use serde_json::Value;
 
-use crate::util::{every_sample_matches, ktrail, samples_dir};
+use crate::util::{every_sample_matches, ktrail, samples_dir, words};
 
 fn run(args: &[&str]) -> (i32, String, String) {
     let out = ktrail().args(args).output().unwrap();
@@ -16,11 +16,6 @@ fn run(args: &[&str]) -> (i32, String, String) {
         String::from_utf8_lossy(&out.stdout).into_owned(),
         String::from_utf8_lossy(&out.stderr).into_owned(),
     )
-}
-
-/// A command line's arguments, split at spaces.
-fn words(line: &str) -> Vec<&str> {
-    line.split_whitespace().collect()
 }
 
 fn json(args: &[&str]) -> Value {

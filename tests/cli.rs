@@ -5,14 +5,19 @@ use std::path::Path;
 use predicates::prelude::*;
 use serde_json::Value;
 
-use crate::util::{json_of, ktrail, strs, success};
+use crate::util::{json_of, ktrail, strs, success, words};
 
 /// Runs `ktrail` with the words of `line`: it must exit 2 with `says` in its message.
 fn usage_error(line: &str, says: &str) {
+    exits_saying(2, line, says);
+}
+
+/// Runs `ktrail` with the words of `line`: it must exit with `code`, `says` in its message.
+fn exits_saying(code: i32, line: &str, says: &str) {
     ktrail()
         .args(line.split_whitespace())
         .assert()
-        .code(2)
+        .code(code)
         .stderr(predicate::str::contains(says));
 }
 
@@ -420,62 +425,51 @@ fn run(args: &[&str]) -> (i32, String, String) {
 
 #[test]
 fn no_match_names_the_nearest_pods() {
-    let (code, out, err) = run(&["timeline", "fargate-ns/ngnix", "--sample", "eks-fargate"]);
+    let (code, out, err) = run(&words("timeline fargate-ns/ngnix --sample eks-fargate"));
     assert_eq!((code, out.as_str()), (1, ""));
     assert_eq!(
         err,
         "ktrail: no pod matched fargate-ns/ngnix\nktrail: nearest pod names: fargate-ns/nginx\n"
     );
-    let (code, _, err) = run(&["timeline", "ngnix", "--sample", "eks-fargate"]);
-    assert_eq!(code, 1);
-    assert!(
-        err.contains("ktrail: nearest pod names: default/nginx, fargate-ns/nginx\n"),
-        "{err}"
+    exits_saying(
+        1,
+        "timeline ngnix --sample eks-fargate",
+        "ktrail: nearest pod names: default/nginx, fargate-ns/nginx\n",
     );
     // A prefix of generated names.
-    let (code, _, err) = run(&["timeline", "storefront/frontend", "--sample", "eviction"]);
-    assert_eq!(code, 1);
-    assert!(err.contains("nearest pod names: storefront/frontend-5d9c7b8f6-m4xqz, storefront/frontend-5d9c7b8f6-w7hkt"), "{err}");
+    let both = "storefront/frontend-5d9c7b8f6-m4xqz, storefront/frontend-5d9c7b8f6-w7hkt";
+    exits_saying(
+        1,
+        "timeline storefront/frontend --sample eviction",
+        &format!("nearest pod names: {both}"),
+    );
 }
 
 #[test]
 fn no_match_names_the_namespaces_that_hold_the_name() {
-    let (code, out, err) = run(&["timeline", "wrong-ns/nginx", "--sample", "eks-fargate"]);
+    let (code, out, err) = run(&words("timeline wrong-ns/nginx --sample eks-fargate"));
     assert_eq!((code, out.as_str()), (1, ""));
     assert_eq!(
         err,
         "ktrail: no pod matched wrong-ns/nginx\nktrail: pods named nginx are in namespaces default, fargate-ns\n"
     );
-    let (code, _, err) = run(&[
-        "timeline",
-        "default/web-0",
-        "--sample",
-        "statefulset-recreate",
-    ]);
-    assert_eq!(code, 1);
-    assert!(
-        err.contains("a pod named web-0 is in namespace db: db/web-0"),
-        "{err}"
+    exits_saying(
+        1,
+        "timeline default/web-0 --sample statefulset-recreate",
+        "a pod named web-0 is in namespace db: db/web-0",
     );
-    let (code, _, err) = run(&["pods", "-n", "fargate", "--sample", "eks-fargate"]);
-    assert_eq!(code, 1);
-    assert!(
-        err.contains("namespace fargate holds no pod; nearest namespaces with pods: fargate-ns"),
-        "{err}"
+    exits_saying(
+        1,
+        "pods -n fargate --sample eks-fargate",
+        "namespace fargate holds no pod; nearest namespaces with pods: fargate-ns",
     );
 }
 
 #[test]
 fn a_unique_uid_prefix_selects_its_pod_and_an_ambiguous_one_lists_them() {
-    let (code, out, _) = run(&[
-        "timeline",
-        "--uid",
-        "2e004861",
-        "--sample",
-        "eks-fargate",
-        "-o",
-        "json",
-    ]);
+    let (code, out, _) = run(&words(
+        "timeline --uid 2e004861 --sample eks-fargate -o json",
+    ));
     assert_eq!(code, 0);
     let report: Value = serde_json::from_str(&out).unwrap();
     let pods = report["pods"].as_array().unwrap();
@@ -483,25 +477,11 @@ fn a_unique_uid_prefix_selects_its_pod_and_an_ambiguous_one_lists_them() {
     assert_eq!(pods[0]["uid"], "2e004861-21f4-4c9f-be77-29db01bcd89c");
     assert_eq!(pods[0]["namespace"], "fargate-ns");
     // The whole uid still selects exactly.
-    let (code, out2, _) = run(&[
-        "timeline",
-        "--uid",
-        "2e004861-21f4-4c9f-be77-29db01bcd89c",
-        "--sample",
-        "eks-fargate",
-        "-o",
-        "json",
-    ]);
+    let (code, out2, _) = run(&words(
+        "timeline --uid 2e004861-21f4-4c9f-be77-29db01bcd89c --sample eks-fargate -o json",
+    ));
     assert_eq!((code, &out2), (0, &out));
-    let (code, out, err) = run(&[
-        "pods",
-        "--uid",
-        "9",
-        "--sample",
-        "denied",
-        "--sample",
-        "failed-open",
-    ]);
+    let (code, out, err) = run(&words("pods --uid 9 --sample denied --sample failed-open"));
     assert_eq!((code, out.as_str()), (2, ""));
     assert_eq!(
         err,
@@ -513,14 +493,9 @@ fn a_unique_uid_prefix_selects_its_pod_and_an_ambiguous_one_lists_them() {
         "a prefix is enough with files and samples",
     );
     // A prefix that names a pod the rest of the selection leaves out.
-    let (code, _, err) = run(&[
-        "timeline",
-        "default/nginx",
-        "--uid",
-        "2e004861",
-        "--sample",
-        "eks-fargate",
-    ]);
+    let (code, _, err) = run(&words(
+        "timeline default/nginx --uid 2e004861 --sample eks-fargate",
+    ));
     assert_eq!(code, 1);
     assert!(
         err.contains(
@@ -532,21 +507,16 @@ fn a_unique_uid_prefix_selects_its_pod_and_an_ambiguous_one_lists_them() {
 
 #[test]
 fn a_window_that_leaves_out_everything_names_the_range_there_is() {
-    let (code, out, err) = run(&["timeline", "--since", "2h", "--sample", "eks-fargate"]);
+    let (code, out, err) = run(&words("timeline --since 2h --sample eks-fargate"));
     assert_eq!((code, out.as_str()), (1, ""));
     assert!(err.starts_with("ktrail: no pod matched since "), "{err}");
     assert!(
         err.contains("ktrail: the input's pod events run from 2022-09-20T20:17:17.328703Z to 2022-09-20T20:18:23.041304Z, outside the window (since "),
         "{err}"
     );
-    let (code, _, err) = run(&[
-        "timeline",
-        "default/nginx",
-        "--until",
-        "2022-09-20T20:00:00Z",
-        "--sample",
-        "eks-fargate",
-    ]);
+    let (code, _, err) = run(&words(
+        "timeline default/nginx --until 2022-09-20T20:00:00Z --sample eks-fargate",
+    ));
     assert_eq!(code, 1);
     assert!(
         err.contains(

@@ -71,6 +71,11 @@ pub fn every_sample_matches(suffix: &str, answer: impl Fn(&str) -> Value) {
     );
 }
 
+/// A command line's arguments, split at spaces.
+pub fn words(line: &str) -> Vec<&str> {
+    line.split_whitespace().collect()
+}
+
 /// Runs `cmd` to its end: (exit code, stdout, stderr). A run killed by a signal fails the test,
 /// and so does stderr that is not UTF-8.
 pub fn run_raw(cmd: &mut Command) -> (i32, Vec<u8>, String) {

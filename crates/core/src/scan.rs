@@ -935,19 +935,6 @@ mod tests {
     }
 
     #[test]
-    fn documents_are_detected() {
-        use documents::shape;
-        assert_eq!(shape(b"  [ \n {}"), Shape::Documents);
-        assert_eq!(shape(b"  [ {}"), Shape::Lines);
-        assert_eq!(shape(b"[1,2,3]\n{}"), Shape::Lines);
-        assert_eq!(shape(b"[INFO] started\n"), Shape::Lines);
-        assert_eq!(shape(b"{\n  \"events\": ["), Shape::Documents);
-        assert_eq!(shape(b"{\"a\":1}\n"), Shape::Lines);
-        assert_eq!(shape(b"{\"a\":"), Shape::Documents);
-        assert_eq!(shape(b"garbage"), Shape::Lines);
-    }
-
-    #[test]
     fn plain_reads_are_told_from_the_bytes() {
         let read = |verb: &str| {
             format!(
