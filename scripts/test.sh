@@ -4,12 +4,38 @@
 #
 # Services: the Mermaid parser the diagram tests run (tests/mermaid, installed with npm ci); the
 # report's browser check (tests/report: npm puppeteer-core driving Debian's chromium, run when
-# /usr/bin/chromium is installed, as .ci/run does); a moto server (CloudWatch Logs emulator, PyPI moto[server], installed into .venv-moto
-# by tests/moto/start.sh) loaded with an EKS-like audit log group by tests/moto/load.py; the
-# CloudWatch tests read KTRAIL_TEST_MOTO_PORT and KTRAIL_TEST_MOTO_DATA; the S3 tests upload
-# their own trees to the same server (AWS_ENDPOINT_URL_S3).
+# /usr/bin/chromium is installed, as .ci/run does); a moto server (CloudWatch Logs emulator, PyPI
+# moto[server], installed into .venv-moto by tests/moto/install.sh) loaded with an EKS-like audit
+# log group by tests/moto/load.py; the CloudWatch tests read KTRAIL_TEST_MOTO_PORT and
+# KTRAIL_TEST_MOTO_DATA; the S3 tests upload their own trees to the same server
+# (AWS_ENDPOINT_URL_S3).
+#
+# `scripts/test.sh --install-only` installs the services' packages (moto, the npm packages) and
+# stops there; `scripts/test.sh --installed ...` then runs the tests without installing them
+# again. CI installs them this way while cargo builds.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+install=yes
+case "${1:-}" in
+--install-only) install=only ;;
+--installed)
+    install=no
+    shift
+    ;;
+esac
+if [ "$install" != no ]; then
+    tests/moto/install.sh
+    # The Mermaid parser (npm mermaid@11 under Node 20, with jsdom@24), from the committed lock
+    # file.
+    npm ci --prefix tests/mermaid --no-audit --no-fund --loglevel=error >&2
+    # The HTML report in headless Chromium (npm puppeteer-core, which downloads no browser, from
+    # the committed lock file; the browser is the system's).
+    if [ -x /usr/bin/chromium ]; then
+        PUPPETEER_SKIP_DOWNLOAD=1 npm ci --prefix tests/report --no-audit --no-fund --loglevel=error >&2
+    fi
+    [ "$install" = yes ] || exit 0
+fi
 
 state="$PWD/target/moto"
 rm -rf "$state"
@@ -44,14 +70,9 @@ export AWS_ENDPOINT_URL_CLOUDWATCH_LOGS="http://127.0.0.1:$KTRAIL_TEST_MOTO_PORT
 export AWS_ENDPOINT_URL_S3="http://127.0.0.1:$KTRAIL_TEST_MOTO_PORT"
 export KTRAIL_TEST_MOTO_PORT KTRAIL_TEST_MOTO_DATA="$state/data"
 
-# The Mermaid parser (npm mermaid@11 under Node 20, with jsdom@24), from the committed lock file.
-npm ci --prefix tests/mermaid --no-audit --no-fund --loglevel=error >&2
 export KTRAIL_TEST_MERMAID=1
-
-# The HTML report in headless Chromium (npm puppeteer-core, which downloads no browser, from the
-# committed lock file; the browser is the system's). Without the browser the test says it skipped.
+# Without the browser the report's browser test says it skipped.
 if [ -x /usr/bin/chromium ]; then
-    PUPPETEER_SKIP_DOWNLOAD=1 npm ci --prefix tests/report --no-audit --no-fund --loglevel=error >&2
     export KTRAIL_TEST_BROWSER=1
 else
     echo "no /usr/bin/chromium (apt-get install chromium): the report's browser test is skipped" >&2

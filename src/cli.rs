@@ -150,15 +150,8 @@ const DIFF_EXAMPLES: &str = "Examples:
 /// `ktrail blame` arguments.
 #[derive(Debug, Args)]
 pub struct BlameArgs {
-    /// The pod: `namespace/name`, or `name` with --namespace. Without it, every pod.
-    #[arg(value_name = "POD")]
-    pub pod: Option<String>,
-    /// The pod's namespace (with a bare POD name, or alone for every pod in it).
-    #[arg(short, long)]
-    pub namespace: Option<String>,
-    /// Only the incarnation with this uid.
-    #[arg(long)]
-    pub uid: Option<String>,
+    #[command(flatten)]
+    pub pod: PodNameArgs,
     /// The object as it stood at this time: RFC 3339 or a duration ago (default: its last write).
     #[arg(long, value_parser = parse_when)]
     pub at: Option<DateTime<Utc>>,
@@ -171,12 +164,7 @@ pub struct BlameArgs {
     #[arg(long)]
     pub history: bool,
     #[command(flatten)]
-    pub input: InputArgs,
-    #[command(flatten)]
-    pub display: DisplayArgs,
-    /// Output format.
-    #[arg(short, long, value_enum, default_value_t = ViewFormat::Table)]
-    pub output: ViewFormat,
+    pub view: ViewArgs,
 }
 
 /// `ktrail diff` arguments.
@@ -202,12 +190,7 @@ pub struct DiffArgs {
     #[arg(long = "path", value_name = "GLOB")]
     pub paths: Vec<String>,
     #[command(flatten)]
-    pub input: InputArgs,
-    #[command(flatten)]
-    pub display: DisplayArgs,
-    /// Output format.
-    #[arg(short, long, value_enum, default_value_t = ViewFormat::Table)]
-    pub output: ViewFormat,
+    pub view: ViewArgs,
 }
 
 #[derive(Debug, Args)]
@@ -311,12 +294,26 @@ pub struct WebhooksArgs {
     #[command(flatten)]
     pub pod: PodArgs,
     #[command(flatten)]
+    pub view: ViewArgs,
+}
+
+/// Where the events come from, how tables look, and the format: the views' (`webhooks`, `blame`,
+/// `diff`) last arguments.
+#[derive(Debug, Args)]
+pub struct ViewArgs {
+    #[command(flatten)]
     pub input: InputArgs,
     #[command(flatten)]
     pub display: DisplayArgs,
     /// Output format.
     #[arg(short, long, value_enum, default_value_t = ViewFormat::Table)]
     pub output: ViewFormat,
+}
+
+impl ViewArgs {
+    fn options(self) -> (options::Inputs, ViewFormat, Style) {
+        (self.input.options(), self.output, self.display.style())
+    }
 }
 
 #[derive(Debug, Args)]
@@ -419,6 +416,19 @@ impl DisplayArgs {
 /// Which pods and which events.
 #[derive(Debug, Args, Clone, Default)]
 pub struct PodArgs {
+    #[command(flatten)]
+    pub name: PodNameArgs,
+    /// Only events at or after this time: RFC 3339 (2022-09-20T20:00:00Z) or a duration ago (2h, 30m, 1d).
+    #[arg(long, value_parser = parse_when)]
+    pub since: Option<DateTime<Utc>>,
+    /// Only events at or before this time: RFC 3339 or a duration ago.
+    #[arg(long, value_parser = parse_when)]
+    pub until: Option<DateTime<Utc>>,
+}
+
+/// The pod by name and uid (without a time window: `blame` has `--at` instead).
+#[derive(Debug, Args, Clone, Default)]
+pub struct PodNameArgs {
     /// The pod: `namespace/name`, or `name` with --namespace. Without it, every pod.
     #[arg(value_name = "POD")]
     pub pod: Option<String>,
@@ -428,12 +438,6 @@ pub struct PodArgs {
     /// Only the incarnation with this uid.
     #[arg(long)]
     pub uid: Option<String>,
-    /// Only events at or after this time: RFC 3339 (2022-09-20T20:00:00Z) or a duration ago (2h, 30m, 1d).
-    #[arg(long, value_parser = parse_when)]
-    pub since: Option<DateTime<Utc>>,
-    /// Only events at or before this time: RFC 3339 or a duration ago.
-    #[arg(long, value_parser = parse_when)]
-    pub until: Option<DateTime<Utc>>,
 }
 
 /// Reads matter only where events are shown or fetched one by one (`timeline`, `query`, `fetch`):
@@ -602,10 +606,8 @@ impl Cli {
         Ok(match self.command {
             Command::Timeline(a) => {
                 let a = *a;
-                a.pod.not_a_path(&a.input)?;
-                let selection = a.pod.selection(a.reads.reads)?;
                 Invocation::Timeline(options::Timeline {
-                    selection,
+                    selection: a.pod.selection_in(&a.input, a.reads.reads)?,
                     inputs: a.input.options(),
                     format: a.output,
                     style: a.display.style(),
@@ -618,20 +620,19 @@ impl Cli {
                     }),
                 })
             }
-            Command::Webhooks(a) => Invocation::Webhooks(options::Webhooks {
-                selection: {
-                    a.pod.not_a_path(&a.input)?;
-                    a.pod.selection(false)?
-                },
-                inputs: a.input.options(),
-                format: a.output,
-                style: a.display.style(),
-            }),
+            Command::Webhooks(a) => {
+                let a = *a;
+                let selection = a.pod.selection_in(&a.view.input, false)?;
+                let (inputs, format, style) = a.view.options();
+                Invocation::Webhooks(options::Webhooks {
+                    selection,
+                    inputs,
+                    format,
+                    style,
+                })
+            }
             Command::Pods(a) => Invocation::Pods(options::Pods {
-                selection: {
-                    a.pod.not_a_path(&a.input)?;
-                    a.pod.selection(false)?
-                },
+                selection: a.pod.selection_in(&a.input, false)?,
                 inputs: a.input.options(),
                 sort: a.sort,
                 format: a.output,
@@ -671,17 +672,16 @@ impl Cli {
             Command::Blame(a) => {
                 let a = *a;
                 let selection = PodArgs {
-                    pod: a.pod,
-                    namespace: a.namespace,
-                    uid: a.uid,
+                    name: a.pod,
                     ..Default::default()
                 }
                 .selection(false)?;
+                let (inputs, format, style) = a.view.options();
                 Invocation::Blame(options::Blame {
                     selection,
-                    inputs: a.input.options(),
-                    format: a.output,
-                    style: a.display.style(),
+                    inputs,
+                    format,
+                    style,
                     at: a.at,
                     paths: validate_globs(a.paths)?,
                     history: a.history,
@@ -690,8 +690,11 @@ impl Cli {
             Command::Diff(a) => {
                 let a = *a;
                 let selection = PodArgs {
-                    pod: Some(a.pod),
-                    namespace: a.namespace,
+                    name: PodNameArgs {
+                        pod: Some(a.pod),
+                        namespace: a.namespace,
+                        uid: None,
+                    },
                     ..Default::default()
                 }
                 .selection(false)?;
@@ -731,11 +734,12 @@ impl Cli {
                             ))
                         }
                     };
+                let (inputs, format, style) = a.view.options();
                 Invocation::Diff(options::Diff {
                     selection,
-                    inputs: a.input.options(),
-                    format: a.output,
-                    style: a.display.style(),
+                    inputs,
+                    format,
+                    style,
                     sides,
                     from: a.from,
                     to: a.to,
@@ -842,7 +846,7 @@ impl PodArgs {
     /// meant as a pod: no input is given, or it is no valid `namespace/name`. A valid name that is
     /// also a path here, with inputs given, is read as a pod (the no-match help mentions the path).
     pub fn not_a_path(&self, input: &InputArgs) -> Result<(), UsageError> {
-        let Some(p) = self.pod.as_deref() else {
+        let Some(p) = self.name.pod.as_deref() else {
             return Ok(());
         };
         let Ok(meta) = std::fs::metadata(p) else {
@@ -865,13 +869,24 @@ impl PodArgs {
         Ok(())
     }
 
+    /// [`Self::selection`] for the commands that read `input`, after [`Self::not_a_path`].
+    pub fn selection_in(&self, input: &InputArgs, reads: bool) -> Result<Selection, UsageError> {
+        self.not_a_path(input)?;
+        self.selection(reads)
+    }
+
     /// The validated selection; `reads` from the commands that offer [`ReadsArg`].
     pub fn selection(&self, reads: bool) -> Result<Selection, UsageError> {
-        let (namespace, name) = match self.pod.as_deref() {
-            None => (self.namespace.clone(), None),
+        let PodNameArgs {
+            pod,
+            namespace: given,
+            uid,
+        } = &self.name;
+        let (namespace, name) = match pod.as_deref() {
+            None => (given.clone(), None),
             Some(p) => match p.split_once('/') {
                 Some((ns, n)) => {
-                    if let Some(other) = &self.namespace {
+                    if let Some(other) = given {
                         if other != ns {
                             return Err(UsageError(format!(
                                 "POD {p:?} names namespace {ns:?} but --namespace is {other:?}"
@@ -880,7 +895,7 @@ impl PodArgs {
                     }
                     (Some(ns.to_owned()), Some(n.to_owned()))
                 }
-                None => (self.namespace.clone(), Some(p.to_owned())),
+                None => (given.clone(), Some(p.to_owned())),
             },
         };
         // One rule for every source: CloudWatch splices these into queries, and a name no
@@ -898,7 +913,7 @@ impl PodArgs {
         Ok(Selection {
             namespace,
             name,
-            uid: self.uid.clone(),
+            uid: uid.clone(),
             since: self.since,
             until: self.until,
             reads,
@@ -923,32 +938,23 @@ mod tests {
 
     #[test]
     fn pod_argument_forms() {
-        let a = PodArgs {
-            pod: Some("fargate-ns/nginx".into()),
+        let a = |pod: &str, namespace: Option<&str>| PodArgs {
+            name: PodNameArgs {
+                pod: Some(pod.into()),
+                namespace: namespace.map(Into::into),
+                uid: None,
+            },
             ..Default::default()
         };
-        let s = a.selection(false).unwrap();
+        let s = a("fargate-ns/nginx", None).selection(false).unwrap();
         assert_eq!(
             (s.namespace.as_deref(), s.name.as_deref()),
             (Some("fargate-ns"), Some("nginx"))
         );
-        let a = PodArgs {
-            pod: Some("nginx".into()),
-            namespace: Some("x".into()),
-            ..Default::default()
-        };
-        assert_eq!(a.selection(false).unwrap().namespace.as_deref(), Some("x"));
-        let a = PodArgs {
-            pod: Some("a/b".into()),
-            namespace: Some("x".into()),
-            ..Default::default()
-        };
-        assert!(a.selection(false).is_err());
-        let a = PodArgs {
-            pod: Some("a/b/c".into()),
-            ..Default::default()
-        };
-        assert!(a.selection(false).is_err());
+        let s = a("nginx", Some("x")).selection(false).unwrap();
+        assert_eq!(s.namespace.as_deref(), Some("x"));
+        assert!(a("a/b", Some("x")).selection(false).is_err());
+        assert!(a("a/b/c", None).selection(false).is_err());
     }
 
     #[test]

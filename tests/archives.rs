@@ -12,12 +12,7 @@ use ktrail_corpus::{generate, Spec};
 
 /// The generated log's lines.
 pub fn corpus_lines() -> Vec<String> {
-    let spec = Spec {
-        seed: 15,
-        pods: 40,
-        target_bytes: None,
-        noise_per_pod: 25,
-    };
+    let spec = Spec::stories(15, 40, 25);
     let mut out = Vec::new();
     generate(&spec, &mut out).unwrap();
     String::from_utf8(out)

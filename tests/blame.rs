@@ -7,7 +7,7 @@ use std::path::PathBuf;
 
 use serde_json::Value;
 
-use crate::util::{ktrail, root};
+use crate::util::{every_sample_matches, ktrail, samples_dir, words};
 
 fn run(args: &[&str]) -> (i32, String, String) {
     let out = ktrail().args(args).output().unwrap();
@@ -51,14 +51,9 @@ fn table_line(pod: &str, sample: &str, path: &str) -> String {
 
 #[test]
 fn blame_eks_fargate_shows_who_set_each_field() {
-    let report = json(&[
-        "blame",
-        "fargate-ns/nginx",
-        "--sample",
-        "eks-fargate",
-        "-o",
-        "json",
-    ]);
+    let report = json(&words(
+        "blame fargate-ns/nginx --sample eks-fargate -o json",
+    ));
     assert_eq!(report["schemaVersion"], 1);
     let pods = report["pods"].as_array().unwrap();
     assert_eq!(pods.len(), 1);
@@ -147,44 +142,11 @@ fn blame_eks_fargate_shows_who_set_each_field() {
     }
 }
 
-fn samples_dir() -> PathBuf {
-    root().join("samples")
-}
-
 #[test]
 fn every_sample_s_blame_matches_its_reviewed_expected_file() {
-    let bless = std::env::var_os("KTRAIL_BLESS").is_some();
-    let mut names: Vec<String> = std::fs::read_dir(samples_dir())
-        .unwrap()
-        .filter_map(|e| {
-            let n = e.unwrap().file_name().into_string().ok()?;
-            n.strip_suffix(".jsonl").map(str::to_owned)
-        })
-        .collect();
-    names.sort();
-    assert!(names.len() >= 9, "{names:?}");
-    let mut failed = Vec::new();
-    for name in &names {
-        let (code, out, err) = run(&["blame", "--sample", name, "--history", "-o", "json"]);
-        assert_eq!(code, 0, "{name}: {err}");
-        let got: Value = serde_json::from_str(&out).unwrap();
-        let path = samples_dir().join(format!("{name}.blame.expected.json"));
-        if bless {
-            std::fs::write(&path, serde_json::to_string_pretty(&got).unwrap() + "\n").unwrap();
-            continue;
-        }
-        let want: Value = serde_json::from_str(
-            &std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display())),
-        )
-        .unwrap();
-        if got != want {
-            failed.push(name.clone());
-        }
-    }
-    assert!(
-        failed.is_empty(),
-        "blame differs from the expected file: {failed:?}"
-    );
+    every_sample_matches("blame.expected.json", |name| {
+        json(&["blame", "--sample", name, "--history", "-o", "json"])
+    });
 }
 
 /// The EKS Fargate sample with hostile text in a label of the creates (request and response);
@@ -256,77 +218,56 @@ fn log_values_cannot_break_the_table_or_the_markdown() {
 
 #[test]
 fn exit_codes_and_usage_errors() {
-    let (code, _, err) = run(&["blame", "nowhere/none", "--sample", "eks-fargate"]);
-    assert_eq!(code, 1, "{err}");
-    assert!(err.contains("no pod matched"));
-    let (code, _, err) = run(&[
-        "blame",
-        "fargate-ns/nginx",
-        "--sample",
-        "eks-fargate",
-        "--path",
-        "spec",
-    ]);
-    assert_eq!(code, 2);
-    assert!(err.contains("JSON Pointer"), "{err}");
-    let (code, _, _) = run(&[
-        "blame",
-        "fargate-ns/nginx",
-        "--sample",
-        "eks-fargate",
-        "--at",
-        "yesterday-ish",
-    ]);
-    assert_eq!(code, 2);
-    // Before the pod existed: nothing to blame.
-    let (code, _, _) = run(&[
-        "blame",
-        "fargate-ns/nginx",
-        "--sample",
-        "eks-fargate",
-        "--at",
-        "2022-09-20T20:00:00Z",
-    ]);
-    assert_eq!(code, 1);
-    let (code, _, err) = run(&["diff", "fargate-ns/nginx", "--sample", "eks-fargate"]);
-    assert_eq!(code, 1);
-    assert!(err.contains("only one incarnation"), "{err}");
-    let (code, _, _) = run(&["diff", "nginx", "--sample", "eks-fargate"]);
-    assert_eq!(code, 2);
-    let (code, _, _) = run(&[
-        "diff",
-        "db/web-0",
-        "--sample",
-        "statefulset-recreate",
-        "--uid",
-        "a",
-    ]);
-    assert_eq!(code, 2);
-    let (code, _, _) = run(&[
-        "diff",
-        "db/web-0",
-        "--sample",
-        "statefulset-recreate",
-        "--from",
-        "2024-05-24T12:00:00Z",
-        "--to",
-        "2024-05-24T11:00:00Z",
-    ]);
-    assert_eq!(code, 2);
+    // (arguments, exit code, what stderr says)
+    let cases = [
+        (
+            "blame nowhere/none --sample eks-fargate",
+            1,
+            "no pod matched",
+        ),
+        (
+            "blame fargate-ns/nginx --sample eks-fargate --path spec",
+            2,
+            "JSON Pointer",
+        ),
+        (
+            "blame fargate-ns/nginx --sample eks-fargate --at yesterday-ish",
+            2,
+            "",
+        ),
+        // Before the pod existed: nothing to blame.
+        (
+            "blame fargate-ns/nginx --sample eks-fargate --at 2022-09-20T20:00:00Z",
+            1,
+            "",
+        ),
+        (
+            "diff fargate-ns/nginx --sample eks-fargate",
+            1,
+            "only one incarnation",
+        ),
+        ("diff nginx --sample eks-fargate", 2, ""),
+        ("diff db/web-0 --sample statefulset-recreate --uid a", 2, ""),
+        (
+            "diff db/web-0 --sample statefulset-recreate \
+             --from 2024-05-24T12:00:00Z --to 2024-05-24T11:00:00Z",
+            2,
+            "",
+        ),
+    ];
+    for (args, want, says) in cases {
+        let args = words(args);
+        let (code, _, err) = run(&args);
+        assert_eq!(code, want, "{args:?}: {err}");
+        assert!(err.contains(says), "{args:?}: {err}");
+    }
 }
 
 #[test]
 fn at_shows_the_object_as_it_stood() {
-    let report = json(&[
-        "blame",
-        "fargate-ns/nginx",
-        "--sample",
-        "eks-fargate",
-        "--at",
-        "2022-09-20T20:17:18Z",
-        "-o",
-        "json",
-    ]);
+    let report = json(&words(
+        "blame fargate-ns/nginx --sample eks-fargate --at 2022-09-20T20:17:18Z -o json",
+    ));
     let pod = &report["pods"][0];
     assert_eq!(pod["at"], "2022-09-20T20:17:18.000000Z");
     let paths: Vec<&str> = pod["fields"]
@@ -342,24 +283,14 @@ fn at_shows_the_object_as_it_stood() {
 
 #[test]
 fn diff_of_a_recreated_statefulset_pod_names_both_authors() {
-    let report = json(&[
-        "diff",
-        "db/web-0",
-        "--sample",
-        "statefulset-recreate",
-        "-o",
-        "json",
-    ]);
+    let report = json(&words(
+        "diff db/web-0 --sample statefulset-recreate -o json",
+    ));
     assert_eq!(report["schemaVersion"], 1);
     let d = &report["diffs"][0];
     assert_eq!(d["from"]["uid"], "241986bb-96f4-4c71-a037-34c98d614244");
     assert_eq!(d["to"]["uid"], "eab3d387-8e8a-40ef-b02d-f61d51446067");
-    let image = d["fields"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|f| f["path"] == "/spec/containers/0/image")
-        .unwrap();
+    let image = field(d, "/spec/containers/0/image");
     assert_eq!(image["from"]["value"], "postgres:16.2");
     assert_eq!(image["to"]["value"], "postgres:16.3");
     for side in ["from", "to"] {
@@ -375,32 +306,19 @@ fn diff_of_a_recreated_statefulset_pod_names_both_authors() {
         .iter()
         .any(|f| f["path"] == "/metadata/uid"));
     // The same, by uid, in the table.
-    let (code, out, err) = run(&[
-        "diff",
-        "db/web-0",
-        "--sample",
-        "statefulset-recreate",
-        "--uid",
-        "241986bb-96f4-4c71-a037-34c98d614244",
-        "--uid",
-        "eab3d387-8e8a-40ef-b02d-f61d51446067",
-    ]);
+    let (code, out, err) = run(&words(
+        "diff db/web-0 --sample statefulset-recreate \
+         --uid 241986bb-96f4-4c71-a037-34c98d614244 --uid eab3d387-8e8a-40ef-b02d-f61d51446067",
+    ));
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("/spec/containers/0/image\n  - \"postgres:16.2\"  set by system:serviceaccount:kube-system:statefulset-controller"), "{out}");
 }
 
 #[test]
 fn diff_of_one_incarnation_at_two_times() {
-    let report = json(&[
-        "diff",
-        "fargate-ns/nginx",
-        "--sample",
-        "eks-fargate",
-        "--to",
-        "2022-09-20T20:17:20Z",
-        "-o",
-        "json",
-    ]);
+    let report = json(&words(
+        "diff fargate-ns/nginx --sample eks-fargate --to 2022-09-20T20:17:20Z -o json",
+    ));
     let fields = report["diffs"][0]["fields"].as_array().unwrap();
     let paths: Vec<&str> = fields.iter().map(|f| f["path"].as_str().unwrap()).collect();
     assert_eq!(
@@ -441,22 +359,12 @@ fn at_or_below(path: &str, prefix: &str) -> bool {
 
 #[test]
 fn over_the_generated_corpus_webhook_paths_nobody_wrote_again_are_the_webhook_s() {
-    use ktrail_corpus::{generate, Spec};
+    use ktrail_corpus::Spec;
     use std::collections::HashMap;
-    use std::io::Write;
 
     let d = tempfile::tempdir().unwrap();
-    let spec = Spec {
-        seed: 42,
-        pods: 270,
-        target_bytes: None,
-        noise_per_pod: 30,
-    };
-    let path = d.path().join("audit.jsonl");
-    let mut file = std::io::BufWriter::new(std::fs::File::create(&path).unwrap());
-    let expected = generate(&spec, &mut file).unwrap();
-    file.flush().unwrap();
-    drop(file);
+    let spec = Spec::stories(42, 270, 30);
+    let (path, expected) = crate::util::write_corpus(d.path(), &spec);
     let report = json(&["blame", "-f", path.to_str().unwrap(), "-o", "json"]);
     let by_uid: HashMap<&str, &Value> = report["pods"]
         .as_array()
@@ -567,14 +475,7 @@ fn blame_json_has_exactly_the_contract_s_keys() {
         k.sort();
         k
     };
-    let report = json(&[
-        "blame",
-        "--sample",
-        "eks-fargate",
-        "--history",
-        "-o",
-        "json",
-    ]);
+    let report = json(&words("blame --sample eks-fargate --history -o json"));
     assert_eq!(keys(&report), ["pods", "schemaVersion"]);
     let mut histories = 0;
     for pod in report["pods"].as_array().unwrap() {
@@ -600,14 +501,9 @@ fn blame_json_has_exactly_the_contract_s_keys() {
 
 #[test]
 fn diff_markdown_keeps_its_columns() {
-    let (code, out, err) = run(&[
-        "diff",
-        "db/web-0",
-        "--sample",
-        "statefulset-recreate",
-        "-o",
-        "markdown",
-    ]);
+    let (code, out, err) = run(&words(
+        "diff db/web-0 --sample statefulset-recreate -o markdown",
+    ));
     assert_eq!(code, 0, "{err}");
     assert!(out.starts_with("### db/web-0: uid 241986bb"), "{out}");
     let rows: Vec<&str> = out.lines().filter(|l| l.starts_with("| /")).collect();

@@ -1047,12 +1047,7 @@ fn corpus_rules(exp: &Expected) -> (String, Vec<Row>) {
 #[test]
 fn a_generated_corpus_breaks_exactly_the_rules_its_answer_says() {
     let dir = tempfile::tempdir().unwrap();
-    let spec = Spec {
-        seed: 7,
-        pods: 150,
-        target_bytes: None,
-        noise_per_pod: 5,
-    };
+    let spec = Spec::stories(7, 150, 5);
     let (log, exp) = crate::util::write_corpus(dir.path(), &spec);
     let (rules_text, want) = corpus_rules(&exp);
     let rules = write(dir.path(), "rules.yaml", &rules_text);

@@ -5,40 +5,32 @@ use std::path::Path;
 use predicates::prelude::*;
 use serde_json::Value;
 
-use crate::util::{json_of, ktrail, strs};
+use crate::util::{json_of, ktrail, strs, success, words};
+
+/// Runs `ktrail` with the words of `line`: it must exit 2 with `says` in its message.
+fn usage_error(line: &str, says: &str) {
+    exits_saying(2, line, says);
+}
+
+/// Runs `ktrail` with the words of `line`: it must exit with `code`, `says` in its message.
+fn exits_saying(code: i32, line: &str, says: &str) {
+    ktrail()
+        .args(line.split_whitespace())
+        .assert()
+        .code(code)
+        .stderr(predicate::str::contains(says));
+}
 
 #[test]
 fn usage_errors_exit_2() {
-    ktrail()
-        .args(["timeline", "--bogus"])
-        .assert()
-        .code(2)
-        .stderr(predicate::str::contains("--bogus"));
-    ktrail()
-        .args(["timeline"])
-        .assert()
-        .code(2)
-        .stderr(predicate::str::contains("no input"));
-    ktrail()
-        .args(["timeline", "-f", "/nonexistent/audit.log"])
-        .assert()
-        .code(2)
-        .stderr(predicate::str::contains("/nonexistent/audit.log"));
-    ktrail()
-        .args(["timeline", "--sample", "no-such-sample"])
-        .assert()
-        .code(2)
-        .stderr(predicate::str::contains("ktrail samples"));
-    ktrail()
-        .args([
-            "timeline",
-            "--since",
-            "yesterday-ish",
-            "--sample",
-            "eks-fargate",
-        ])
-        .assert()
-        .code(2);
+    usage_error("timeline --bogus", "--bogus");
+    usage_error("timeline", "no input");
+    usage_error(
+        "timeline -f /nonexistent/audit.log",
+        "/nonexistent/audit.log",
+    );
+    usage_error("timeline --sample no-such-sample", "ktrail samples");
+    usage_error("timeline --since yesterday-ish --sample eks-fargate", "");
 }
 
 #[test]
@@ -280,16 +272,11 @@ fn a_name_no_kubernetes_object_can_have_is_refused_alike_for_every_source() {
             .stdout("")
             .stderr(format!("ktrail: {msg}\n"));
     }
-    ktrail()
-        .args(["timeline", "Default/nginx", "--sample", "eks-fargate"])
-        .assert()
-        .code(2)
-        .stderr(predicate::str::contains("invalid namespace \"Default\""));
-    ktrail()
-        .args(["query", "--created", "Bad_Name"])
-        .assert()
-        .code(2)
-        .stderr(predicate::str::contains("invalid name \"Bad_Name\""));
+    usage_error(
+        "timeline Default/nginx --sample eks-fargate",
+        "invalid namespace \"Default\"",
+    );
+    usage_error("query --created Bad_Name", "invalid name \"Bad_Name\"");
 }
 
 #[test]
@@ -331,40 +318,30 @@ fn every_subcommand_help_ends_with_examples_and_those_offline_run() {
 
 #[test]
 fn flags_that_change_nothing_are_not_offered() {
-    for (cmd, flag) in [
-        ("webhooks", "--reads"),
-        ("pods", "--reads"),
-        ("query", "--concurrency"),
-        ("query", "--region"),
-        ("query", "--profile"),
-        ("query", "--endpoint-url"),
+    // (command, flag, whether it offers the flag)
+    for (cmd, flag, offered) in [
+        ("webhooks", "--reads", false),
+        ("pods", "--reads", false),
+        ("query", "--concurrency", false),
+        ("query", "--region", false),
+        ("query", "--profile", false),
+        ("query", "--endpoint-url", false),
+        ("timeline", "--reads", true),
+        ("query", "--reads", true),
+        ("fetch", "--reads", true),
+        ("timeline", "--concurrency", true),
+        ("fetch", "--profile", true),
+        ("query", "--engine", true),
     ] {
-        ktrail()
-            .args([cmd, "--help"])
-            .assert()
-            .success()
-            .stdout(predicate::str::contains(flag).not());
-        ktrail()
-            .args([cmd, flag, "x", "--sample", "eks-fargate"])
-            .assert()
-            .code(2)
-            .stderr(predicate::str::contains(format!(
-                "unexpected argument '{flag}'"
-            )));
-    }
-    for (cmd, flag) in [
-        ("timeline", "--reads"),
-        ("query", "--reads"),
-        ("fetch", "--reads"),
-        ("timeline", "--concurrency"),
-        ("fetch", "--profile"),
-        ("query", "--engine"),
-    ] {
-        ktrail()
-            .args([cmd, "--help"])
-            .assert()
-            .success()
-            .stdout(predicate::str::contains(flag));
+        let help = success(ktrail().args([cmd, "--help"]));
+        let help = String::from_utf8(help).unwrap();
+        assert_eq!(help.contains(flag), offered, "{cmd} --help: {flag}");
+        if !offered {
+            usage_error(
+                &format!("{cmd} {flag} x --sample eks-fargate"),
+                &format!("unexpected argument '{flag}'"),
+            );
+        }
     }
 }
 
@@ -448,62 +425,51 @@ fn run(args: &[&str]) -> (i32, String, String) {
 
 #[test]
 fn no_match_names_the_nearest_pods() {
-    let (code, out, err) = run(&["timeline", "fargate-ns/ngnix", "--sample", "eks-fargate"]);
+    let (code, out, err) = run(&words("timeline fargate-ns/ngnix --sample eks-fargate"));
     assert_eq!((code, out.as_str()), (1, ""));
     assert_eq!(
         err,
         "ktrail: no pod matched fargate-ns/ngnix\nktrail: nearest pod names: fargate-ns/nginx\n"
     );
-    let (code, _, err) = run(&["timeline", "ngnix", "--sample", "eks-fargate"]);
-    assert_eq!(code, 1);
-    assert!(
-        err.contains("ktrail: nearest pod names: default/nginx, fargate-ns/nginx\n"),
-        "{err}"
+    exits_saying(
+        1,
+        "timeline ngnix --sample eks-fargate",
+        "ktrail: nearest pod names: default/nginx, fargate-ns/nginx\n",
     );
     // A prefix of generated names.
-    let (code, _, err) = run(&["timeline", "storefront/frontend", "--sample", "eviction"]);
-    assert_eq!(code, 1);
-    assert!(err.contains("nearest pod names: storefront/frontend-5d9c7b8f6-m4xqz, storefront/frontend-5d9c7b8f6-w7hkt"), "{err}");
+    let both = "storefront/frontend-5d9c7b8f6-m4xqz, storefront/frontend-5d9c7b8f6-w7hkt";
+    exits_saying(
+        1,
+        "timeline storefront/frontend --sample eviction",
+        &format!("nearest pod names: {both}"),
+    );
 }
 
 #[test]
 fn no_match_names_the_namespaces_that_hold_the_name() {
-    let (code, out, err) = run(&["timeline", "wrong-ns/nginx", "--sample", "eks-fargate"]);
+    let (code, out, err) = run(&words("timeline wrong-ns/nginx --sample eks-fargate"));
     assert_eq!((code, out.as_str()), (1, ""));
     assert_eq!(
         err,
         "ktrail: no pod matched wrong-ns/nginx\nktrail: pods named nginx are in namespaces default, fargate-ns\n"
     );
-    let (code, _, err) = run(&[
-        "timeline",
-        "default/web-0",
-        "--sample",
-        "statefulset-recreate",
-    ]);
-    assert_eq!(code, 1);
-    assert!(
-        err.contains("a pod named web-0 is in namespace db: db/web-0"),
-        "{err}"
+    exits_saying(
+        1,
+        "timeline default/web-0 --sample statefulset-recreate",
+        "a pod named web-0 is in namespace db: db/web-0",
     );
-    let (code, _, err) = run(&["pods", "-n", "fargate", "--sample", "eks-fargate"]);
-    assert_eq!(code, 1);
-    assert!(
-        err.contains("namespace fargate holds no pod; nearest namespaces with pods: fargate-ns"),
-        "{err}"
+    exits_saying(
+        1,
+        "pods -n fargate --sample eks-fargate",
+        "namespace fargate holds no pod; nearest namespaces with pods: fargate-ns",
     );
 }
 
 #[test]
 fn a_unique_uid_prefix_selects_its_pod_and_an_ambiguous_one_lists_them() {
-    let (code, out, _) = run(&[
-        "timeline",
-        "--uid",
-        "2e004861",
-        "--sample",
-        "eks-fargate",
-        "-o",
-        "json",
-    ]);
+    let (code, out, _) = run(&words(
+        "timeline --uid 2e004861 --sample eks-fargate -o json",
+    ));
     assert_eq!(code, 0);
     let report: Value = serde_json::from_str(&out).unwrap();
     let pods = report["pods"].as_array().unwrap();
@@ -511,47 +477,25 @@ fn a_unique_uid_prefix_selects_its_pod_and_an_ambiguous_one_lists_them() {
     assert_eq!(pods[0]["uid"], "2e004861-21f4-4c9f-be77-29db01bcd89c");
     assert_eq!(pods[0]["namespace"], "fargate-ns");
     // The whole uid still selects exactly.
-    let (code, out2, _) = run(&[
-        "timeline",
-        "--uid",
-        "2e004861-21f4-4c9f-be77-29db01bcd89c",
-        "--sample",
-        "eks-fargate",
-        "-o",
-        "json",
-    ]);
+    let (code, out2, _) = run(&words(
+        "timeline --uid 2e004861-21f4-4c9f-be77-29db01bcd89c --sample eks-fargate -o json",
+    ));
     assert_eq!((code, &out2), (0, &out));
-    let (code, out, err) = run(&[
-        "pods",
-        "--uid",
-        "9",
-        "--sample",
-        "denied",
-        "--sample",
-        "failed-open",
-    ]);
+    let (code, out, err) = run(&words("pods --uid 9 --sample denied --sample failed-open"));
     assert_eq!((code, out.as_str()), (2, ""));
     assert_eq!(
         err,
         "ktrail: --uid 9 matches 2 pods: 9c94603f-7a72-460a-8b51-ed10be90ef96 (payments/ledger-migrate), 9dd9acfb-8cf0-4a0d-99e8-71ea61e1cbf4 (sandbox/scratch); give more of it\n"
     );
     // CloudWatch Logs is searched by the whole uid; the refusal says where a prefix works.
-    ktrail()
-        .args(["query", "--uid", "2e004861"])
-        .assert()
-        .code(2)
-        .stderr(predicate::str::contains(
-            "a prefix is enough with files and samples",
-        ));
+    usage_error(
+        "query --uid 2e004861",
+        "a prefix is enough with files and samples",
+    );
     // A prefix that names a pod the rest of the selection leaves out.
-    let (code, _, err) = run(&[
-        "timeline",
-        "default/nginx",
-        "--uid",
-        "2e004861",
-        "--sample",
-        "eks-fargate",
-    ]);
+    let (code, _, err) = run(&words(
+        "timeline default/nginx --uid 2e004861 --sample eks-fargate",
+    ));
     assert_eq!(code, 1);
     assert!(
         err.contains(
@@ -563,21 +507,16 @@ fn a_unique_uid_prefix_selects_its_pod_and_an_ambiguous_one_lists_them() {
 
 #[test]
 fn a_window_that_leaves_out_everything_names_the_range_there_is() {
-    let (code, out, err) = run(&["timeline", "--since", "2h", "--sample", "eks-fargate"]);
+    let (code, out, err) = run(&words("timeline --since 2h --sample eks-fargate"));
     assert_eq!((code, out.as_str()), (1, ""));
     assert!(err.starts_with("ktrail: no pod matched since "), "{err}");
     assert!(
         err.contains("ktrail: the input's pod events run from 2022-09-20T20:17:17.328703Z to 2022-09-20T20:18:23.041304Z, outside the window (since "),
         "{err}"
     );
-    let (code, _, err) = run(&[
-        "timeline",
-        "default/nginx",
-        "--until",
-        "2022-09-20T20:00:00Z",
-        "--sample",
-        "eks-fargate",
-    ]);
+    let (code, _, err) = run(&words(
+        "timeline default/nginx --until 2022-09-20T20:00:00Z --sample eks-fargate",
+    ));
     assert_eq!(code, 1);
     assert!(
         err.contains(

@@ -337,6 +337,7 @@ fn put_events(port: &str, group: &str, events: &[(i64, String)]) {
         .expect("runtime");
     rt.block_on(async {
         let conf = aws_sdk_cloudwatchlogs::Config::builder()
+            .http_client(ktrail_cloudwatch::aws::https_client())
             .behavior_version(BehaviorVersion::latest())
             .region(Region::new("us-east-1"))
             .credentials_provider(Credentials::new("testing", "testing", None, None, "moto"))

@@ -11,12 +11,7 @@ use serde_json::{json, Value};
 use ktrail_corpus::{Expected, Spec};
 
 fn write_corpus(dir: &Path) -> (std::path::PathBuf, Expected) {
-    let spec = Spec {
-        seed: 42,
-        pods: 270,
-        target_bytes: None,
-        noise_per_pod: 30,
-    };
+    let spec = Spec::stories(42, 270, 30);
     let (path, expected) = crate::util::write_corpus(dir, &spec);
     assert!(
         (280..340).contains(&expected.pods.len()),

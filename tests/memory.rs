@@ -16,13 +16,7 @@ fn outcome(args: &[&str], dir: &Path) -> (i32, Vec<u8>, String) {
 #[test]
 fn a_tiny_budget_gives_every_command_the_same_answer() {
     let dir = tempfile::tempdir().unwrap();
-    let spec = Spec {
-        seed: 5,
-        pods: 150,
-        target_bytes: None,
-        noise_per_pod: 10,
-    };
-    let (file, expected) = write_corpus(dir.path(), &spec);
+    let (file, expected) = write_corpus(dir.path(), &Spec::stories(5, 150, 10));
     let log = file.to_str().unwrap();
     let pod = &expected.pods[expected.pods.len() / 3];
     let one = format!("{}/{}", pod.namespace, pod.name);

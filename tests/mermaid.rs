@@ -9,7 +9,6 @@ use crate::views_fixture;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::Command as Process;
 
 fn enabled(test: &str) -> bool {
     let on = std::env::var("KTRAIL_TEST_MERMAID").is_ok_and(|v| v == "1");
@@ -45,22 +44,13 @@ fn mermaid_parse_all(texts: &[&str]) -> (bool, String) {
             f
         })
         .collect();
-    let out = Process::new("node")
-        .arg(dir.join("parse.mjs"))
-        .args(files.iter().map(|f| f.path()))
-        .current_dir(&dir)
-        .output()
-        .expect("KTRAIL_TEST_MERMAID=1 but `node` cannot be run");
-    let said = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let paths = files.iter().map(|f| f.path());
+    let (status, said) = crate::util::node(&dir, "parse.mjs", paths, "KTRAIL_TEST_MERMAID");
     assert!(
-        matches!(out.status.code(), Some(0 | 1)),
+        matches!(status.code(), Some(0 | 1)),
         "the checker itself failed: {said}"
     );
-    (out.status.success(), said)
+    (status.success(), said)
 }
 
 fn mermaid_of(args: &[&str]) -> String {

@@ -13,7 +13,6 @@
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::Command as Process;
 
 use regex::Regex;
 use serde_json::{json, Value};
@@ -53,13 +52,7 @@ fn shown(name: &str) -> String {
 
 /// The pods of `timeline -o json` over the same input.
 fn timeline_pods(input: &[&str]) -> Vec<Value> {
-    let out = ktrail()
-        .arg("timeline")
-        .args(input)
-        .args(["-o", "json"])
-        .output()
-        .unwrap();
-    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let doc = crate::util::timeline_json(input, None);
     doc["pods"].as_array().unwrap().clone()
 }
 
@@ -312,16 +305,7 @@ fn hostile_names_are_text() {
 fn corpus(dir: &Path, pods: usize, noise_per_pod: usize) -> PathBuf {
     let path = dir.join(format!("corpus-{pods}.jsonl"));
     let mut f = std::io::BufWriter::new(std::fs::File::create(&path).unwrap());
-    generate(
-        &Spec {
-            seed: 7,
-            pods,
-            target_bytes: None,
-            noise_per_pod,
-        },
-        &mut f,
-    )
-    .unwrap();
+    generate(&Spec::stories(7, pods, noise_per_pod), &mut f).unwrap();
     f.flush().unwrap();
     path
 }
@@ -502,18 +486,9 @@ fn reports_work_in_headless_chromium() {
     );
     let manifest = dir.path().join("manifest.json");
     std::fs::write(&manifest, serde_json::to_vec_pretty(&cases).unwrap()).unwrap();
-    let out = Process::new("node")
-        .arg(checker.join("check.mjs"))
-        .arg(&manifest)
-        .current_dir(&checker)
-        .output()
-        .expect("KTRAIL_TEST_BROWSER=1 but `node` cannot be run");
-    let said = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let (status, said) =
+        crate::util::node(&checker, "check.mjs", [&manifest], "KTRAIL_TEST_BROWSER");
     eprintln!("{said}");
-    assert!(out.status.success(), "{said}");
+    assert!(status.success(), "{said}");
     assert!(shots.join("eks-fargate-overview.png").is_file());
 }

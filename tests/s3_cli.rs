@@ -36,6 +36,7 @@ fn endpoint() -> Option<String> {
 
 fn sdk(endpoint: &str) -> aws_sdk_s3::Client {
     let conf = aws_sdk_s3::Config::builder()
+        .http_client(ktrail_cloudwatch::aws::https_client())
         .behavior_version(BehaviorVersion::latest())
         .endpoint_url(endpoint)
         .force_path_style(true)
@@ -48,15 +49,8 @@ fn sdk(endpoint: &str) -> aws_sdk_s3::Client {
 /// `ktrail` against the emulator, with credentials and endpoint from the environment as a user
 /// has them, and nothing that could reach a real account.
 fn ktrail(endpoint: &str) -> Command {
-    let mut c = crate::util::ktrail();
-    c.env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .env("AWS_REGION", "us-east-1")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env("AWS_CONFIG_FILE", "/dev/null")
-        .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
-        .env_remove("AWS_PROFILE")
-        .env_remove("AWS_ENDPOINT_URL")
+    let mut c = crate::util::ktrail_for_emulator();
+    c.env_remove("AWS_ENDPOINT_URL")
         .env("AWS_ENDPOINT_URL_S3", endpoint);
     c
 }

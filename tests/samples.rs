@@ -3,68 +3,15 @@
 //! them deliberately after a reviewed change, run `KTRAIL_BLESS=1 cargo test --test integration samples` and
 //! read the diff.
 
-use std::path::{Path, PathBuf};
-
 use serde_json::Value;
 
-fn samples_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("samples")
-}
-
-fn sample_names() -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(samples_dir())
-        .unwrap()
-        .filter_map(|e| {
-            let p = e.unwrap().path();
-            let n = p.file_name()?.to_str()?.to_owned();
-            n.strip_suffix(".jsonl").map(str::to_owned)
-        })
-        .collect();
-    names.sort();
-    names
-}
-
-use crate::util::ktrail;
-
-fn timeline_json(args: &[&str], stdin: Option<Vec<u8>>) -> Value {
-    let mut cmd = ktrail();
-    cmd.arg("timeline").args(args).args(["-o", "json"]);
-    if let Some(s) = stdin {
-        cmd.write_stdin(s);
-    }
-    crate::util::json_of(&mut cmd)
-}
+use crate::util::{every_sample_matches, ktrail, sample_names, samples_dir, timeline_json};
 
 #[test]
 fn every_sample_matches_its_expected_answer() {
-    let names = sample_names();
-    assert!(names.len() >= 9, "samples missing: {names:?}");
-    let bless = std::env::var_os("KTRAIL_BLESS").is_some();
-    let mut failed = Vec::new();
-    for name in &names {
-        let got = timeline_json(&["--sample", name], None);
-        let path = samples_dir().join(format!("{name}.expected.json"));
-        if bless {
-            let text = serde_json::to_string_pretty(&got).unwrap() + "\n";
-            std::fs::write(&path, text).unwrap();
-            continue;
-        }
-        let want: Value = serde_json::from_str(
-            &std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display())),
-        )
-        .unwrap();
-        if got != want {
-            failed.push(name.clone());
-            eprintln!(
-                "--- {name}: got\n{}",
-                serde_json::to_string_pretty(&got).unwrap()
-            );
-        }
-    }
-    assert!(
-        failed.is_empty(),
-        "samples differ from their expected answers: {failed:?}"
-    );
+    every_sample_matches("expected.json", |name| {
+        timeline_json(&["--sample", name], None)
+    });
 }
 
 #[test]

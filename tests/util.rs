@@ -20,6 +20,62 @@ pub fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
+/// The recorded samples' directory.
+pub fn samples_dir() -> PathBuf {
+    root().join("samples")
+}
+
+/// The recorded samples by name (`samples/NAME.jsonl`), sorted.
+pub fn sample_names() -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(samples_dir())
+        .unwrap()
+        .filter_map(|e| {
+            let n = e.unwrap().file_name().into_string().ok()?;
+            n.strip_suffix(".jsonl").map(str::to_owned)
+        })
+        .collect();
+    names.sort();
+    names
+}
+
+/// Holds `answer` of every sample to its reviewed file `samples/NAME.SUFFIX`: fails naming the
+/// samples that differ (printing what they gave), or with `KTRAIL_BLESS` set rewrites the files.
+pub fn every_sample_matches(suffix: &str, answer: impl Fn(&str) -> Value) {
+    let names = sample_names();
+    assert!(names.len() >= 9, "samples missing: {names:?}");
+    let bless = std::env::var_os("KTRAIL_BLESS").is_some();
+    let mut failed = Vec::new();
+    for name in &names {
+        let got = answer(name);
+        let path = samples_dir().join(format!("{name}.{suffix}"));
+        if bless {
+            let text = serde_json::to_string_pretty(&got).unwrap() + "\n";
+            std::fs::write(&path, text).unwrap();
+            continue;
+        }
+        let want: Value = serde_json::from_str(
+            &std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display())),
+        )
+        .unwrap();
+        if got != want {
+            failed.push(name.clone());
+            eprintln!(
+                "--- {name}: got\n{}",
+                serde_json::to_string_pretty(&got).unwrap()
+            );
+        }
+    }
+    assert!(
+        failed.is_empty(),
+        "samples differ from their {suffix} files: {failed:?}"
+    );
+}
+
+/// A command line's arguments, split at spaces.
+pub fn words(line: &str) -> Vec<&str> {
+    line.split_whitespace().collect()
+}
+
 /// Runs `cmd` to its end: (exit code, stdout, stderr). A run killed by a signal fails the test,
 /// and so does stderr that is not UTF-8.
 pub fn run_raw(cmd: &mut Command) -> (i32, Vec<u8>, String) {
@@ -53,6 +109,53 @@ pub fn json_of(cmd: &mut Command) -> Value {
     let out = success(cmd);
     serde_json::from_slice(&out)
         .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&out)))
+}
+
+/// `ktrail` with the emulator's credentials in the environment, as a user has them, and nothing
+/// from this machine's AWS configuration; the caller adds the endpoint.
+pub fn ktrail_for_emulator() -> Command {
+    let mut c = ktrail();
+    c.env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("AWS_CONFIG_FILE", "/dev/null")
+        .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+        .env_remove("AWS_PROFILE");
+    c
+}
+
+/// Runs the Node script `dir/script` with `args`, in `dir` (a checker whose packages `npm ci`
+/// installed there): its exit status and what it said on stdout and stderr. `enabled_by` is the
+/// variable that turned the test on, for the failure when node cannot be run.
+pub fn node<S: AsRef<std::ffi::OsStr>>(
+    dir: &Path,
+    script: &str,
+    args: impl IntoIterator<Item = S>,
+    enabled_by: &str,
+) -> (std::process::ExitStatus, String) {
+    let out = std::process::Command::new("node")
+        .arg(dir.join(script))
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap_or_else(|e| panic!("{enabled_by}=1 but `node` cannot be run: {e}"));
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status, said)
+}
+
+/// `timeline ARGS -o json` (with `stdin` as standard input), which must exit 0.
+pub fn timeline_json(args: &[&str], stdin: Option<Vec<u8>>) -> Value {
+    let mut cmd = ktrail();
+    cmd.arg("timeline").args(args).args(["-o", "json"]);
+    if let Some(s) = stdin {
+        cmd.write_stdin(s);
+    }
+    json_of(&mut cmd)
 }
 
 /// The moto server that `scripts/test.sh` starts and loads, and the data it was loaded with.
@@ -90,18 +193,11 @@ impl Moto {
     /// `ktrail` against the emulator: credentials and endpoint from the environment, as a user
     /// has them, and nothing from this machine's AWS configuration.
     pub fn ktrail(&self) -> Command {
-        let mut c = ktrail();
-        c.env("AWS_ACCESS_KEY_ID", "testing")
-            .env("AWS_SECRET_ACCESS_KEY", "testing")
-            .env("AWS_REGION", "us-east-1")
-            .env("AWS_EC2_METADATA_DISABLED", "true")
-            .env("AWS_CONFIG_FILE", "/dev/null")
-            .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
-            .env_remove("AWS_PROFILE")
-            .env(
-                "AWS_ENDPOINT_URL_CLOUDWATCH_LOGS",
-                format!("http://127.0.0.1:{}", self.port),
-            );
+        let mut c = ktrail_for_emulator();
+        c.env(
+            "AWS_ENDPOINT_URL_CLOUDWATCH_LOGS",
+            format!("http://127.0.0.1:{}", self.port),
+        );
         c
     }
 

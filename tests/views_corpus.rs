@@ -13,12 +13,7 @@ use ktrail_corpus::{Expected, Spec};
 use crate::util::{installs, pod_ids};
 
 fn write_corpus(dir: &Path, seed: u64) -> (PathBuf, Expected) {
-    let spec = Spec {
-        seed,
-        pods: 200,
-        target_bytes: None,
-        noise_per_pod: 20,
-    };
+    let spec = Spec::stories(seed, 200, 20);
     crate::util::write_corpus(dir, &spec)
 }
 

@@ -232,20 +232,11 @@ fn yaml<'a>(
                 let key = yaml_key(k);
                 match child {
                     Value::Object(cm) if !cm.is_empty() => {
-                        let mut sub = Vec::new();
-                        yaml(child, path, indent + 2, shown, &mut sub);
-                        if !sub.is_empty() {
-                            out.push(plain(format!("{pad}{key}:")));
-                            out.extend(sub);
-                        }
+                        let head = format!("{pad}{key}:");
+                        under(head, child, path, indent + 2, shown, out);
                     }
                     Value::Array(a) if !a.is_empty() => {
-                        let mut sub = Vec::new();
-                        yaml(child, path, indent, shown, &mut sub);
-                        if !sub.is_empty() {
-                            out.push(plain(format!("{pad}{key}:")));
-                            out.extend(sub);
-                        }
+                        under(format!("{pad}{key}:"), child, path, indent, shown, out);
                     }
                     leaf => leaf_lines(format!("{pad}{key}: "), leaf, path, indent, shown, out),
                 }
@@ -266,12 +257,7 @@ fn yaml<'a>(
                         out.extend(sub);
                     }
                     Value::Array(x) if !x.is_empty() => {
-                        let mut sub = Vec::new();
-                        yaml(item, path, indent + 2, shown, &mut sub);
-                        if !sub.is_empty() {
-                            out.push(plain(format!("{pad}-")));
-                            out.extend(sub);
-                        }
+                        under(format!("{pad}-"), item, path, indent + 2, shown, out);
                     }
                     leaf => leaf_lines(format!("{pad}- "), leaf, path, indent, shown, out),
                 }
@@ -279,6 +265,23 @@ fn yaml<'a>(
             }
         }
         leaf => leaf_lines(pad.clone(), leaf, path, indent, shown, out),
+    }
+}
+
+/// The lines of `v` at `indent` below the line `head`; neither when no leaf of `v` is shown.
+fn under<'a>(
+    head: String,
+    v: &Value,
+    path: &mut String,
+    indent: usize,
+    shown: &HashMap<&str, &'a Field>,
+    out: &mut Vec<Line<'a>>,
+) {
+    let mut sub = Vec::new();
+    yaml(v, path, indent, shown, &mut sub);
+    if !sub.is_empty() {
+        out.push(plain(head));
+        out.extend(sub);
     }
 }
 

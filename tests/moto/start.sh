@@ -3,8 +3,8 @@
 # CloudWatch tests.
 #
 # Usage: tests/moto/start.sh [STATE_DIR]
-#   Creates the virtualenv .venv-moto in the repository (once) with moto[server]==5.2.5, starts
-#   moto_server in the background, waits until it answers, and prints two lines on stdout:
+#   Creates the virtualenv .venv-moto with moto[server] when missing (tests/moto/install.sh),
+#   starts moto_server in the background, waits until it answers, and prints two lines on stdout:
 #     KTRAIL_TEST_MOTO_PORT=<port>
 #     KTRAIL_TEST_MOTO_PID=<pid>
 #   The server's log goes to STATE_DIR/moto.log (default: target/moto). Stop it with
@@ -14,15 +14,9 @@ set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 state="${1:-$repo/target/moto}"
 venv="$repo/.venv-moto"
-moto_version="5.2.5"
 mkdir -p "$state"
 
-python="${PYTHON:-python3}"
-if ! "$venv/bin/python" -c "import moto, sys; sys.exit(0 if moto.__version__ == '$moto_version' else 1)" 2>/dev/null; then
-    echo "creating $venv with moto[server]==$moto_version" >&2
-    "$python" -m venv "$venv" >&2
-    "$venv/bin/pip" install --quiet --disable-pip-version-check "moto[server]==$moto_version" >&2
-fi
+"$repo/tests/moto/install.sh"
 
 # A free port: bind to port 0 and read what the kernel chose.
 port="$("$venv/bin/python" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()')"

@@ -15,6 +15,7 @@
 //! Server-side filters only save bytes: every message that comes back is read again on the
 //! client ([`peek`]) and kept only if it is an audit event of the selection from an audit stream.
 
+pub mod aws;
 mod collect;
 pub mod error;
 pub mod fetch;
@@ -247,9 +248,9 @@ impl CwSource {
     /// profile and endpoint of this source; fails early when no region or credentials resolve.
     pub async fn client(&self) -> Result<aws_sdk_cloudwatchlogs::Client, CwError> {
         use aws_config::BehaviorVersion;
-        use aws_sdk_cloudwatchlogs::config::ProvideCredentials;
 
-        let mut loader = aws_config::defaults(BehaviorVersion::latest());
+        let mut loader =
+            aws_config::defaults(BehaviorVersion::latest()).http_client(aws::https_client());
         if let Some(r) = &self.region {
             loader = loader.region(aws_config::Region::new(r.clone()));
         }
@@ -270,24 +271,11 @@ impl CwSource {
         // Resolving credentials may itself call out (SSO, instance metadata): bounded too.
         let resolve = async {
             let conf = loader.load().await;
-            if conf.region().is_none() {
-                return Err(CwError::NoRegion);
-            }
-            match conf.credentials_provider() {
-                None => {
-                    return Err(CwError::NoCredentials {
-                        detail: "no credentials provider".into(),
-                    })
-                }
-                Some(p) => {
-                    if let Err(e) = p.provide_credentials().await {
-                        return Err(CwError::NoCredentials {
-                            detail: error_chain(&e),
-                        });
-                    }
-                }
-            }
-            Ok(conf)
+            aws::check(&conf).await.map_err(|u| match u {
+                aws::Unresolved::Region => CwError::NoRegion,
+                aws::Unresolved::Credentials(detail) => CwError::NoCredentials { detail },
+            })?;
+            Ok::<_, CwError>(conf)
         };
         let conf = tokio::time::timeout(self.timeout, resolve)
             .await
@@ -318,12 +306,6 @@ impl CwSource {
             None => "the CloudWatch Logs endpoint".into(),
         }
     }
-}
-
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut out = e.to_string();
-    error::push_causes(&mut out, e.source());
-    out
 }
 
 /// A duration for messages: `30s`, `1.5s`.

@@ -68,6 +68,7 @@ impl Moto {
 
     fn client(&self) -> Client {
         let conf = aws_sdk_cloudwatchlogs::Config::builder()
+            .http_client(ktrail_cloudwatch::aws::https_client())
             .behavior_version(BehaviorVersion::latest())
             .region(Region::new("us-east-1"))
             .credentials_provider(Credentials::new("testing", "testing", None, None, "moto"))

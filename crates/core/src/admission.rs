@@ -255,13 +255,18 @@ pub fn explains_in(before: Option<&Tree>, q: &str, p: &str) -> bool {
         if !ok {
             return false;
         }
-        at = at.and_then(|v| match v {
-            Tree::Object(m) => m.get(b),
-            Tree::Array(xs) => b.parse::<usize>().ok().and_then(|i| xs.get(i)),
-            _ => None,
-        });
+        at = at.and_then(|v| child(v, b));
     }
     true
+}
+
+/// The member or element `token` names under `v`, if any (an index as `usize` parses it).
+fn child<'t, 'a>(v: &'t Tree<'a>, token: &str) -> Option<&'t Tree<'a>> {
+    match v {
+        Tree::Object(m) => m.get(token),
+        Tree::Array(xs) => token.parse::<usize>().ok().and_then(|i| xs.get(i)),
+        _ => None,
+    }
 }
 
 /// Many patch paths at once, as a trie of their tokens: whether any of them explains a changed
@@ -353,11 +358,7 @@ impl Explainer {
             if live.is_empty() {
                 return false;
             }
-            at = at.and_then(|v| match v {
-                Tree::Object(m) => m.get(b),
-                Tree::Array(xs) => b.parse::<usize>().ok().and_then(|i| xs.get(i)),
-                _ => None,
-            });
+            at = at.and_then(|v| child(v, b));
         }
         // `p` is a prefix of (or equal to) a patch path.
         true

@@ -108,56 +108,82 @@ pub fn validate(kind: NameKind, s: &str) -> Result<(), InvalidName> {
     }
 }
 
+/// Values the rules above accept and refuse, for their tests and for those of the checks built on
+/// them (the CloudWatch source splices names into queries, so the refused ones include injection
+/// attempts).
+#[cfg(any(test, feature = "test-fixtures"))]
+pub mod examples {
+    /// Valid pod and object names.
+    pub const NAMES: [&str; 5] = [
+        "nginx",
+        "a",
+        "nginx-7d9c4b-x2x9q",
+        "a.b.c",
+        "0500-amazon-eks-fargate-mutation.amazonaws.com",
+    ];
+    /// Valid namespaces.
+    pub const NAMESPACES: [&str; 4] = ["default", "fargate-ns", "kube-system", "a1"];
+
+    /// Each valid name with each kind that accepts it.
+    pub fn valid() -> impl Iterator<Item = (super::NameKind, &'static str)> {
+        use super::NameKind::{Namespace, Object, Pod};
+        let names = NAMES.into_iter().flat_map(|n| [(Pod, n), (Object, n)]);
+        names.chain(NAMESPACES.map(|n| (Namespace, n)))
+    }
+    /// No namespace, pod name or object name.
+    pub const NOT_NAMES: [&str; 34] = [
+        "",
+        "nginx'",
+        "ngi'nx",
+        "nginx\"",
+        "nginx' or verb == 'get",
+        "a|b",
+        "nginx | limit 1",
+        "a/b",
+        "../etc",
+        "nginx\n| stats count()",
+        "nginx\r",
+        "a.*",
+        "a+",
+        "(a)",
+        "[a]",
+        "a$",
+        "^a",
+        "a\\b",
+        "a b",
+        "Nginx",
+        "Bad_Name",
+        "-nginx",
+        "nginx-",
+        "a..b",
+        ".a",
+        "a{1}",
+        "a?",
+        "a#",
+        "ä",
+        "a\u{0}",
+        "a`",
+        "a;b",
+        "a&&b",
+        "a}b",
+    ];
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn accepts_valid_names() {
-        for ok in [
-            "nginx",
-            "a",
-            "nginx-7d9c4b-x2x9q",
-            "a.b.c",
-            "0500-amazon-eks-fargate-mutation.amazonaws.com",
-        ] {
-            validate(NameKind::Pod, ok).expect(ok);
-            validate(NameKind::Object, ok).expect(ok);
-        }
-        for ok in ["default", "fargate-ns", "kube-system", "a1"] {
-            validate(NameKind::Namespace, ok).expect(ok);
+        for (kind, ok) in examples::valid() {
+            validate(kind, ok).expect(ok);
         }
     }
 
     #[test]
     fn refuses_what_is_no_kubernetes_name() {
-        let bad = [
-            "",
-            "nginx'",
-            "nginx\"",
-            "nginx' or verb == 'get",
-            "a|b",
-            "a/b",
-            "../etc",
-            "nginx\n| stats count()",
-            "nginx\r",
-            "a.*",
-            "(a)",
-            "a$",
-            "a\\b",
-            "a b",
-            "Nginx",
-            "Bad_Name",
-            "-nginx",
-            "nginx-",
-            "a..b",
-            ".a",
-            "ä",
-            "a\u{0}",
-            "a;b",
-        ];
         for kind in [NameKind::Pod, NameKind::Namespace, NameKind::Object] {
-            for s in bad {
+            for s in examples::NOT_NAMES {
                 assert!(validate(kind, s).is_err(), "{kind:?} {s:?} accepted");
             }
         }

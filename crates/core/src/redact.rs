@@ -299,15 +299,26 @@ impl Redactor {
         depth: u8,
         what: &'static str,
     ) -> Result<Option<Problem>, Problem> {
+        self.batch(items, what, |r, item| r.wrapper(item, depth + 1))
+    }
+
+    /// Keeps the entries of `batch` that `one` masks, drops the others: the first problem of the
+    /// dropped (an error when none is left), else the first partial problem of the kept.
+    fn batch(
+        &mut self,
+        batch: &mut Vec<Value>,
+        what: &'static str,
+        mut one: impl FnMut(&mut Self, &mut Value) -> Result<Option<Problem>, Problem>,
+    ) -> Result<Option<Problem>, Problem> {
         let mut first = None;
         let mut partial = None;
         let mut bad = 0;
-        let all = std::mem::take(items);
+        let all = std::mem::take(batch);
         let of = all.len();
-        for (i, mut item) in all.into_iter().enumerate() {
-            match self.wrapper(&mut item, depth + 1) {
+        for (i, mut entry) in all.into_iter().enumerate() {
+            match one(self, &mut entry) {
                 Ok(p) => {
-                    items.push(item);
+                    batch.push(entry);
                     if partial.is_none() {
                         partial = p;
                     }
@@ -318,18 +329,6 @@ impl Redactor {
                 }
             }
         }
-        self.batch_outcome(what, first, bad, of, items.is_empty(), partial)
-    }
-
-    fn batch_outcome(
-        &mut self,
-        what: &'static str,
-        first: Option<(usize, Problem)>,
-        bad: usize,
-        of: usize,
-        none_left: bool,
-        partial: Option<Problem>,
-    ) -> Result<Option<Problem>, Problem> {
         let Some((index, p)) = first else {
             return Ok(partial);
         };
@@ -340,7 +339,7 @@ impl Redactor {
             bad,
             of,
         };
-        if none_left {
+        if batch.is_empty() {
             return Err(problem);
         }
         self.dropped += bad as u64;
@@ -355,39 +354,22 @@ impl Redactor {
         depth: u8,
         what: &'static str,
     ) -> Result<Option<Problem>, Problem> {
-        let mut first = None;
-        let mut partial = None;
-        let mut bad = 0;
-        let all = std::mem::take(rows);
-        let of = all.len();
-        for (i, mut row) in all.into_iter().enumerate() {
+        self.batch(rows, what, |r, row| {
             let mut outcome = Err(Problem::NotAuditEvent(wrapper::no_row_message()));
-            if let Value::Array(fields) = &mut row {
+            if let Value::Array(fields) = row {
                 for f in fields.iter_mut() {
                     let Value::Object(f) = f else { continue };
                     let is_message =
                         f.get("field").and_then(Value::as_str) == Some(wrapper::ROW_MESSAGE);
                     match f.get_mut("value") {
-                        Some(Value::String(s)) if is_message => outcome = self.message(s, depth),
-                        Some(other) => self.strings(other),
+                        Some(Value::String(s)) if is_message => outcome = r.message(s, depth),
+                        Some(other) => r.strings(other),
                         None => {}
                     }
                 }
             }
-            match outcome {
-                Ok(p) => {
-                    rows.push(row);
-                    if partial.is_none() {
-                        partial = p;
-                    }
-                }
-                Err(p) => {
-                    bad += 1;
-                    first.get_or_insert((i, p));
-                }
-            }
-        }
-        self.batch_outcome(what, first, bad, of, rows.is_empty(), partial)
+            outcome
+        })
     }
 
     /// An audit event held as a JSON string (CloudWatch exports), masked and written back.
@@ -1057,6 +1039,11 @@ impl Redactor {
         if !text.contains("arn") && !text.contains("ARN") && !text.contains("dkr") {
             return;
         }
+        self.learn_accounts_of(text);
+    }
+
+    /// Registers the account ids of `text`'s ARNs and ECR registries.
+    fn learn_accounts_of(&mut self, text: &str) {
         let re = self.re;
         for c in re.arn.captures_iter(text) {
             if let Some(a) = c.get(4) {
@@ -1074,20 +1061,7 @@ impl Redactor {
     /// Registers the account id of every ARN and ECR registry in `v`'s strings.
     fn learn_accounts(&mut self, v: &Value) {
         match v {
-            Value::String(s) => {
-                let re = self.re;
-                for c in re.arn.captures_iter(s) {
-                    if let Some(a) = c.get(4) {
-                        self.mask(Kind::Account, a.as_str());
-                    }
-                }
-                for c in re.arn_encoded.captures_iter(s) {
-                    self.mask(Kind::Account, &c[1]);
-                }
-                for c in re.ecr.captures_iter(s) {
-                    self.mask(Kind::Account, &c[1]);
-                }
-            }
+            Value::String(s) => self.learn_accounts_of(s),
             Value::Array(a) => a.iter().for_each(|v| self.learn_accounts(v)),
             Value::Object(m) => m.values().for_each(|v| self.learn_accounts(v)),
             _ => {}
@@ -1177,7 +1151,9 @@ fn is_masked_v4(ip: Ipv4Addr) -> bool {
     )
 }
 
-fn base64_encode(data: &[u8]) -> String {
+/// Standard base64 with padding (RFC 4648), as Secret data holds values; also the report's
+/// Content-Security-Policy hashes.
+pub fn base64_encode(data: &[u8]) -> String {
     const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut out = String::with_capacity(data.len().div_ceil(3) * 4);
     for chunk in data.chunks(3) {

@@ -579,7 +579,16 @@ mod tests {
         text: &str,
         opts: &ScanOptions,
     ) -> (Collector, Vec<String>, Result<(), ScanError>) {
-        let mut e = Collector::new(Selection::default());
+        scan_selected(text, opts, &Selection::default())
+    }
+
+    /// `text` scanned for `sel`: the engine, the bad lines' messages and the outcome.
+    fn scan_selected(
+        text: &str,
+        opts: &ScanOptions,
+        sel: &Selection,
+    ) -> (Collector, Vec<String>, Result<(), ScanError>) {
+        let mut e = Collector::new(sel.clone());
         let pre = Prefilter::for_engine(&e);
         let mut bad = Vec::new();
         let r = scan_reader(
@@ -722,17 +731,7 @@ mod tests {
         opts: &ScanOptions,
         sel: &Selection,
     ) -> (String, Vec<String>, Result<(), String>) {
-        let mut e = Collector::new(sel.clone());
-        let pre = Prefilter::for_engine(&e);
-        let mut bad = Vec::new();
-        let r = scan_reader(
-            Box::new(io::Cursor::new(text.as_bytes().to_vec())),
-            "t.jsonl",
-            &mut e,
-            &pre,
-            opts,
-            &mut |d| bad.push(d.to_string()),
-        );
+        let (e, bad, r) = scan_selected(text, opts, sel);
         let json = serde_json::to_string(&e.finish().unwrap()).unwrap();
         (json, bad, r.map_err(|e| e.to_string()))
     }
@@ -957,19 +956,6 @@ mod tests {
         assert_eq!(cause.as_deref(), Some("disk on fire"));
         assert!(bad > 300);
         assert_eq!(e.finish().unwrap().summary.lines_read, 2000);
-    }
-
-    #[test]
-    fn documents_are_detected() {
-        use documents::shape;
-        assert_eq!(shape(b"  [ \n {}"), Shape::Documents);
-        assert_eq!(shape(b"  [ {}"), Shape::Lines);
-        assert_eq!(shape(b"[1,2,3]\n{}"), Shape::Lines);
-        assert_eq!(shape(b"[INFO] started\n"), Shape::Lines);
-        assert_eq!(shape(b"{\n  \"events\": ["), Shape::Documents);
-        assert_eq!(shape(b"{\"a\":1}\n"), Shape::Lines);
-        assert_eq!(shape(b"{\"a\":"), Shape::Documents);
-        assert_eq!(shape(b"garbage"), Shape::Lines);
     }
 
     #[test]

@@ -217,6 +217,15 @@ pub fn sniff(head: &[u8]) -> Compression {
 
 /// Opens an input and returns a reader of its decompressed bytes.
 pub fn open(input: &Input) -> Result<(Box<dyn Read + Send>, Compression), SourceError> {
+    let (raw, name) = open_raw(input)?;
+    decompress(raw).map_err(|e| SourceError::Io {
+        path: name,
+        source: e,
+    })
+}
+
+/// The input's bytes as stored, and its name for errors.
+fn open_raw(input: &Input) -> Result<(Box<dyn Read + Send>, String), SourceError> {
     let name = input.name();
     let raw: Box<dyn Read + Send> = match input {
         Input::Path(p) => Box::new(File::open(p).map_err(|e| SourceError::Io {
@@ -226,10 +235,7 @@ pub fn open(input: &Input) -> Result<(Box<dyn Read + Send>, Compression), Source
         Input::Stdin => Box::new(io::stdin()),
         Input::Sample(s) => Box::new(s.data.as_bytes()),
     };
-    decompress(raw).map_err(|e| SourceError::Io {
-        path: name,
-        source: e,
-    })
+    Ok((raw, name))
 }
 
 /// Wraps a reader in the decompressor its first bytes call for.
@@ -334,15 +340,7 @@ impl Read for Tolerant {
 pub fn open_tolerant(
     input: &Input,
 ) -> Result<(Box<dyn Read + Send>, Compression, Damage), SourceError> {
-    let name = input.name();
-    let raw: Box<dyn Read + Send> = match input {
-        Input::Path(p) => Box::new(File::open(p).map_err(|e| SourceError::Io {
-            path: name.clone(),
-            source: e,
-        })?),
-        Input::Stdin => Box::new(io::stdin()),
-        Input::Sample(s) => Box::new(s.data.as_bytes()),
-    };
+    let (raw, name) = open_raw(input)?;
     decompress_tolerant(raw).map_err(|e| SourceError::Io {
         path: name,
         source: e,

@@ -83,6 +83,30 @@ impl<W: Write> Sink<'_, W> {
     }
 }
 
+/// The request and response bodies of a log of about `bytes` bytes generated from `seed`, in log
+/// order: for tests that read bodies as logs hold them.
+pub fn generated_bodies(seed: u64, bytes: u64) -> Vec<serde_json::Value> {
+    let spec = Spec {
+        seed,
+        target_bytes: Some(bytes),
+        ..Default::default()
+    };
+    let mut data = Vec::new();
+    generate(&spec, &mut data).expect("generating into memory does not fail");
+    let mut bodies = Vec::new();
+    for line in String::from_utf8(data).expect("utf-8").lines() {
+        let Ok(mut ev) = serde_json::from_str::<serde_json::Value>(line) else {
+            continue;
+        };
+        for key in ["requestObject", "responseObject"] {
+            if let Some(v) = ev.get_mut(key) {
+                bodies.push(v.take());
+            }
+        }
+    }
+    bodies
+}
+
 /// Writes a corpus for `spec` to `out`, one audit event per line, and returns its answer.
 pub fn generate<W: Write>(spec: &Spec, out: &mut W) -> io::Result<Expected> {
     let stories_n = match (spec.pods, spec.target_bytes) {

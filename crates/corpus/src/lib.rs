@@ -32,7 +32,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-pub use generate::generate;
+pub use generate::{generate, generated_bodies};
 
 /// What to generate.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -45,6 +45,18 @@ pub struct Spec {
     pub target_bytes: Option<u64>,
     /// Noise lines per story when `target_bytes` is not given.
     pub noise_per_pod: usize,
+}
+
+impl Spec {
+    /// `pods` stories from `seed` with `noise_per_pod` noise lines each, at no target size.
+    pub fn stories(seed: u64, pods: usize, noise_per_pod: usize) -> Spec {
+        Spec {
+            seed,
+            pods,
+            target_bytes: None,
+            noise_per_pod,
+        }
+    }
 }
 
 impl Default for Spec {

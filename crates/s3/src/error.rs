@@ -161,17 +161,4 @@ fn classify_code_403(op: Op, resource: String, url: &S3Url) -> S3Error {
     }
 }
 
-/// An error and its causes on one line, each said once.
-pub(crate) fn chain(e: &dyn std::error::Error) -> String {
-    let mut out = e.to_string();
-    let mut s = e.source();
-    while let Some(x) = s {
-        let t = x.to_string();
-        if !out.contains(&t) {
-            out.push_str(": ");
-            out.push_str(&t);
-        }
-        s = x.source();
-    }
-    out
-}
+pub(crate) use ktrail_cloudwatch::aws::error_chain as chain;

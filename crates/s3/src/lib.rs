@@ -100,16 +100,18 @@ impl S3Source {
     pub async fn client(&self) -> Result<Client, S3Error> {
         use aws_config::timeout::TimeoutConfig;
         use aws_config::BehaviorVersion;
-        use aws_sdk_s3::config::ProvideCredentials;
+        use ktrail_cloudwatch::aws;
 
-        let mut loader = aws_config::defaults(BehaviorVersion::latest()).timeout_config(
-            TimeoutConfig::builder()
-                .connect_timeout(CONNECT_TIMEOUT)
-                .read_timeout(READ_TIMEOUT)
-                .operation_attempt_timeout(ATTEMPT_TIMEOUT)
-                .operation_timeout(OPERATION_TIMEOUT)
-                .build(),
-        );
+        let mut loader = aws_config::defaults(BehaviorVersion::latest())
+            .http_client(aws::https_client())
+            .timeout_config(
+                TimeoutConfig::builder()
+                    .connect_timeout(CONNECT_TIMEOUT)
+                    .read_timeout(READ_TIMEOUT)
+                    .operation_attempt_timeout(ATTEMPT_TIMEOUT)
+                    .operation_timeout(OPERATION_TIMEOUT)
+                    .build(),
+            );
         if let Some(r) = &self.region {
             loader = loader.region(aws_config::Region::new(r.clone()));
         }
@@ -117,24 +119,11 @@ impl S3Source {
             loader = loader.profile_name(p);
         }
         let conf = loader.load().await;
-        let region = conf
-            .region()
-            .map(|r| r.to_string())
-            .ok_or(S3Error::NoRegion)?;
-        match conf.credentials_provider() {
-            None => {
-                return Err(S3Error::NoCredentials {
-                    detail: "no credentials provider".into(),
-                })
-            }
-            Some(p) => {
-                if let Err(e) = p.provide_credentials().await {
-                    return Err(S3Error::NoCredentials {
-                        detail: error::chain(&e),
-                    });
-                }
-            }
-        }
+        aws::check(&conf).await.map_err(|u| match u {
+            aws::Unresolved::Region => S3Error::NoRegion,
+            aws::Unresolved::Credentials(detail) => S3Error::NoCredentials { detail },
+        })?;
+        let region = conf.region().map(|r| r.to_string()).unwrap_or_default();
         let endpoint = std::env::var("AWS_ENDPOINT_URL_S3")
             .ok()
             .or_else(|| std::env::var("AWS_ENDPOINT_URL").ok())

@@ -27,6 +27,7 @@ use sha2::{Digest, Sha256};
 use ktrail_core::admission::WebhookCall;
 use ktrail_core::audit::format_time;
 use ktrail_core::escape::{escape, is_unsafe};
+use ktrail_core::redact::base64_encode;
 use ktrail_core::text::opt_duration;
 use ktrail_core::timeline::{Pending, Pod, PodEvent, Report};
 use ktrail_core::views::pods::{mutated_by, SchedulerLatency, Stats};
@@ -142,28 +143,10 @@ impl fmt::Display for H<'_> {
 
 /// `'sha256-…'`: the CSP source that allows exactly this inline style or script.
 pub fn csp_hash(code: &str) -> String {
-    format!("'sha256-{}'", base64(&Sha256::digest(code.as_bytes())))
-}
-
-fn base64(bytes: &[u8]) -> String {
-    const ABC: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
-    for chunk in bytes.chunks(3) {
-        let b = [
-            chunk[0],
-            *chunk.get(1).unwrap_or(&0),
-            *chunk.get(2).unwrap_or(&0),
-        ];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for k in 0..4 {
-            if k <= chunk.len() {
-                out.push(ABC[(n >> (18 - 6 * k)) as usize & 63] as char);
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
+    format!(
+        "'sha256-{}'",
+        base64_encode(&Sha256::digest(code.as_bytes()))
+    )
 }
 
 /// The policy: nothing may be fetched, framed, posted or based elsewhere; only the report's own
@@ -628,10 +611,10 @@ mod tests {
 
     #[test]
     fn base64_of_known_digests() {
-        assert_eq!(base64(b""), "");
-        assert_eq!(base64(b"f"), "Zg==");
-        assert_eq!(base64(b"fo"), "Zm8=");
-        assert_eq!(base64(b"foo"), "Zm9v");
+        assert_eq!(base64_encode(b""), "");
+        assert_eq!(base64_encode(b"f"), "Zg==");
+        assert_eq!(base64_encode(b"fo"), "Zm8=");
+        assert_eq!(base64_encode(b"foo"), "Zm9v");
         // The CSP hash of an empty script, as browsers compute it.
         assert_eq!(
             csp_hash(""),

@@ -1,8 +1,13 @@
 //! Evaluation over a small cluster story fed through the engine.
 
-use super::eval::{evaluate, Status};
+use super::eval::{evaluate, CheckReport, Status};
 use super::fixture::{cluster, RULES};
 use super::rules::parse;
+
+/// The verdict of the rules in `yaml` over the cluster story.
+fn verdict(yaml: &str, require_match: bool) -> CheckReport {
+    evaluate(&parse("r.yaml", yaml).unwrap(), &cluster(), require_match)
+}
 
 fn checks(v: &[super::eval::Violation]) -> Vec<&str> {
     v.iter().map(|v| v.check.as_str()).collect()
@@ -12,8 +17,7 @@ fn checks(v: &[super::eval::Violation]) -> Vec<&str> {
 fn each_rule_names_exactly_the_violating_pods() {
     let report = cluster();
     assert_eq!(report.pods.len(), 5);
-    let rules = parse("r.yaml", RULES).unwrap();
-    let v = evaluate(&rules, &report, false);
+    let v = verdict(RULES, false);
 
     let fargate = &v.rules[0];
     assert_eq!(fargate.status, Status::Fail);
@@ -114,13 +118,10 @@ fn each_rule_names_exactly_the_violating_pods() {
 
 #[test]
 fn denied_creates_are_held_only_to_what_a_request_can_show() {
-    let report = cluster();
-    let rules = parse(
-        "r.yaml",
+    let v = verdict(
         "rules:\n  - name: r\n    pods: {name: blocked}\n    expect:\n      scheduler: x\n      node: x\n      boundWithin: 1s\n      readyWithin: 1s\n      mutatedBy: [{webhook: x}]\n      createdBy: bob\n",
-    )
-    .unwrap();
-    let v = evaluate(&rules, &report, false);
+        false,
+    );
     assert_eq!(v.rules[0].pods.len(), 1);
     assert!(v.rules[0].pods[0].violations.is_empty());
     assert!(v.passed);
@@ -128,15 +129,10 @@ fn denied_creates_are_held_only_to_what_a_request_can_show() {
 
 #[test]
 fn compliant_rules_pass_and_unmatched_rules_fail_only_when_required() {
-    let report = cluster();
-    let rules = parse(
-        "r.yaml",
-        "rules:\n  - name: a\n    pods: {name: api-1}\n    expect: {scheduler: fargate-scheduler, boundWithin: 50s, readyWithin: 1m}\n  - name: b\n    pods: {namespace: nowhere}\n    forbid: {denied: true}\n",
-    )
-    .unwrap();
-    let v = evaluate(&rules, &report, false);
+    let rules = "rules:\n  - name: a\n    pods: {name: api-1}\n    expect: {scheduler: fargate-scheduler, boundWithin: 50s, readyWithin: 1m}\n  - name: b\n    pods: {namespace: nowhere}\n    forbid: {denied: true}\n";
+    let v = verdict(rules, false);
     assert!(v.passed);
     assert_eq!(v.rules[0].status, Status::Pass);
     assert_eq!(v.rules[1].status, Status::Unmatched);
-    assert!(!evaluate(&rules, &report, true).passed);
+    assert!(!verdict(rules, true).passed);
 }

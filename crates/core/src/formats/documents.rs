@@ -276,17 +276,31 @@ mod tests {
 
     #[test]
     fn the_shape_is_told_from_the_first_bytes() {
-        assert_eq!(shape(b"{\n  \"a\": 1\n}\n"), Shape::Documents);
-        assert_eq!(shape(b"  [\n1]"), Shape::Documents);
-        assert_eq!(shape(b"{\"a\":1}{\"b\":2}"), Shape::Documents);
-        assert_eq!(shape(b"{\"a\":\"}\"} {\"b\":2}\n"), Shape::Documents);
-        assert_eq!(shape(b"{\"a\":1"), Shape::Documents);
-        assert_eq!(shape(b"{\"a\":1}\n{\"b\":2}\n"), Shape::Lines);
-        assert_eq!(shape(b"{\"a\":\n{\"b\":2}\n"), Shape::Lines);
-        assert_eq!(shape(b"[INFO] {x} {y}\n"), Shape::Lines);
-        assert_eq!(shape(b"[1,2]\n"), Shape::Lines);
-        assert_eq!(shape(b"2024-05-01T00:00:00Z {}\n"), Shape::Lines);
-        assert_eq!(shape(b""), Shape::Lines);
-        assert_eq!(shape(b"  \n "), Shape::Lines);
+        use Shape::{Documents, Lines};
+        let cases: [(&[u8], Shape); 20] = [
+            (b"{\n  \"a\": 1\n}\n", Documents),
+            (b"  [\n1]", Documents),
+            (b"{\"a\":1}{\"b\":2}", Documents),
+            (b"{\"a\":\"}\"} {\"b\":2}\n", Documents),
+            (b"{\"a\":1", Documents),
+            (b"{\"a\":1}\n{\"b\":2}\n", Lines),
+            (b"{\"a\":\n{\"b\":2}\n", Lines),
+            (b"[INFO] {x} {y}\n", Lines),
+            (b"[1,2]\n", Lines),
+            (b"2024-05-01T00:00:00Z {}\n", Lines),
+            (b"", Lines),
+            (b"  \n ", Lines),
+            (b"  [ \n {}", Documents),
+            (b"  [ {}", Lines),
+            (b"[1,2,3]\n{}", Lines),
+            (b"[INFO] started\n", Lines),
+            (b"{\n  \"events\": [", Documents),
+            (b"{\"a\":1}\n", Lines),
+            (b"{\"a\":", Documents),
+            (b"garbage", Lines),
+        ];
+        for (head, want) in cases {
+            assert_eq!(shape(head), want, "{}", String::from_utf8_lossy(head));
+        }
     }
 }

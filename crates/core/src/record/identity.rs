@@ -172,28 +172,11 @@ fn in_range(number: &[u8]) -> Option<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::Value;
-
-    /// What the `Value`-based reading gives, for comparison.
-    fn by_value(text: &str) -> Option<Identity> {
-        let v: Value = serde_json::from_str::<Value>(text)
-            .ok()
-            .filter(|v| !v.is_null())?;
-        let s = |p: &str| v.pointer(p).and_then(Value::as_str).map(str::to_owned);
-        Some(Identity {
-            kind: v.get("kind").and_then(Value::as_str).map(str::to_owned),
-            name: s("/metadata/name"),
-            generate_name: s("/metadata/generateName"),
-            uid: s("/metadata/uid"),
-            preconditions_uid: s("/preconditions/uid"),
-            delete_options_uid: s("/deleteOptions/preconditions/uid"),
-        })
-    }
 
     fn same(text: &str) -> Option<Identity> {
         let raw = RawValue::from_string(text.to_owned()).expect("valid JSON");
         let got = identity(&raw);
-        assert_eq!(got, by_value(text), "{text}");
+        assert_eq!(got, from_value(text), "{text}");
         if let Some(walked) = walk(text) {
             assert_eq!(walked, got, "the walk answered otherwise: {text}");
         }
@@ -226,25 +209,12 @@ mod tests {
 
     #[test]
     fn generated_bodies_read_like_values() {
-        let spec = ktrail_corpus::Spec {
-            seed: 11,
-            target_bytes: Some(2_000_000),
-            ..Default::default()
-        };
-        let mut data = Vec::new();
-        ktrail_corpus::generate(&spec, &mut data).expect("generate");
         let (mut bodies, mut walked) = (0, 0);
-        for line in String::from_utf8(data).expect("utf-8").lines() {
-            let Ok(ev) = serde_json::from_str::<Value>(line) else {
-                continue;
-            };
-            for key in ["requestObject", "responseObject"] {
-                let Some(v) = ev.get(key) else { continue };
-                let text = v.to_string();
-                same(&text);
-                bodies += 1;
-                walked += usize::from(walk(&text).is_some());
-            }
+        for v in ktrail_corpus::generated_bodies(11, 2_000_000) {
+            let text = v.to_string();
+            same(&text);
+            bodies += 1;
+            walked += usize::from(walk(&text).is_some());
         }
         assert!(bodies > 400, "{bodies} bodies");
         assert!(
