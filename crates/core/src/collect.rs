@@ -380,12 +380,6 @@ impl Collector {
             std::mem::take(&mut self.summary),
         ))
     }
-
-    /// The records kept so far, in the order they came (none of a spilled run).
-    #[cfg(test)]
-    pub(crate) fn into_records(self) -> Vec<Record> {
-        self.records
-    }
 }
 
 #[cfg(test)]

@@ -34,29 +34,35 @@ pub fn story_order(a: &Record, b: &Record) -> Ordering {
 /// little of the allocator's own.
 pub fn footprint(r: &Record) -> usize {
     const ALLOC: usize = 16;
-    let s = |t: &str| t.len() + ALLOC;
-    let o = |t: &Option<String>| t.as_deref().map_or(0, s);
-    let b = |b: &Option<Body>| b.as_ref().map_or(0, |b| b.text().len() + ALLOC);
+    let texts = [
+        r.audit_id.as_deref(),
+        Some(r.verb.as_str()),
+        r.subresource.as_deref(),
+        Some(r.namespace.as_str()),
+        Some(r.name.as_str()),
+        r.uid.as_deref(),
+        Some(r.user.as_str()),
+        r.impersonated.as_deref(),
+        r.user_agent.as_deref(),
+        r.message.as_deref(),
+        r.level.as_deref(),
+        r.request_uri.as_deref(),
+        r.request.as_ref().map(Body::text),
+        r.response.as_ref().map(Body::text),
+    ];
+    let annotations: usize = r
+        .webhook_annotations
+        .iter()
+        .map(|(k, v)| k.len() + v.len() + 2 * ALLOC + std::mem::size_of::<(String, String)>())
+        .sum();
     std::mem::size_of::<Record>()
         + ALLOC
-        + o(&r.audit_id)
-        + s(&r.verb)
-        + o(&r.subresource)
-        + s(&r.namespace)
-        + s(&r.name)
-        + o(&r.uid)
-        + s(&r.user)
-        + o(&r.impersonated)
-        + o(&r.user_agent)
-        + o(&r.message)
-        + o(&r.level)
-        + o(&r.request_uri)
-        + r.webhook_annotations
+        + annotations
+        + texts
             .iter()
-            .map(|(k, v)| s(k) + s(v) + std::mem::size_of::<(String, String)>())
+            .flatten()
+            .map(|t| t.len() + ALLOC)
             .sum::<usize>()
-        + b(&r.request)
-        + b(&r.response)
 }
 
 /// Runs open at once at the most: past it the smaller half are merged into one (so a record is
@@ -459,15 +465,24 @@ pub fn decode(bytes: &[u8]) -> io::Result<(u64, Record)> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::collect::Collector;
-    use crate::record::Selection;
+    use crate::decode;
+    use crate::record::{self, Extracted, Selection};
 
+    /// The pod records of a log, numbered in input order.
     fn records(text: &str) -> Vec<Record> {
-        let mut c = Collector::new(Selection::default());
+        let sel = Selection::default();
+        let mut out = Vec::new();
         for l in text.lines() {
-            c.feed_line(l.as_bytes());
+            decode::decode_line(l.as_bytes(), &mut |ev| {
+                if let Ok(Extracted::Pod(r)) = record::extract(ev, &sel) {
+                    out.push(*r);
+                }
+            });
         }
-        c.into_records()
+        for (i, r) in out.iter_mut().enumerate() {
+            r.seq = i as u64 + 1;
+        }
+        out
     }
 
     #[test]
