@@ -43,13 +43,14 @@ need jq jq
 need gzip gzip
 need zstd zstd
 
+TARGET=${CARGO_TARGET_DIR:-target}
 cargo build --release --locked --bin ktrail --bin gen-corpus >&2
-KTRAIL=$PWD/target/release/ktrail
+KTRAIL=$(cd "$TARGET" && pwd)/release/ktrail
 
 mkdir -p "$DATA"
 if [ ! -s "$BIG" ]; then
     echo "bench: generating $BIG ($SIZE, seed $SEED)" >&2
-    target/release/gen-corpus --size "$SIZE" --seed "$SEED" --out "$BIG.tmp" \
+    "$TARGET/release/gen-corpus" --size "$SIZE" --seed "$SEED" --out "$BIG.tmp" \
         --expected "$DATA/$NAME.expected.json" >&2
     mv "$BIG.tmp" "$BIG"
     rm -f "$BIG.gz" "$BIG.zst"
