@@ -20,11 +20,8 @@ pub fn run(args: Report) -> Result<u8> {
     let mut outlines: Vec<Pod> = Vec::new();
     pending.stream(
         |group| {
-            let mut b = webhooks::Builder::default();
-            for pod in group {
-                b.add(pod);
-            }
-            (b, group.iter().map(html::outline).collect::<Vec<_>>())
+            let outlines = group.iter().map(html::outline).collect::<Vec<_>>();
+            (webhooks::Builder::of(&group), outlines)
         },
         |(b, o): (webhooks::Builder, Vec<Pod>)| -> std::io::Result<()> {
             hooks.append(b);

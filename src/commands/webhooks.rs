@@ -22,13 +22,7 @@ pub fn run(args: Webhooks) -> Result<u8> {
     let mut rows = Builder::default();
     let mut pods = 0usize;
     pending.stream(
-        |group| {
-            let mut b = Builder::default();
-            for pod in group {
-                b.add(pod);
-            }
-            (b, group.len())
-        },
+        |group| (Builder::of(&group), group.len()),
         |(b, n): (Builder, usize)| -> std::io::Result<()> {
             rows.append(b);
             pods += n;

@@ -283,7 +283,7 @@ pub fn timeline_stream(
         ));
     }
     // Each pod rendered on its own (on any thread); the separators are written here, in order.
-    let render = |pods: &[Pod]| -> io::Result<Vec<Vec<u8>>> {
+    let render = |pods: Vec<Pod>| -> io::Result<Vec<Vec<u8>>> {
         pods.iter()
             .map(|pod| {
                 // About what a story takes (a few KiB per event): growing a buffer from empty

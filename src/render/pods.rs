@@ -74,6 +74,8 @@ pub struct Writer<'w> {
     kept: Vec<(Option<SortKey>, Row)>,
     latency: Latency,
     rows: usize,
+    /// Rows written so far (a JSON row after the first takes a comma).
+    emitted: usize,
 }
 
 impl<'w> Writer<'w> {
@@ -103,6 +105,7 @@ impl<'w> Writer<'w> {
             kept: Vec::new(),
             latency: Latency::default(),
             rows: 0,
+            emitted: 0,
         })
     }
 
@@ -120,10 +123,14 @@ impl<'w> Writer<'w> {
     fn emit(&mut self, row: &Row) -> io::Result<()> {
         if let Row::Text(bytes) = row {
             if self.format == PodsFormat::Json {
-                self.w
-                    .write_all(if self.rows > 1 { b",\n    " } else { b"\n    " })?;
+                self.w.write_all(if self.emitted > 0 {
+                    b",\n    "
+                } else {
+                    b"\n    "
+                })?;
             }
             self.w.write_all(bytes)?;
+            self.emitted += 1;
         }
         Ok(())
     }
@@ -151,8 +158,7 @@ impl<'w> Writer<'w> {
             table(&rows, &latency, self.style, self.w)?;
             return Ok(total);
         }
-        for (i, (_, row)) in kept.iter().enumerate() {
-            self.rows = i + 1;
+        for (_, row) in &kept {
             self.emit(row)?;
         }
         match self.format {

@@ -79,8 +79,6 @@ pub struct Runs {
     dead: HashSet<u64>,
     /// Records written, over every run.
     pub records: u64,
-    /// Bytes written, over every run.
-    pub bytes: u64,
 }
 
 impl Runs {
@@ -99,7 +97,6 @@ impl Runs {
         for (ordinal, r) in records.iter() {
             run.push(*ordinal, r)?;
         }
-        self.bytes += run.bytes;
         self.records += records.len() as u64;
         let bytes = run.bytes;
         self.files.push((run.finish()?, bytes));
@@ -117,7 +114,6 @@ impl Runs {
             run.push(ordinal, &r)?;
         }
         drop(merge);
-        self.bytes += run.bytes;
         let bytes = run.bytes;
         self.files.push((run.finish()?, bytes));
         Ok(())

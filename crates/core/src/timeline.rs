@@ -378,7 +378,7 @@ impl Pending {
     pub fn into_report(self) -> io::Result<Report> {
         let mut pods = Vec::new();
         self.stream(
-            |p| p.to_vec(),
+            |p| p,
             |p| -> io::Result<()> {
                 pods.extend(p);
                 Ok(())
@@ -397,11 +397,11 @@ impl Pending {
     /// [`Pending::into_report`]'s `pods`. Each call is a pass of its own.
     pub fn stream<T: Send, E: From<io::Error>>(
         &self,
-        render: impl Fn(&[Pod]) -> T + Sync,
+        render: impl Fn(Vec<Pod>) -> T + Sync,
         sink: impl FnMut(T) -> Result<(), E>,
     ) -> Result<(), E> {
         let (n, groups) = self.groups()?;
-        ordered_map(n, groups, |g| render(&self.pods_of(&g)), sink)
+        ordered_map(n, groups, |g| render(self.pods_of(&g)), sink)
     }
 
     /// `f` of every incarnation (of the selected uid), in the order of the stories, spread over

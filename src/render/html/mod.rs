@@ -565,7 +565,7 @@ fn stories(
             let mut want = picked.stories.iter().copied().peekable();
             let mut i = 0;
             pending.stream(
-                |group| group.to_vec(),
+                |group| group,
                 |group| -> io::Result<()> {
                     for pod in group {
                         if want.next_if_eq(&i).is_some() {

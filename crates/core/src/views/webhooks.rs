@@ -18,7 +18,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use crate::admission::WebhookCall;
 use crate::audit::format_time;
 use crate::record::ConfigEvent;
-use crate::timeline::{EventKind, Pod, Report, BUILTIN};
+use crate::timeline::{EventKind, Pod, BUILTIN};
 
 /// The row type of built-in admission and defaulting.
 pub const BUILTIN_TYPE: &str = "builtin";
@@ -201,6 +201,15 @@ pub struct Builder {
 }
 
 impl Builder {
+    /// The counts of `pods`, in their order.
+    pub fn of(pods: &[Pod]) -> Builder {
+        let mut b = Builder::default();
+        for pod in pods {
+            b.add(pod);
+        }
+        b
+    }
+
     /// Counts the webhook calls and built-in changes of the next pod.
     pub fn add(&mut self, pod: &Pod) {
         let i = self.pods;
@@ -284,15 +293,6 @@ impl Builder {
         }
         rows(accs, configs)
     }
-}
-
-/// Builds the report from every pod's webhook calls and the configuration writes.
-pub fn build(report: &Report) -> WebhookReport {
-    let mut b = Builder::default();
-    for pod in &report.pods {
-        b.add(pod);
-    }
-    b.finish(&report.configs)
 }
 
 /// The rows of the counts, and of the configurations written in the log but never seen called.
