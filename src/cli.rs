@@ -543,6 +543,10 @@ pub struct ConnectionArgs {
     /// 2m; default 30s).
     #[arg(long, value_parser = parse_std_duration, value_name = "DURATION", help_heading = "CloudWatch Logs")]
     pub timeout: Option<std::time::Duration>,
+    /// First wait before asking for a Logs Insights query's results, growing while it runs
+    /// (default 500ms). Hidden: only an emulator, which answers at once, wants it shorter.
+    #[arg(long, value_parser = parse_std_duration, value_name = "DURATION", env = "KTRAIL_QUERY_POLL", hide = true, hide_env = true, help_heading = "CloudWatch Logs")]
+    pub query_poll: Option<std::time::Duration>,
 }
 
 impl Default for ConnectionArgs {
@@ -553,6 +557,7 @@ impl Default for ConnectionArgs {
             endpoint_url: None,
             concurrency: 4,
             timeout: None,
+            query_poll: None,
         }
     }
 }
@@ -584,6 +589,7 @@ impl CloudWatchArgs {
             concurrency: usize::from(c.concurrency),
             query_limit: usize::from(g.query_limit),
             timeout: c.timeout.unwrap_or(ktrail_cloudwatch::DEFAULT_TIMEOUT),
+            query_poll: c.query_poll,
         }
     }
 }
@@ -934,6 +940,28 @@ mod tests {
         assert_eq!(p.inputs.memory, ktrail_core::collect::DEFAULT_MEMORY);
         assert_eq!(parse_memory("1.5K"), Ok(1536));
         assert_eq!(parse_memory("2MB"), Ok(2_000_000));
+    }
+
+    #[test]
+    fn the_query_poll_is_hidden_and_parsed() {
+        let parse = |extra: &[&str]| {
+            let mut args = vec!["ktrail", "pods", "--cluster", "c"];
+            args.extend(extra);
+            let Ok(Invocation::Pods(p)) = Cli::try_parse_from(args).unwrap().validate() else {
+                panic!("pods")
+            };
+            p.inputs.cloudwatch.query_poll
+        };
+        assert_eq!(parse(&[]), None);
+        let ms = std::time::Duration::from_millis(10);
+        assert_eq!(parse(&["--query-poll", "10ms"]), Some(ms));
+        let help = Cli::try_parse_from(["ktrail", "pods", "--help"])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            help.contains("--timeout") && !help.contains("query-poll"),
+            "{help}"
+        );
     }
 
     #[test]

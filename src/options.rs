@@ -57,6 +57,9 @@ pub struct CloudWatch {
     pub query_limit: usize,
     /// The bound on connecting and on each call.
     pub timeout: Duration,
+    /// The first wait before a Logs Insights query's results are asked for (default: the
+    /// engine's).
+    pub query_poll: Option<Duration>,
 }
 
 impl CloudWatch {

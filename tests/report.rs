@@ -339,16 +339,25 @@ fn beyond_max_stories_the_swimlane_stays_whole_and_the_report_says_what_it_left_
     assert_eq!(count(&html, "<a href=\"#story-"), 40);
 }
 
+/// The timeline's pods and the report of a generated 2,000-pod log, made once for the tests that
+/// look at it (a debug build takes seconds for each).
+fn two_thousand_pods() -> &'static (Vec<Value>, String) {
+    static MADE: std::sync::OnceLock<(Vec<Value>, String)> = std::sync::OnceLock::new();
+    MADE.get_or_init(|| {
+        let dir = tempfile::tempdir().unwrap();
+        let log = corpus(dir.path(), 2000, 0);
+        let log = log.to_str().unwrap();
+        (timeline_pods(&["-f", log]), report(&["-f", log]))
+    })
+}
+
 #[test]
 fn two_thousand_pods_make_a_report_under_ten_megabytes() {
-    let dir = tempfile::tempdir().unwrap();
-    let log = corpus(dir.path(), 2000, 0);
-    let log = log.to_str().unwrap();
-    let pods = timeline_pods(&["-f", log]).len();
+    let (pods, html) = two_thousand_pods();
+    let pods = pods.len();
     assert!(pods >= 2000, "{pods}");
-    let html = report(&["-f", log]);
     assert!(html.len() < 10_000_000, "{} bytes", html.len());
-    assert_self_contained(&html, pods, pods, "2000 pods");
+    assert_self_contained(html, pods, pods, "2000 pods");
 }
 
 #[test]
@@ -443,14 +452,12 @@ fn reports_work_in_headless_chromium() {
     let dir = tempfile::tempdir().unwrap();
     let shots = root().join("target/report-screenshots");
     let mut cases = Vec::new();
-    let mut add = |name: &str, input: Vec<String>, hostile: bool, max_ms: Option<u64>| {
-        let input: Vec<&str> = input.iter().map(String::as_str).collect();
-        let pods = timeline_pods(&input);
+    let mut add = |name: &str, pods: &[Value], made: &str, hostile: bool, max_ms: Option<u64>| {
         let html = dir.path().join(format!("{name}.html"));
-        std::fs::write(&html, report(&input)).unwrap();
+        std::fs::write(&html, made).unwrap();
         let mut case = json!({
             "name": name, "html": html, "lanes": pods.len(), "stories": pods.len(),
-            "filter": namespace_filter(&pods), "screenshots": shots,
+            "filter": namespace_filter(pods), "screenshots": shots,
         });
         if hostile {
             case["hostile"] = json!(HOSTILE.iter().map(|h| shown(h)).collect::<Vec<_>>());
@@ -460,30 +467,34 @@ fn reports_work_in_headless_chromium() {
         }
         cases.push(case);
     };
-    for s in SAMPLES {
-        add(s, vec!["--sample".into(), s.into()], false, None);
-    }
+    let mut inputs: Vec<(String, Vec<String>, bool)> = SAMPLES
+        .iter()
+        .map(|s| (s.to_string(), vec!["--sample".into(), s.to_string()], false))
+        .collect();
     let log = corpus(dir.path(), 300, 2);
-    add(
-        "corpus-300",
+    inputs.push((
+        "corpus-300".into(),
         vec!["-f".into(), log.display().to_string()],
         false,
-        None,
-    );
+    ));
     let log = write_hostile(dir.path());
-    add(
-        "hostile",
+    inputs.push((
+        "hostile".into(),
         vec!["-f".into(), log.display().to_string()],
         true,
-        None,
-    );
-    let log = corpus(dir.path(), 2000, 0);
-    add(
-        "corpus-2000",
-        vec!["-f".into(), log.display().to_string()],
-        false,
-        Some(2000),
-    );
+    ));
+    for (name, input, hostile) in &inputs {
+        let input: Vec<&str> = input.iter().map(String::as_str).collect();
+        add(
+            name,
+            &timeline_pods(&input),
+            &report(&input),
+            *hostile,
+            None,
+        );
+    }
+    let (pods, html) = two_thousand_pods();
+    add("corpus-2000", pods, html, false, Some(2000));
     let manifest = dir.path().join("manifest.json");
     std::fs::write(&manifest, serde_json::to_vec_pretty(&cases).unwrap()).unwrap();
     let (status, said) =

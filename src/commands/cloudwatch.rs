@@ -36,6 +36,10 @@ pub fn source(args: &CloudWatch, sel: &record::Selection) -> CwSource {
     if !args.timeout.is_zero() {
         s.timeout = args.timeout;
     }
+    if let Some(p) = args.query_poll {
+        s.tuning.poll_initial = p;
+        s.tuning.poll_max = s.tuning.poll_max.max(p);
+    }
     s
 }
 
@@ -144,4 +148,39 @@ pub fn load(input: &Inputs, sel: record::Selection) -> Result<Pending> {
     })?;
     print_stats(&stats);
     super::input::finish(collector, "events")
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    #[test]
+    fn the_query_poll_sets_the_first_wait_and_never_lowers_the_longest() {
+        let tuning = |query_poll| {
+            let args = CloudWatch {
+                cluster: Some("c".into()),
+                query_poll,
+                ..Default::default()
+            };
+            source(&args, &record::Selection::default()).tuning
+        };
+        let default = ktrail_cloudwatch::Tuning::default();
+        let t = tuning(None);
+        assert_eq!(
+            (t.poll_initial, t.poll_max),
+            (default.poll_initial, default.poll_max)
+        );
+        let t = tuning(Some(Duration::from_millis(10)));
+        assert_eq!(
+            (t.poll_initial, t.poll_max),
+            (Duration::from_millis(10), default.poll_max)
+        );
+        let t = tuning(Some(Duration::from_secs(60)));
+        assert_eq!(
+            (t.poll_initial, t.poll_max),
+            (Duration::from_secs(60), Duration::from_secs(60))
+        );
+    }
 }
