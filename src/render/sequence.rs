@@ -39,20 +39,34 @@ pub enum Arrow {
     FailedReply,
 }
 
+impl Arrow {
+    /// The kind as a number, 0 to 3 in the order declared: what the HTML report's data and script
+    /// read, and where a renderer's name for the kind stands in its list ([`Arrow::named`]).
+    pub fn code(self) -> u8 {
+        self as u8
+    }
+
+    /// This kind's name among `names`, a renderer's names for the four kinds in [`Arrow::code`]
+    /// order, so the renderers agree on which arrow is which.
+    pub fn named<T: Copy>(self, names: [T; 4]) -> T {
+        names[usize::from(self.code())]
+    }
+}
+
+/// A message from one participant to another: what every renderer draws an arrow for.
+pub struct Message {
+    pub from: String,
+    pub to: String,
+    pub arrow: Arrow,
+    pub text: String,
+    /// The index of the pod's event whose request this is, when the text is that event's offset
+    /// and summary (a report can show the summary once and refer to it).
+    pub event: Option<usize>,
+}
+
 pub enum Step {
-    Message {
-        from: String,
-        to: String,
-        arrow: Arrow,
-        text: String,
-        /// The index of the pod's event whose request this is, when the text is that event's
-        /// offset and summary (a report can show the summary once and refer to it).
-        event: Option<usize>,
-    },
-    Note {
-        over: String,
-        text: String,
-    },
+    Message(Message),
+    Note { over: String, text: String },
 }
 
 pub fn title(pod: &Pod) -> String {
@@ -146,13 +160,13 @@ impl Cast {
 }
 
 fn message(from: &str, to: &str, arrow: Arrow, text: String) -> Step {
-    Step::Message {
+    Step::Message(Message {
         from: from.to_owned(),
         to: to.to_owned(),
         arrow,
         text,
         event: None,
-    }
+    })
 }
 
 /// One pod's sequence.
@@ -226,13 +240,13 @@ pub fn of(pod: &Pod) -> Sequence {
         } else {
             Arrow::Request
         };
-        steps.push(Step::Message {
+        steps.push(Step::Message(Message {
             from: who,
             to: API.into(),
             arrow,
             text: msg(&format!("{off} {}", ev.summary)),
             event: Some(k),
-        });
+        }));
         webhook_calls(&ev.webhooks, &mut cast, &mut steps);
         builtin_note(ev, &mut steps);
     }
