@@ -13,6 +13,8 @@
 
 use std::io::{self, Read};
 
+use crate::json::read::StringState;
+
 /// How a stream is read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Shape {
@@ -68,8 +70,7 @@ fn value_end(s: &[u8]) -> Option<usize> {
 #[derive(Debug, Default)]
 struct State {
     depth: u32,
-    in_string: bool,
-    escaped: bool,
+    string: StringState,
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -85,20 +86,14 @@ enum Step {
 impl State {
     /// One byte of a document that has been opened (or is opened by this byte).
     fn step(&mut self, b: u8) -> Step {
-        if self.in_string {
-            if self.escaped {
-                self.escaped = false;
-            } else if b == b'\\' {
-                self.escaped = true;
-            } else if b == b'"' {
-                self.in_string = false;
-            } else if b == b'\n' {
+        if self.string.inside() {
+            if self.string.step(b) && b == b'\n' {
                 return Step::Broken;
             }
             return Step::Inside;
         }
         match b {
-            b'"' => self.in_string = true,
+            b'"' => self.string.open(),
             b'{' | b'[' => self.depth += 1,
             b'}' | b']' => {
                 self.depth = self.depth.saturating_sub(1);
@@ -171,14 +166,13 @@ impl<R: Read> Splitter<R> {
                     }
                 }
                 Mode::Document => match self.state.step(b) {
-                    Step::Inside => {
-                        self.out
-                            .push(if matches!(b, b'\n' | b'\r') && !self.state.in_string {
-                                b' '
-                            } else {
-                                b
-                            })
-                    }
+                    Step::Inside => self.out.push(
+                        if matches!(b, b'\n' | b'\r') && !self.state.string.inside() {
+                            b' '
+                        } else {
+                            b
+                        },
+                    ),
                     Step::Closed => {
                         self.out.push(b);
                         self.out.push(b'\n');

@@ -11,14 +11,14 @@ use std::io::{self, Read};
 
 use super::{Feed, ScanError};
 use crate::decode::Problem;
+use crate::json::read::StringState;
 
 /// Where the splitter stands.
 #[derive(Default)]
 struct Splitter {
     /// Containers open: 0 before the array (and after it), 1 between its elements.
     depth: u32,
-    in_string: bool,
-    escaped: bool,
+    string: StringState,
     /// The array was closed.
     closed: bool,
     /// The current line (1-based).
@@ -57,15 +57,9 @@ impl Splitter {
         let max_line = feed.opts.max_line;
         for &b in bytes {
             if self.in_elem {
-                if self.in_string {
+                if self.string.inside() {
                     self.push(b, max_line);
-                    if self.escaped {
-                        self.escaped = false;
-                    } else if b == b'\\' {
-                        self.escaped = true;
-                    } else if b == b'"' {
-                        self.in_string = false;
-                    }
+                    self.string.step(b);
                 } else if self.depth == 1 {
                     // A scalar element (a number, a literal) ends at a delimiter.
                     if b == b',' || b == b']' || b.is_ascii_whitespace() {
@@ -74,13 +68,13 @@ impl Splitter {
                     } else {
                         self.push(b, max_line);
                         if b == b'"' {
-                            self.in_string = true;
+                            self.string.open();
                         }
                     }
                 } else {
                     self.push(b, max_line);
                     match b {
-                        b'"' => self.in_string = true,
+                        b'"' => self.string.open(),
                         b'{' | b'[' => self.depth = self.depth.saturating_add(1),
                         b'}' | b']' => {
                             self.depth -= 1;
@@ -126,7 +120,7 @@ impl Splitter {
                 self.start(b);
                 match b {
                     b'{' | b'[' => self.depth = 2,
-                    b'"' => self.in_string = true,
+                    b'"' => self.string.open(),
                     _ => {}
                 }
             }
@@ -156,8 +150,7 @@ impl Splitter {
     /// Hands the element read to the engine.
     fn flush(&mut self, feed: &mut Feed<'_>) -> Result<(), ScanError> {
         self.in_elem = false;
-        self.in_string = false;
-        self.escaped = false;
+        self.string = StringState::default();
         let problem = if self.oversize {
             feed.engine.reject(Problem::TooLong {
                 limit: feed.opts.max_line,
