@@ -367,30 +367,14 @@ impl<'a> Reader<'a> {
                     self.string()?;
                 }
                 b'{' => {
-                    self.i += 1;
-                    self.ws();
-                    if self.peek()? == b'}' {
-                        self.i += 1;
-                    } else {
-                        depth += 1;
-                        if depth > MAX_DEPTH {
-                            return None;
-                        }
+                    if self.enter(b'}', &mut depth)? {
                         stack = stack << 1 | 1;
                         self.key()?;
                         continue;
                     }
                 }
                 b'[' => {
-                    self.i += 1;
-                    self.ws();
-                    if self.peek()? == b']' {
-                        self.i += 1;
-                    } else {
-                        depth += 1;
-                        if depth > MAX_DEPTH {
-                            return None;
-                        }
+                    if self.enter(b']', &mut depth)? {
                         stack <<= 1;
                         continue;
                     }
@@ -433,6 +417,24 @@ impl<'a> Reader<'a> {
                 }
             }
         }
+    }
+
+    /// Past the bracket at the cursor that opens a container closed by `close`: false when the
+    /// container is empty (its end is passed too), true when a value follows, one level deeper
+    /// in `depth`; `None` past [`MAX_DEPTH`].
+    #[inline]
+    fn enter(&mut self, close: u8, depth: &mut usize) -> Option<bool> {
+        self.i += 1;
+        self.ws();
+        if self.peek()? == close {
+            self.i += 1;
+            return Some(false);
+        }
+        *depth += 1;
+        if *depth > MAX_DEPTH {
+            return None;
+        }
+        Some(true)
     }
 
     /// `"key":` inside an object.
