@@ -159,7 +159,13 @@ impl Cast {
     }
 }
 
-fn message(from: &str, to: &str, arrow: Arrow, text: String) -> Step {
+/// A message, its text shortened for the diagram.
+fn message(from: &str, to: &str, arrow: Arrow, text: &str) -> Step {
+    whole_message(from, to, arrow, msg(text))
+}
+
+/// A message whose text is shown whole.
+fn whole_message(from: &str, to: &str, arrow: Arrow, text: String) -> Step {
     Step::Message(Message {
         from: from.to_owned(),
         to: to.to_owned(),
@@ -195,44 +201,28 @@ pub fn of(pod: &Pod) -> Sequence {
                 .filter(|a| !a.is_empty())
                 .map(|a| format!(" ({a})"))
                 .unwrap_or_default();
-            steps.push(message(
-                &who,
-                API,
-                Arrow::Request,
-                msg(&format!(
-                    "{off} create pod {}/{}{agent}",
-                    pod.namespace, pod.name
-                )),
-            ));
+            let create = format!("{off} create pod {}/{}{agent}", pod.namespace, pod.name);
+            steps.push(message(&who, API, Arrow::Request, &create));
             webhook_calls(&pod.webhooks, &mut cast, &mut steps);
             builtin_note(ev, &mut steps);
             let code = ev.code.map(|c| format!("{c} ")).unwrap_or_default();
-            if failed {
+            let (arrow, answer) = if failed {
                 let why = match (&pod.denied_by, &pod.message) {
                     (Some(by), Some(m)) => format!("denied by {by}: {m}"),
                     (Some(by), None) => format!("denied by {by}"),
                     (None, Some(m)) => m.clone(),
                     (None, None) => "failed".into(),
                 };
-                steps.push(message(
-                    API,
-                    &who,
-                    Arrow::FailedReply,
-                    msg(&format!("{code}{why}")),
-                ));
+                (Arrow::FailedReply, why)
             } else {
                 let uid = pod
                     .uid
                     .as_deref()
                     .map(|u| format!(", uid {u}"))
                     .unwrap_or_default();
-                steps.push(message(
-                    API,
-                    &who,
-                    Arrow::Reply,
-                    msg(&format!("{code}created{uid}")),
-                ));
-            }
+                (Arrow::Reply, format!("created{uid}"))
+            };
+            steps.push(message(API, &who, arrow, &format!("{code}{answer}")));
             continue;
         }
         let arrow = if failed {
@@ -283,15 +273,11 @@ fn webhook_calls(calls: &[WebhookCall], cast: &mut Cast, steps: &mut Vec<Step>) 
             )
         };
         if c.failed_open {
-            steps.push(message(
-                API,
-                &hook,
-                Arrow::Failed,
-                msg(&format!("{call}: call failed, ignored (failed open)")),
-            ));
+            let failed = format!("{call}: call failed, ignored (failed open)");
+            steps.push(message(API, &hook, Arrow::Failed, &failed));
             continue;
         }
-        steps.push(message(API, &hook, Arrow::Request, msg(&call)));
+        steps.push(message(API, &hook, Arrow::Request, &call));
         let answer = match (c.mutated, &c.paths) {
             // Not shortened: the path list is bounded already and reads best whole.
             (Some(true), Some(paths)) if !paths.is_empty() => {
@@ -301,7 +287,7 @@ fn webhook_calls(calls: &[WebhookCall], cast: &mut Cast, steps: &mut Vec<Step>) 
             (Some(false), _) => "no change".into(),
             (None, _) => "answered".into(),
         };
-        steps.push(message(&hook, API, Arrow::Reply, answer));
+        steps.push(whole_message(&hook, API, Arrow::Reply, answer));
     }
 }
 
