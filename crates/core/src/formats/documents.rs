@@ -243,29 +243,37 @@ mod tests {
         out
     }
 
+    /// Each input split, against the lines it must become.
+    fn splits(cases: &[(&str, &str)]) {
+        for &(input, lines) in cases {
+            assert_eq!(split(input), lines, "{input:?}");
+        }
+    }
+
     #[test]
     fn documents_become_lines() {
-        assert_eq!(
-            split("{\n  \"a\": \"x}\\\"{\",\n  \"b\": [\n    1\n  ]\n}\n{\n  \"c\": {}\n}\n"),
-            "{   \"a\": \"x}\\\"{\",   \"b\": [     1   ] }\n{   \"c\": {} }\n"
-        );
-        assert_eq!(split("{\"a\":1}{\"b\":2}{}"), "{\"a\":1}\n{\"b\":2}\n{}\n");
-        assert_eq!(split("[1,\n2]\n\n[3]"), "[1, 2]\n[3]\n");
-        assert_eq!(split(""), "");
+        splits(&[
+            (
+                "{\n  \"a\": \"x}\\\"{\",\n  \"b\": [\n    1\n  ]\n}\n{\n  \"c\": {}\n}\n",
+                "{   \"a\": \"x}\\\"{\",   \"b\": [     1   ] }\n{   \"c\": {} }\n",
+            ),
+            ("{\"a\":1}{\"b\":2}{}", "{\"a\":1}\n{\"b\":2}\n{}\n"),
+            ("[1,\n2]\n\n[3]", "[1, 2]\n[3]\n"),
+            ("", ""),
+        ]);
     }
 
     #[test]
     fn damage_stays_on_its_line() {
-        // Cut inside a string: the next document is read.
-        assert_eq!(
-            split("{\"a\":\"cut\n{\"b\":1}\n"),
-            "{\"a\":\"cut\n{\"b\":1}\n"
-        );
-        // Bytes that open no document are a line of their own.
-        assert_eq!(split("junk here\n{\"b\":1}"), "junk here\n{\"b\":1}\n");
-        // Cut at the end.
-        assert_eq!(split("{\"a\":{\"b\""), "{\"a\":{\"b\"\n");
-        assert_eq!(split("}}]]{}"), "}}]]{}\n");
+        splits(&[
+            // Cut inside a string: the next document is read.
+            ("{\"a\":\"cut\n{\"b\":1}\n", "{\"a\":\"cut\n{\"b\":1}\n"),
+            // Bytes that open no document are a line of their own.
+            ("junk here\n{\"b\":1}", "junk here\n{\"b\":1}\n"),
+            // Cut at the end.
+            ("{\"a\":{\"b\"", "{\"a\":{\"b\"\n"),
+            ("}}]]{}", "}}]]{}\n"),
+        ]);
     }
 
     #[test]
