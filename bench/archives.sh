@@ -27,17 +27,15 @@ BIG=$DATA/$NAME.jsonl
 TREE=$DATA/$NAME.export
 POD=fargate-ns/nginx
 
+# rounds, median, ratio, new_log: see bench/rounds.sh.
+source bench/rounds.sh
+
 cargo build --release --locked --bin ktrail --bin gen-corpus >&2
 KTRAIL=$TARGET/release/ktrail
+GEN=$TARGET/release/gen-corpus
 
 mkdir -p "$DATA"
-if [ ! -s "$BIG" ]; then
-    echo "bench: generating $BIG ($SIZE, seed $SEED)" >&2
-    "$TARGET/release/gen-corpus" --size "$SIZE" --seed "$SEED" --out "$BIG.tmp" \
-        --expected "$DATA/$NAME.expected.json" >&2
-    mv "$BIG.tmp" "$BIG"
-    rm -rf "$TREE"
-fi
+new_log "$BIG" --size "$SIZE" --expected "$DATA/$NAME.expected.json" -- "$TREE"
 if [ ! -d "$TREE" ]; then
     echo "bench: writing the export tree $TREE (once)" >&2
     task=$TREE.tmp/exportedlogs/5d7e1c62-0b9f-4c41-9a3e-2f4b8d1a7c90
@@ -67,9 +65,6 @@ cat $FILES >/dev/null
 
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
-
-# rounds, median, ratio: see bench/rounds.sh.
-source bench/rounds.sh
 
 echo "archive input: $TREE, $(echo "$FILES" | wc -l) audit chunks, $(cat $FILES | wc -c) bytes compressed, $(stat -c %s "$BIG") bytes of log"
 rounds peer="zcat $(echo $FILES) >/dev/null" \

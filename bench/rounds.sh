@@ -1,5 +1,6 @@
 # Helpers shared by the benchmark scripts (sourced, not run): timing in rounds, the tools they
-# need, and waiting for idle cores. The caller sets RUNS and TMP (a scratch directory).
+# need, waiting for idle cores, and the generated logs. The caller sets RUNS and TMP (a scratch
+# directory), and for new_log GEN (the gen-corpus binary) and SEED.
 
 # rounds NAME=COMMAND...: runs the commands in turn, one run of each per round, after one warm-up
 # round; TIMES[NAME] gets each one's wall times in seconds, round by round, and MED[NAME] their
@@ -46,6 +47,26 @@ need() {
         $SUDO apt-get install -y "$pkg" >/dev/null 2>&1 ||
             { $SUDO apt-get update >/dev/null 2>&1 && $SUDO apt-get install -y "$pkg" >/dev/null; }
     fi
+}
+
+# new_log LOG GEN-CORPUS-ARGS... [-- STALE...]: generates LOG with $GEN (built when missing) and
+# --seed $SEED, unless LOG is there; a new LOG removes STALE, what was made from the old one (its
+# compressed copies, an export tree). The log is written under another name and moved into place,
+# so an interrupted run leaves no partial LOG behind.
+new_log() {
+    local log=$1 args=()
+    shift
+    while [ $# -gt 0 ] && [ "$1" != -- ]; do
+        args+=("$1")
+        shift
+    done
+    if [ $# -gt 0 ]; then shift; fi
+    if [ -s "$log" ]; then return 0; fi
+    [ -x "$GEN" ] || cargo build --release --locked --bin gen-corpus >&2
+    echo "bench: generating $log (${args[*]}, seed $SEED)" >&2
+    "$GEN" "${args[@]}" --seed "$SEED" --out "$log.tmp" >&2
+    mv "$log.tmp" "$log"
+    rm -rf "$@"
 }
 
 # busy: how busy the cores are, in percent, measured over 3 s from /proc/stat (the load average of

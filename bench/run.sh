@@ -34,7 +34,7 @@ if [ "$SIZE" = 1.4GB ] && [ "$SEED" = 1 ]; then NAME=big; else NAME="big-$SIZE-$
 BIG=$DATA/$NAME.jsonl
 POD=fargate-ns/nginx
 
-# rounds, median, ratio, need, busy, wait_for_idle: see bench/rounds.sh.
+# rounds, median, ratio, need, busy, wait_for_idle, new_log: see bench/rounds.sh.
 source bench/rounds.sh
 
 need rg ripgrep
@@ -46,15 +46,10 @@ need zstd zstd
 TARGET=${CARGO_TARGET_DIR:-target}
 cargo build --release --locked --bin ktrail --bin gen-corpus >&2
 KTRAIL=$(cd "$TARGET" && pwd)/release/ktrail
+GEN=$TARGET/release/gen-corpus
 
 mkdir -p "$DATA"
-if [ ! -s "$BIG" ]; then
-    echo "bench: generating $BIG ($SIZE, seed $SEED)" >&2
-    "$TARGET/release/gen-corpus" --size "$SIZE" --seed "$SEED" --out "$BIG.tmp" \
-        --expected "$DATA/$NAME.expected.json" >&2
-    mv "$BIG.tmp" "$BIG"
-    rm -f "$BIG.gz" "$BIG.zst"
-fi
+new_log "$BIG" --size "$SIZE" --expected "$DATA/$NAME.expected.json" -- "$BIG.gz" "$BIG.zst"
 if [ ! -s "$BIG.gz" ]; then
     echo "bench: compressing $BIG.gz (once)" >&2
     gzip -c "$BIG" >"$BIG.gz.tmp" && mv "$BIG.gz.tmp" "$BIG.gz"

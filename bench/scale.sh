@@ -44,7 +44,7 @@ NAME=nginx
 
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
-# rounds, median, ratio, need, busy, wait_for_idle: see bench/rounds.sh.
+# rounds, median, ratio, need, busy, wait_for_idle, new_log: see bench/rounds.sh.
 source bench/rounds.sh
 need rg ripgrep
 need /usr/bin/time time
@@ -66,13 +66,7 @@ has() { case " $CORPORA " in *" $1 "*) return 0 ;; *) return 1 ;; esac; }
 generate() {
     local log=$1
     shift
-    if [ ! -s "$log" ]; then
-        [ -x "$GEN" ] || cargo build --release --locked --bin gen-corpus >&2
-        echo "bench: generating $log ($*, seed $SEED)" >&2
-        "$GEN" "$@" --seed "$SEED" --out "$log.tmp" >&2
-        mv "$log.tmp" "$log"
-        rm -rf "$log.zst" "${log%.jsonl}.gz.d"
-    fi
+    new_log "$log" "$@" -- "$log.zst" "${log%.jsonl}.gz.d"
     if [ ! -s "$log.zst" ]; then
         echo "bench: compressing $log.zst (once)" >&2
         zstd -q -T0 -c "$log" >"$log.zst.tmp" && mv "$log.zst.tmp" "$log.zst"

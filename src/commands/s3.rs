@@ -54,10 +54,12 @@ impl S3Reader {
                 let (key, body) = next?;
                 scan::scan_raw(
                     Box::new(body),
-                    &url.object(&key),
-                    collector,
-                    opts,
-                    &mut |d| printer.print(d),
+                    &mut scan::Feed {
+                        origin: &url.object(&key),
+                        engine: collector,
+                        opts,
+                        on_bad: &mut |d| printer.print(d),
+                    },
                 )?;
             }
             Ok(())

@@ -15,7 +15,7 @@ use std::io::{self, Write};
 use ktrail_core::escape::{self, markdown_cell};
 use ktrail_core::timeline::Pod;
 
-use super::sequence::{self, Arrow, Step};
+use super::sequence::{self, Step};
 
 /// One diagram for one pod; for several, a Markdown document with a fenced diagram per pod.
 pub fn timeline(report: &ktrail_core::timeline::Report, w: &mut dyn Write) -> io::Result<()> {
@@ -64,6 +64,9 @@ pub fn text(s: &str) -> String {
     out
 }
 
+/// Mermaid's arrow for each kind of message.
+const ARROWS: [&str; 4] = ["->>", "-->>", "-x", "--x"];
+
 /// One pod's sequence diagram. Participants are written with their generated aliases (`U0`,
 /// `API`, `W0`), so no log text is ever an identifier.
 pub fn diagram(pod: &Pod, w: &mut dyn Write) -> io::Result<()> {
@@ -75,20 +78,9 @@ pub fn diagram(pod: &Pod, w: &mut dyn Write) -> io::Result<()> {
     }
     for step in &seq.steps {
         match step {
-            Step::Message {
-                from,
-                to,
-                arrow,
-                text: t,
-                ..
-            } => {
-                let arrow = match arrow {
-                    Arrow::Request => "->>",
-                    Arrow::Reply => "-->>",
-                    Arrow::Failed => "-x",
-                    Arrow::FailedReply => "--x",
-                };
-                writeln!(w, "    {from}{arrow}{to}: {}", text(t))?;
+            Step::Message(m) => {
+                let arrow = m.arrow.named(ARROWS);
+                writeln!(w, "    {}{arrow}{}: {}", m.from, m.to, text(&m.text))?;
             }
             Step::Note { over, text: t } => writeln!(w, "    Note over {over}: {}", text(t))?,
         }

@@ -39,20 +39,34 @@ pub enum Arrow {
     FailedReply,
 }
 
+impl Arrow {
+    /// The kind as a number, 0 to 3 in the order declared: what the HTML report's data and script
+    /// read, and where a renderer's name for the kind stands in its list ([`Arrow::named`]).
+    pub fn code(self) -> u8 {
+        self as u8
+    }
+
+    /// This kind's name among `names`, a renderer's names for the four kinds in [`Arrow::code`]
+    /// order, so the renderers agree on which arrow is which.
+    pub fn named<T: Copy>(self, names: [T; 4]) -> T {
+        names[usize::from(self.code())]
+    }
+}
+
+/// A message from one participant to another: what every renderer draws an arrow for.
+pub struct Message {
+    pub from: String,
+    pub to: String,
+    pub arrow: Arrow,
+    pub text: String,
+    /// The index of the pod's event whose request this is, when the text is that event's offset
+    /// and summary (a report can show the summary once and refer to it).
+    pub event: Option<usize>,
+}
+
 pub enum Step {
-    Message {
-        from: String,
-        to: String,
-        arrow: Arrow,
-        text: String,
-        /// The index of the pod's event whose request this is, when the text is that event's
-        /// offset and summary (a report can show the summary once and refer to it).
-        event: Option<usize>,
-    },
-    Note {
-        over: String,
-        text: String,
-    },
+    Message(Message),
+    Note { over: String, text: String },
 }
 
 pub fn title(pod: &Pod) -> String {
@@ -145,14 +159,20 @@ impl Cast {
     }
 }
 
-fn message(from: &str, to: &str, arrow: Arrow, text: String) -> Step {
-    Step::Message {
+/// A message, its text shortened for the diagram.
+fn message(from: &str, to: &str, arrow: Arrow, text: &str) -> Step {
+    whole_message(from, to, arrow, msg(text))
+}
+
+/// A message whose text is shown whole.
+fn whole_message(from: &str, to: &str, arrow: Arrow, text: String) -> Step {
+    Step::Message(Message {
         from: from.to_owned(),
         to: to.to_owned(),
         arrow,
         text,
         event: None,
-    }
+    })
 }
 
 /// One pod's sequence.
@@ -181,44 +201,28 @@ pub fn of(pod: &Pod) -> Sequence {
                 .filter(|a| !a.is_empty())
                 .map(|a| format!(" ({a})"))
                 .unwrap_or_default();
-            steps.push(message(
-                &who,
-                API,
-                Arrow::Request,
-                msg(&format!(
-                    "{off} create pod {}/{}{agent}",
-                    pod.namespace, pod.name
-                )),
-            ));
+            let create = format!("{off} create pod {}/{}{agent}", pod.namespace, pod.name);
+            steps.push(message(&who, API, Arrow::Request, &create));
             webhook_calls(&pod.webhooks, &mut cast, &mut steps);
             builtin_note(ev, &mut steps);
             let code = ev.code.map(|c| format!("{c} ")).unwrap_or_default();
-            if failed {
+            let (arrow, answer) = if failed {
                 let why = match (&pod.denied_by, &pod.message) {
                     (Some(by), Some(m)) => format!("denied by {by}: {m}"),
                     (Some(by), None) => format!("denied by {by}"),
                     (None, Some(m)) => m.clone(),
                     (None, None) => "failed".into(),
                 };
-                steps.push(message(
-                    API,
-                    &who,
-                    Arrow::FailedReply,
-                    msg(&format!("{code}{why}")),
-                ));
+                (Arrow::FailedReply, why)
             } else {
                 let uid = pod
                     .uid
                     .as_deref()
                     .map(|u| format!(", uid {u}"))
                     .unwrap_or_default();
-                steps.push(message(
-                    API,
-                    &who,
-                    Arrow::Reply,
-                    msg(&format!("{code}created{uid}")),
-                ));
-            }
+                (Arrow::Reply, format!("created{uid}"))
+            };
+            steps.push(message(API, &who, arrow, &format!("{code}{answer}")));
             continue;
         }
         let arrow = if failed {
@@ -226,13 +230,13 @@ pub fn of(pod: &Pod) -> Sequence {
         } else {
             Arrow::Request
         };
-        steps.push(Step::Message {
+        steps.push(Step::Message(Message {
             from: who,
             to: API.into(),
             arrow,
             text: msg(&format!("{off} {}", ev.summary)),
             event: Some(k),
-        });
+        }));
         webhook_calls(&ev.webhooks, &mut cast, &mut steps);
         builtin_note(ev, &mut steps);
     }
@@ -269,15 +273,11 @@ fn webhook_calls(calls: &[WebhookCall], cast: &mut Cast, steps: &mut Vec<Step>) 
             )
         };
         if c.failed_open {
-            steps.push(message(
-                API,
-                &hook,
-                Arrow::Failed,
-                msg(&format!("{call}: call failed, ignored (failed open)")),
-            ));
+            let failed = format!("{call}: call failed, ignored (failed open)");
+            steps.push(message(API, &hook, Arrow::Failed, &failed));
             continue;
         }
-        steps.push(message(API, &hook, Arrow::Request, msg(&call)));
+        steps.push(message(API, &hook, Arrow::Request, &call));
         let answer = match (c.mutated, &c.paths) {
             // Not shortened: the path list is bounded already and reads best whole.
             (Some(true), Some(paths)) if !paths.is_empty() => {
@@ -287,7 +287,7 @@ fn webhook_calls(calls: &[WebhookCall], cast: &mut Cast, steps: &mut Vec<Step>) 
             (Some(false), _) => "no change".into(),
             (None, _) => "answered".into(),
         };
-        steps.push(message(&hook, API, Arrow::Reply, answer));
+        steps.push(whole_message(&hook, API, Arrow::Reply, answer));
     }
 }
 

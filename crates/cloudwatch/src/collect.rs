@@ -521,30 +521,51 @@ pub fn cancel_on_ctrl_c(cancel: &Cancel) -> tokio::task::JoinHandle<()> {
     })
 }
 
-#[allow(clippy::too_many_arguments)]
-async fn collect_inner(
-    client: &Client,
-    src: &CwSource,
-    sel: &Selection,
-    cancel: &Cancel,
-    emitter: &mut Emitter,
-    range: Window,
-    preflight_streams: Option<bool>,
-    on_event: &mut dyn FnMut(CwEvent),
-) -> Result<Stats, CwError> {
-    let (run_cancel, link) = cancel.child();
-    let parts = range.parts(src.concurrency).len() as u64;
-    let ctx = Arc::new(context(client, src, sel, run_cancel, parts)?);
-    let result = async {
-        if let Some(streams) = preflight_streams {
-            preflight(&ctx, range, streams).await?;
+/// One run over a source: what every window it reads is queried with (the client, the source, the
+/// selection, the caller's cancellation flag), and the emitter that hands each event on once over
+/// the whole run, so that a poll of a follow drops what an earlier poll handed on.
+struct Run<'a> {
+    client: &'a Client,
+    src: &'a CwSource,
+    sel: &'a Selection,
+    cancel: &'a Cancel,
+    emitter: Emitter,
+}
+
+impl<'a> Run<'a> {
+    fn new(client: &'a Client, src: &'a CwSource, sel: &'a Selection, cancel: &'a Cancel) -> Self {
+        Run {
+            client,
+            src,
+            sel,
+            cancel,
+            emitter: Emitter::new(sel.clone()),
         }
-        run_windows(ctx.clone(), src.concurrency, range, emitter, on_event).await
     }
-    .await;
-    link.abort();
-    ctx.progress.finish();
-    result.map(|()| ctx.stats())
+
+    /// Reads `range`, handing its new events to `on_event`; with `preflight_streams`, the log
+    /// group is checked first (see [`preflight`]).
+    async fn read(
+        &mut self,
+        range: Window,
+        preflight_streams: Option<bool>,
+        on_event: &mut dyn FnMut(CwEvent),
+    ) -> Result<Stats, CwError> {
+        let (run_cancel, link) = self.cancel.child();
+        let parts = range.parts(self.src.concurrency).len() as u64;
+        let ctx = Arc::new(context(self.client, self.src, self.sel, run_cancel, parts)?);
+        let result = async {
+            if let Some(streams) = preflight_streams {
+                preflight(&ctx, range, streams).await?;
+            }
+            let concurrency = self.src.concurrency;
+            run_windows(ctx.clone(), concurrency, range, &mut self.emitter, on_event).await
+        }
+        .await;
+        link.abort();
+        ctx.progress.finish();
+        result.map(|()| ctx.stats())
+    }
 }
 
 /// Every audit event of the selection in the source's window, in time order, each
@@ -563,19 +584,10 @@ pub async fn collect_with(
         start_ms: to_ms(src.since),
         end_ms: to_ms(src.until),
     };
-    let mut emitter = Emitter::new(sel.clone());
     let preflight = src.preflight.then_some(true);
-    collect_inner(
-        client,
-        src,
-        sel,
-        cancel,
-        &mut emitter,
-        range,
-        preflight,
-        &mut on_event,
-    )
-    .await
+    Run::new(client, src, sel, cancel)
+        .read(range, preflight, &mut on_event)
+        .await
 }
 
 /// Every audit event of the selection in the source's window, in time order, each
@@ -652,7 +664,7 @@ pub async fn follow(
     sel.validate()?;
     src.log_group_name()?;
     let listener = src.handle_ctrl_c.then(|| cancel_on_ctrl_c(cancel));
-    let mut emitter = Emitter::new(sel.clone());
+    let mut run = Run::new(client, src, sel, cancel);
     let mut total = Stats::default();
     let overlap_ms = opts.overlap.as_millis() as i64;
     let mut from = to_ms(src.since);
@@ -661,7 +673,7 @@ pub async fn follow(
     if let Some(state) = &opts.resume {
         from = state.from_ms;
         floor = floor.min(from);
-        emitter.seen.extend(state.seen.iter().cloned());
+        run.emitter.seen.extend(state.seen.iter().cloned());
     }
     let mut polls = 0u64;
     let mut first = true;
@@ -675,17 +687,7 @@ pub async fn follow(
             // Only the first poll checks the group; an empty window is no error when following.
             let pre = (first && src.preflight).then_some(false);
             let mut batch = Vec::new();
-            let r = collect_inner(
-                client,
-                src,
-                sel,
-                cancel,
-                &mut emitter,
-                range,
-                pre,
-                &mut |e| batch.push(e),
-            )
-            .await;
+            let r = run.read(range, pre, &mut |e| batch.push(e)).await;
             match r {
                 Ok(s) => merge(&mut total, &s),
                 Err(CwError::Interrupted) => break Ok(total),
@@ -693,9 +695,13 @@ pub async fn follow(
             }
             first = false;
             from = (now - overlap_ms).max(floor);
-            emitter.prune(from - overlap_ms);
-            let mut seen: Vec<(EventKey, i64)> =
-                emitter.seen.iter().map(|(k, t)| (k.clone(), *t)).collect();
+            run.emitter.prune(from - overlap_ms);
+            let mut seen: Vec<(EventKey, i64)> = run
+                .emitter
+                .seen
+                .iter()
+                .map(|(k, t)| (k.clone(), *t))
+                .collect();
             seen.sort_by(|a, b| (a.1, &a.0).cmp(&(b.1, &b.0)));
             on_batch(
                 batch,

@@ -286,6 +286,37 @@ pub fn looks_like_object(line: &[u8]) -> bool {
     t.is_empty() || (t[0] == b'{' && t[t.len() - 1] == b'}')
 }
 
+/// One input on its way into the engine: its name (which its bad lines are reported under), the
+/// engine, the scan's options, and where bad lines go. Every way of scanning one input (the fast
+/// path, the reference scan, an array document) reads through one of these, so a bad line is
+/// reported, and `--strict` stops, the same way everywhere.
+pub struct Feed<'a> {
+    pub origin: &'a str,
+    pub engine: &'a mut Collector,
+    pub opts: &'a ScanOptions,
+    pub on_bad: &'a mut dyn FnMut(&Diagnostic),
+}
+
+impl Feed<'_> {
+    /// What became of line `line`: nothing to say for a good one; a bad one is the scan's error
+    /// with `strict`, otherwise handed to `on_bad`.
+    fn report(&mut self, line: u64, problem: Option<Problem>) -> Result<(), ScanError> {
+        let Some(problem) = problem else {
+            return Ok(());
+        };
+        let d = Diagnostic {
+            origin: self.origin.to_owned(),
+            line,
+            problem,
+        };
+        if self.opts.strict {
+            return Err(ScanError::Strict(d));
+        }
+        (self.on_bad)(&d);
+        Ok(())
+    }
+}
+
 /// Reads every input into the engine, in order. Bad lines go to `on_bad`; with `strict` the first
 /// one ends the scan with an error. The next compressed files are decompressed ahead while one is
 /// scanned (`ScanOptions::read_ahead`).
@@ -299,27 +330,25 @@ pub fn scan_inputs(
     let mut ahead = ahead::ReadAhead::new(inputs, opts.read_ahead);
     for (index, input) in inputs.iter().enumerate() {
         let origin = input.name();
+        let feed = &mut Feed {
+            origin: &origin,
+            engine,
+            opts,
+            on_bad,
+        };
         if let Some(started) = ahead.take(index) {
             let (reader, damage) = started.into_parts();
-            scan_damaged(
-                Box::new(reader),
-                &damage,
-                &origin,
-                engine,
-                &pre,
-                opts,
-                on_bad,
-            )?;
+            scan_damaged(Box::new(reader), &damage, &pre, feed)?;
             continue;
         }
         if let Input::Path(path) = input {
             if let Some((file, len)) = mappable(path) {
-                scan_file(file, len, &origin, engine, &pre, opts, on_bad)?;
+                scan_file(file, len, &pre, feed)?;
                 continue;
             }
         }
         let (reader, _, damage) = source::open_tolerant(input)?;
-        scan_damaged(reader, &damage, &origin, engine, &pre, opts, on_bad)?;
+        scan_damaged(reader, &damage, &pre, feed)?;
     }
     Ok(())
 }
@@ -341,32 +370,22 @@ fn mappable(path: &std::path::Path) -> Option<(std::fs::File, u64)> {
 fn scan_file(
     mut file: std::fs::File,
     len: u64,
-    origin: &str,
-    engine: &mut Collector,
     pre: &Prefilter,
-    opts: &ScanOptions,
-    on_bad: &mut dyn FnMut(&Diagnostic),
+    feed: &mut Feed<'_>,
 ) -> Result<(), ScanError> {
-    let read_err = read_error(origin);
+    let read_err = read_error(feed.origin);
     // The head decides between a document and lines, as for a stream.
     use std::io::Seek;
     file.rewind().map_err(read_err)?;
     let (head, eof) = read_head(&mut file).map_err(read_err)?;
     if head.starts_with(BOM)
         || documents::shape(&head) == Shape::Documents
-        || (eof && head.len() <= opts.chunk_size)
+        || (eof && head.len() <= feed.opts.chunk_size)
     {
         file.rewind().map_err(read_err)?;
-        return scan_reader(Box::new(file), origin, engine, pre, opts, on_bad);
+        return scan_reader(Box::new(file), pre, feed);
     }
-    pipeline::run(
-        pipeline::Source::Mapped { file, len },
-        origin,
-        engine,
-        pre,
-        opts,
-        on_bad,
-    )
+    pipeline::run(pipeline::Source::Mapped { file, len }, pre, feed)
 }
 
 /// Reads one stream of lines, or of JSON documents (see [`documents::shape`]: pretty-printed or
@@ -375,101 +394,51 @@ fn scan_file(
 /// mark at the start is skipped. The lines are read in parallel (see `pipeline`).
 pub fn scan_reader(
     mut reader: Box<dyn Read + Send>,
-    origin: &str,
-    engine: &mut Collector,
     pre: &Prefilter,
-    opts: &ScanOptions,
-    on_bad: &mut dyn FnMut(&Diagnostic),
+    feed: &mut Feed<'_>,
 ) -> Result<(), ScanError> {
-    let read_err = read_error(origin);
+    let read_err = read_error(feed.origin);
     let (mut head, mut eof) = read_head(&mut reader).map_err(read_err)?;
     if head.starts_with(BOM) {
         head.drain(..BOM.len());
     }
     if documents::shape(&head) == Shape::Documents {
         if head.trim_ascii_start().first() == Some(&b'[') {
-            let mut report = |line, problem| report_bad(origin, line, problem, opts.strict, on_bad);
-            return array::feed(
-                engine,
-                &head,
-                &mut reader,
-                opts.max_line,
-                &mut report,
-                &read_err,
-            );
+            return array::feed(feed, &head, &mut reader);
         }
         let whole = io::Cursor::new(std::mem::take(&mut head)).chain(reader);
         reader = Box::new(documents::Splitter::new(whole));
         (head, eof) = read_head(&mut reader).map_err(read_err)?;
     }
-    pipeline::run(
-        pipeline::Source::Stream { reader, head, eof },
-        origin,
-        engine,
-        pre,
-        opts,
-        on_bad,
-    )
+    pipeline::run(pipeline::Source::Stream { reader, head, eof }, pre, feed)
 }
 
 /// Reads one input's raw bytes (compressed or not) like [`scan_reader`], for sources other than
 /// files (an S3 object): compression is recognised from the first bytes, and a compressed stream
 /// that ends early or breaks keeps what was read before the damage, which is reported as a bad
 /// line (an error with `strict`).
-pub fn scan_raw(
-    raw: Box<dyn Read + Send>,
-    origin: &str,
-    engine: &mut Collector,
-    opts: &ScanOptions,
-    on_bad: &mut dyn FnMut(&Diagnostic),
-) -> Result<(), ScanError> {
-    let pre = Prefilter::for_engine(engine);
-    let (reader, _, damage) = source::decompress_tolerant(raw).map_err(read_error(origin))?;
-    scan_damaged(reader, &damage, origin, engine, &pre, opts, on_bad)
+pub fn scan_raw(raw: Box<dyn Read + Send>, feed: &mut Feed<'_>) -> Result<(), ScanError> {
+    let pre = Prefilter::for_engine(feed.engine);
+    let (reader, _, damage) = source::decompress_tolerant(raw).map_err(read_error(feed.origin))?;
+    scan_damaged(reader, &damage, &pre, feed)
 }
 
 /// [`scan_reader`], then the report of any damage the decompressor met.
 fn scan_damaged(
     reader: Box<dyn Read + Send>,
     damage: &source::Damage,
-    origin: &str,
-    engine: &mut Collector,
     pre: &Prefilter,
-    opts: &ScanOptions,
-    on_bad: &mut dyn FnMut(&Diagnostic),
+    feed: &mut Feed<'_>,
 ) -> Result<(), ScanError> {
-    let before = engine.lines_read();
-    scan_reader(reader, origin, engine, pre, opts, on_bad)?;
+    let before = feed.engine.lines_read();
+    scan_reader(reader, pre, feed)?;
     let Some((offset, reason)) = damage.take() else {
         return Ok(());
     };
     // What the damage took is counted as one more line, skipped, after the lines read before it.
-    let line = engine.lines_read() - before + 1;
-    match engine.reject(Problem::Damaged { offset, reason }) {
-        Some(problem) => report_bad(origin, line, problem, opts.strict, on_bad),
-        None => Ok(()),
-    }
-}
-
-/// A bad line of `origin`: with `strict` the scan's error, otherwise handed to `on_bad`. Every
-/// way of scanning reports through here, so `--strict` means the same everywhere.
-fn report_bad(
-    origin: &str,
-    line: u64,
-    problem: Problem,
-    strict: bool,
-    on_bad: &mut dyn FnMut(&Diagnostic),
-) -> Result<(), ScanError> {
-    let d = Diagnostic {
-        origin: origin.to_owned(),
-        line,
-        problem,
-    };
-    if strict {
-        return Err(ScanError::Strict(d));
-    }
-    on_bad(&d);
-    Ok(())
+    let line = feed.engine.lines_read() - before + 1;
+    let problem = feed.engine.reject(Problem::Damaged { offset, reason });
+    feed.report(line, problem)
 }
 
 /// Turns an I/O error while reading `origin` into a scan error naming it.
@@ -504,6 +473,7 @@ fn read_head(reader: &mut dyn Read) -> io::Result<(Vec<u8>, bool)> {
 mod tests {
     use super::*;
     use crate::record::Selection;
+    use reference::{scanned, Scanned};
 
     #[cfg(target_os = "linux")]
     #[test]
@@ -575,31 +545,26 @@ mod tests {
         assert!(pre.wants(br#"{"objectRef":{"resource":"mutatingwebhookconfigurations"}}"#));
     }
 
-    fn scan_text(
-        text: &str,
-        opts: &ScanOptions,
-    ) -> (Collector, Vec<String>, Result<(), ScanError>) {
+    fn scan_text(text: &str, opts: &ScanOptions) -> Scanned {
         scan_selected(text, opts, &Selection::default())
     }
 
-    /// `text` scanned for `sel`: the engine, the bad lines' messages and the outcome.
-    fn scan_selected(
-        text: &str,
-        opts: &ScanOptions,
-        sel: &Selection,
-    ) -> (Collector, Vec<String>, Result<(), ScanError>) {
-        let mut e = Collector::new(sel.clone());
-        let pre = Prefilter::for_engine(&e);
-        let mut bad = Vec::new();
-        let r = scan_reader(
-            Box::new(io::Cursor::new(text.as_bytes().to_vec())),
-            "t.jsonl",
-            &mut e,
-            &pre,
-            opts,
-            &mut |d| bad.push(d.to_string()),
-        );
-        (e, bad, r)
+    /// `text` scanned for `sel` by the fast scan.
+    fn scan_selected(text: &str, opts: &ScanOptions, sel: &Selection) -> Scanned {
+        scanned(sel, opts, "t.jsonl", |feed| {
+            let pre = Prefilter::for_engine(feed.engine);
+            scan_reader(
+                Box::new(io::Cursor::new(text.as_bytes().to_vec())),
+                &pre,
+                feed,
+            )
+        })
+    }
+
+    /// A scan's report as JSON, its bad lines and its outcome as text: what two scans must agree on.
+    fn compared((e, bad, r): Scanned) -> (String, Vec<String>, Result<(), String>) {
+        let json = serde_json::to_string(&e.finish().unwrap()).unwrap();
+        (json, bad, r.map_err(|e| e.to_string()))
     }
 
     #[test]
@@ -731,9 +696,7 @@ mod tests {
         opts: &ScanOptions,
         sel: &Selection,
     ) -> (String, Vec<String>, Result<(), String>) {
-        let (e, bad, r) = scan_selected(text, opts, sel);
-        let json = serde_json::to_string(&e.finish().unwrap()).unwrap();
-        (json, bad, r.map_err(|e| e.to_string()))
+        compared(scan_selected(text, opts, sel))
     }
 
     fn run_reference(
@@ -741,13 +704,9 @@ mod tests {
         opts: &ScanOptions,
         sel: &Selection,
     ) -> (String, Vec<String>, Result<(), String>) {
-        let mut e = Collector::new(sel.clone());
-        let mut bad = Vec::new();
-        let r = reference::scan_reader(text.as_bytes(), "t.jsonl", &mut e, opts, &mut |d| {
-            bad.push(d.to_string())
-        });
-        let json = serde_json::to_string(&e.finish().unwrap()).unwrap();
-        (json, bad, r.map_err(|e| e.to_string()))
+        compared(scanned(sel, opts, "t.jsonl", |feed| {
+            reference::scan_reader(text.as_bytes(), feed)
+        }))
     }
 
     #[test]
@@ -943,11 +902,13 @@ mod tests {
         let mut bad = 0;
         let r = scan_reader(
             Box::new(Failing(io::Cursor::new(text.into_bytes()))),
-            "t.jsonl",
-            &mut e,
             &pre,
-            &ScanOptions::default(),
-            &mut |_| bad += 1,
+            &mut Feed {
+                origin: "t.jsonl",
+                engine: &mut e,
+                opts: &ScanOptions::default(),
+                on_bad: &mut |_| bad += 1,
+            },
         );
         let err = r.unwrap_err();
         // The input is named once; the cause comes from the error chain.

@@ -6,14 +6,14 @@
 //! across thread counts and chunk sizes, from a stream and from a mapped file. A third scan that
 //! decodes every line, prefilter or not, must find the same pods.
 
-use std::io::Cursor;
+use std::io::{Cursor, Read};
 
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
 use ktrail_core::collect::Collector;
 use ktrail_core::record::Selection;
-use ktrail_core::scan::{self, reference, Prefilter, ScanOptions};
+use ktrail_core::scan::{self, reference, Feed, Prefilter, ScanError, ScanOptions};
 use ktrail_core::source::Input;
 use ktrail_corpus::{generate, Spec};
 
@@ -110,20 +110,26 @@ const MAX_LINE: usize = 200_000;
 /// The report (JSON), the diagnostics, and the outcome (for --strict).
 type Outcome = (String, Vec<String>, Result<(), String>);
 
-fn fast(data: &[u8], sel: &Selection, opts: &ScanOptions) -> Outcome {
-    let mut engine = Collector::new(sel.clone());
-    let pre = Prefilter::for_engine(&engine);
-    let mut bad = Vec::new();
-    let r = scan::scan_reader(
-        Box::new(Cursor::new(data.to_vec())),
-        "big.jsonl",
-        &mut engine,
-        &pre,
-        opts,
-        &mut |d| bad.push(d.to_string()),
-    );
+/// The input `big.jsonl` scanned for `sel` by `scan` (the fast scan or the reference).
+fn scanned(
+    sel: &Selection,
+    opts: &ScanOptions,
+    scan: impl FnOnce(&mut Feed<'_>) -> Result<(), ScanError>,
+) -> Outcome {
+    let (engine, bad, r) = reference::scanned(sel, opts, "big.jsonl", scan);
     let json = serde_json::to_string(&engine.finish().expect("spill")).expect("report");
     (json, bad, r.map_err(|e| e.to_string()))
+}
+
+fn fast(data: &[u8], sel: &Selection, opts: &ScanOptions) -> Outcome {
+    fast_stream(Box::new(Cursor::new(data.to_vec())), sel, opts)
+}
+
+fn fast_stream(reader: Box<dyn Read + Send>, sel: &Selection, opts: &ScanOptions) -> Outcome {
+    scanned(sel, opts, |feed| {
+        let pre = Prefilter::for_engine(feed.engine);
+        scan::scan_reader(reader, &pre, feed)
+    })
 }
 
 /// The fast scan of a file (so mapped, not streamed).
@@ -143,13 +149,7 @@ fn fast_file(data: &[u8], sel: &Selection, opts: &ScanOptions) -> Outcome {
 }
 
 fn plain(data: &[u8], sel: &Selection, opts: &ScanOptions) -> Outcome {
-    let mut engine = Collector::new(sel.clone());
-    let mut bad = Vec::new();
-    let r = reference::scan_reader(data, "big.jsonl", &mut engine, opts, &mut |d| {
-        bad.push(d.to_string())
-    });
-    let json = serde_json::to_string(&engine.finish().expect("spill")).expect("report");
-    (json, bad, r.map_err(|e| e.to_string()))
+    scanned(sel, opts, |feed| reference::scan_reader(data, feed))
 }
 
 /// Every line decoded, no prefilter at all: only its pods are comparable (the summary counts
@@ -291,19 +291,8 @@ fn compressed_corpora_give_the_same_answer() {
     for packed in [gz, zst] {
         let (reader, _) =
             ktrail_core::source::decompress(Box::new(Cursor::new(packed))).expect("sniff");
-        let mut engine = Collector::new(sel.clone());
-        let pre = Prefilter::for_engine(&engine);
-        let mut bad = Vec::new();
-        scan::scan_reader(
-            reader,
-            "big.jsonl",
-            &mut engine,
-            &pre,
-            &ScanOptions::default(),
-            &mut |d| bad.push(d.to_string()),
-        )
-        .expect("scan");
-        let json = serde_json::to_string(&engine.finish().expect("spill")).expect("report");
+        let (json, bad, r) = fast_stream(reader, &sel, &ScanOptions::default());
+        r.expect("scan");
         assert_eq!((json, bad), (want.0.clone(), want.1.clone()));
     }
 }
@@ -556,11 +545,13 @@ fn with_budget(data: &[u8], sel: &Selection, budget: usize) -> (String, bool) {
     let pre = Prefilter::for_engine(&engine);
     scan::scan_reader(
         Box::new(Cursor::new(data.to_vec())),
-        "big.jsonl",
-        &mut engine,
         &pre,
-        &ScanOptions::default(),
-        &mut |_| {},
+        &mut Feed {
+            origin: "big.jsonl",
+            engine: &mut engine,
+            opts: &ScanOptions::default(),
+            on_bad: &mut |_| {},
+        },
     )
     .expect("scan");
     let pending = engine.finish_pending().expect("spill");

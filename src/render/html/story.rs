@@ -16,7 +16,7 @@ use ktrail_core::views::pods::{end, mutated_by};
 
 use super::H;
 use crate::render::kinds;
-use crate::render::sequence::{self, Arrow, Step};
+use crate::render::sequence::{self, Step};
 
 /// At most this many changes listed under one event; the JSON output has them all.
 const CHANGES_SHOWN: usize = 12;
@@ -73,24 +73,12 @@ impl SeqData {
             .steps
             .iter()
             .map(|step| match step {
-                Step::Message {
-                    from,
-                    to,
-                    arrow,
-                    text,
-                    event,
-                } => {
-                    let code = match arrow {
-                        Arrow::Request => 0,
-                        Arrow::Reply => 1,
-                        Arrow::Failed => 2,
-                        Arrow::FailedReply => 3,
+                Step::Message(m) => {
+                    let text = match m.event {
+                        Some(k) => -1 - k as i64,
+                        None => self.string(&m.text) as i64,
                     };
-                    let text = match event {
-                        Some(k) => -1 - *k as i64,
-                        None => self.string(text) as i64,
-                    };
-                    (col(from), col(to), code, text)
+                    (col(&m.from), col(&m.to), m.arrow.code(), text)
                 }
                 Step::Note { over, text } => (col(over), col(over), 4, self.string(text) as i64),
             })
@@ -307,6 +295,8 @@ const STEP: usize = 24;
 /// Characters of a label in a participant's box, and of a message's text.
 const LABEL_CHARS: usize = 24;
 const TEXT_CHARS: usize = 96;
+/// The class of a message's line, by kind of arrow (the script has the same list).
+const ARROW_CLASSES: [&str; 4] = ["m", "m r", "m f", "m r f"];
 
 /// The sequence as SVG: a box and a lifeline per participant, an arrow per message (failures in
 /// red, ending in a cross), a box per note. A text cut short has its whole in a `<title>`. The
@@ -342,25 +332,14 @@ fn diagram(seq: &sequence::Sequence, s: &mut String) {
     for (k, step) in seq.steps.iter().enumerate() {
         let y = HEAD + STEP * k + 16;
         match step {
-            Step::Message {
-                from,
-                to,
-                arrow,
-                text: t,
-                ..
-            } => {
-                let (x1, x2) = (x(from), x(to));
-                let class = match arrow {
-                    Arrow::Request => "m",
-                    Arrow::Reply => "m r",
-                    Arrow::Failed => "m f",
-                    Arrow::FailedReply => "m r f",
-                };
+            Step::Message(m) => {
+                let (x1, x2) = (x(&m.from), x(&m.to));
+                let class = m.arrow.named(ARROW_CLASSES);
                 let _ = write!(
                     s,
                     "<line class=\"{class}\" x1=\"{x1}\" x2=\"{x2}\" y1=\"{y}\" y2=\"{y}\"/>"
                 );
-                text(s, "mt", x1.min(x2) + 6, y - 4, t, TEXT_CHARS);
+                text(s, "mt", x1.min(x2) + 6, y - 4, &m.text, TEXT_CHARS);
             }
             Step::Note { over, text: t } => {
                 let left = x(over).saturating_sub(COL / 2);

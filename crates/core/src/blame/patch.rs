@@ -80,29 +80,23 @@ fn json_patch_op(doc: &mut Value, op: &Value) -> Option<()> {
             add(doc, path, v)
         }
         "copy" => {
-            let v = get(doc, op.get("from")?.as_str()?)?.clone();
+            let v = get_mut(doc, op.get("from")?.as_str()?)?.clone();
             add(doc, path, v)
         }
-        "test" => (get(doc, path)? == op.get("value")?).then_some(()),
+        "test" => (*get_mut(doc, path)? == *op.get("value")?).then_some(()),
         _ => None,
     }
 }
 
-fn get<'v>(doc: &'v Value, path: &str) -> Option<&'v Value> {
-    let mut at = doc;
-    for t in pointer_tokens(path) {
-        at = match at {
-            Value::Object(m) => m.get(&t)?,
-            Value::Array(a) => a.get(index(&t)?)?,
-            _ => return None,
-        };
-    }
-    Some(at)
+/// The value at a pointer's location.
+fn get_mut<'v>(doc: &'v mut Value, path: &str) -> Option<&'v mut Value> {
+    walk_mut(doc, pointer_tokens(path))
 }
 
-fn get_mut<'v>(doc: &'v mut Value, path: &str) -> Option<&'v mut Value> {
+/// The value the tokens of a pointer lead to, from `doc`.
+fn walk_mut(doc: &mut Value, tokens: Vec<String>) -> Option<&mut Value> {
     let mut at = doc;
-    for t in pointer_tokens(path) {
+    for t in tokens {
         at = match at {
             Value::Object(m) => m.get_mut(&t)?,
             Value::Array(a) => a.get_mut(index(&t)?)?,
@@ -125,15 +119,7 @@ fn index(t: &str) -> Option<usize> {
 fn parent_mut<'v>(doc: &'v mut Value, path: &str) -> Option<(&'v mut Value, String)> {
     let mut tokens = pointer_tokens(path);
     let last = tokens.pop()?;
-    let mut at = doc;
-    for t in tokens {
-        at = match at {
-            Value::Object(m) => m.get_mut(&t)?,
-            Value::Array(a) => a.get_mut(index(&t)?)?,
-            _ => return None,
-        };
-    }
-    Some((at, last))
+    Some((walk_mut(doc, tokens)?, last))
 }
 
 fn add(doc: &mut Value, path: &str, v: Value) -> Option<()> {

@@ -70,6 +70,11 @@ fn pod(labels: Value, containers: Value) -> Value {
     })
 }
 
+/// A pod of one container, `app`, running `app:1`.
+fn app_pod(labels: Value) -> Value {
+    pod(labels, json!([{"name": "app", "image": "app:1"}]))
+}
+
 /// The stored object of a create: `v` with the API server's fields.
 fn stored(mut v: Value, rv: &str) -> Value {
     let m = v["metadata"].as_object_mut().unwrap();
@@ -119,10 +124,7 @@ fn by<'a>(b: &'a PodBlame, path: &str) -> (Kind, Option<&'a str>, Option<&'a str
 /// A create by alice, the webhook `inject` adding a label and a sidecar, built-in admission
 /// adding the service-account volume.
 fn create() -> Record {
-    let request = pod(
-        json!({"app": "web"}),
-        json!([{"name": "app", "image": "app:1"}]),
-    );
+    let request = app_pod(json!({"app": "web"}));
     let mut response = pod(
         json!({"app": "web", "injected": "yes"}),
         json!([{"name": "app", "image": "app:1"}, {"name": "proxy", "image": "proxy:1"}]),
@@ -191,10 +193,7 @@ fn a_field_a_webhook_removed_is_gone_and_its_neighbours_keep_their_authors() {
         json!({"app": "web", "debug": "true"}),
         json!([{"name": "debugger", "image": "dbg:1"}, {"name": "app", "image": "app:1"}]),
     );
-    let response = pod(
-        json!({"app": "web"}),
-        json!([{"name": "app", "image": "app:1"}]),
-    );
+    let response = app_pod(json!({"app": "web"}));
     let r = req(rec(1, 0, "create", None, USER), request);
     let r = resp(r, stored(response, "1"));
     let r = webhook(
@@ -222,20 +221,11 @@ fn a_field_a_webhook_removed_is_gone_and_its_neighbours_keep_their_authors() {
 
 #[test]
 fn a_user_value_overwritten_by_a_webhook_on_a_later_update_is_the_webhook_s_with_history() {
-    let created = stored(
-        pod(
-            json!({"tier": "gold"}),
-            json!([{"name": "app", "image": "app:1"}]),
-        ),
-        "1",
-    );
+    let created = stored(app_pod(json!({"tier": "gold"})), "1");
     let c = resp(
         req(
             rec(1, 0, "create", None, USER),
-            pod(
-                json!({"tier": "gold"}),
-                json!([{"name": "app", "image": "app:1"}]),
-            ),
+            app_pod(json!({"tier": "gold"})),
         ),
         created.clone(),
     );
@@ -289,7 +279,7 @@ fn a_user_value_overwritten_by_a_webhook_on_a_later_update_is_the_webhook_s_with
 
 #[test]
 fn a_reinvoked_webhook_is_credited_with_its_second_round() {
-    let request = pod(json!({}), json!([{"name": "app", "image": "app:1"}]));
+    let request = app_pod(json!({}));
     let response = pod(
         json!({}),
         json!([
@@ -513,13 +503,7 @@ fn the_rebuilt_state_check_reports_a_mismatch_and_keeps_the_logged_value() {
 #[test]
 fn what_the_log_cannot_account_for_is_unknown_never_guessed() {
     // No create in the log: a patch with its response is the first thing seen.
-    let v = stored(
-        pod(
-            json!({"app": "web"}),
-            json!([{"name": "app", "image": "app:1"}]),
-        ),
-        "7",
-    );
+    let v = stored(app_pod(json!({"app": "web"})), "7");
     let mut after = v.clone();
     after["metadata"]["labels"]["owner"] = json!("bob");
     let p = resp(
@@ -656,6 +640,16 @@ fn a_denied_create_or_a_time_before_the_pod_blames_nothing() {
 
 #[test]
 fn hostile_bodies_do_not_panic() {
+    // Records of an incarnation with no uid, as when the log holds no create: whatever they are,
+    // blame answers.
+    let blame_without_uid = |records: &[Record]| {
+        let inc = Incarnation {
+            uid: None,
+            denied: false,
+            records: records.iter().collect(),
+        };
+        let _ = blame(&inc, &Options::default());
+    };
     let bodies = [
         json!(null),
         json!([]),
@@ -680,25 +674,13 @@ fn hostile_bodies_do_not_panic() {
                         ..Default::default()
                     },
                 );
-                let lone = [r];
-                let inc = Incarnation {
-                    uid: None,
-                    denied: false,
-                    records: lone.iter().collect(),
-                };
-                let _ = blame(&inc, &Options::default());
+                blame_without_uid(&[r]);
                 let _ = i;
             }
         }
         let r = req(rec(1, 0, "create", None, USER), body.clone());
         let r = webhook(r, 0, 0, "w", body.clone());
-        let one = [r];
-        let inc = Incarnation {
-            uid: None,
-            denied: false,
-            records: one.iter().collect(),
-        };
-        let _ = blame(&inc, &Options::default());
+        blame_without_uid(&[r]);
     }
 }
 

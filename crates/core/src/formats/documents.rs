@@ -13,6 +13,8 @@
 
 use std::io::{self, Read};
 
+use crate::json::read::StringState;
+
 /// How a stream is read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Shape {
@@ -68,8 +70,7 @@ fn value_end(s: &[u8]) -> Option<usize> {
 #[derive(Debug, Default)]
 struct State {
     depth: u32,
-    in_string: bool,
-    escaped: bool,
+    string: StringState,
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -85,20 +86,14 @@ enum Step {
 impl State {
     /// One byte of a document that has been opened (or is opened by this byte).
     fn step(&mut self, b: u8) -> Step {
-        if self.in_string {
-            if self.escaped {
-                self.escaped = false;
-            } else if b == b'\\' {
-                self.escaped = true;
-            } else if b == b'"' {
-                self.in_string = false;
-            } else if b == b'\n' {
+        if self.string.inside() {
+            if self.string.step(b) && b == b'\n' {
                 return Step::Broken;
             }
             return Step::Inside;
         }
         match b {
-            b'"' => self.in_string = true,
+            b'"' => self.string.open(),
             b'{' | b'[' => self.depth += 1,
             b'}' | b']' => {
                 self.depth = self.depth.saturating_sub(1);
@@ -171,14 +166,13 @@ impl<R: Read> Splitter<R> {
                     }
                 }
                 Mode::Document => match self.state.step(b) {
-                    Step::Inside => {
-                        self.out
-                            .push(if matches!(b, b'\n' | b'\r') && !self.state.in_string {
-                                b' '
-                            } else {
-                                b
-                            })
-                    }
+                    Step::Inside => self.out.push(
+                        if matches!(b, b'\n' | b'\r') && !self.state.string.inside() {
+                            b' '
+                        } else {
+                            b
+                        },
+                    ),
                     Step::Closed => {
                         self.out.push(b);
                         self.out.push(b'\n');
@@ -249,29 +243,37 @@ mod tests {
         out
     }
 
+    /// Each input split, against the lines it must become.
+    fn splits(cases: &[(&str, &str)]) {
+        for &(input, lines) in cases {
+            assert_eq!(split(input), lines, "{input:?}");
+        }
+    }
+
     #[test]
     fn documents_become_lines() {
-        assert_eq!(
-            split("{\n  \"a\": \"x}\\\"{\",\n  \"b\": [\n    1\n  ]\n}\n{\n  \"c\": {}\n}\n"),
-            "{   \"a\": \"x}\\\"{\",   \"b\": [     1   ] }\n{   \"c\": {} }\n"
-        );
-        assert_eq!(split("{\"a\":1}{\"b\":2}{}"), "{\"a\":1}\n{\"b\":2}\n{}\n");
-        assert_eq!(split("[1,\n2]\n\n[3]"), "[1, 2]\n[3]\n");
-        assert_eq!(split(""), "");
+        splits(&[
+            (
+                "{\n  \"a\": \"x}\\\"{\",\n  \"b\": [\n    1\n  ]\n}\n{\n  \"c\": {}\n}\n",
+                "{   \"a\": \"x}\\\"{\",   \"b\": [     1   ] }\n{   \"c\": {} }\n",
+            ),
+            ("{\"a\":1}{\"b\":2}{}", "{\"a\":1}\n{\"b\":2}\n{}\n"),
+            ("[1,\n2]\n\n[3]", "[1, 2]\n[3]\n"),
+            ("", ""),
+        ]);
     }
 
     #[test]
     fn damage_stays_on_its_line() {
-        // Cut inside a string: the next document is read.
-        assert_eq!(
-            split("{\"a\":\"cut\n{\"b\":1}\n"),
-            "{\"a\":\"cut\n{\"b\":1}\n"
-        );
-        // Bytes that open no document are a line of their own.
-        assert_eq!(split("junk here\n{\"b\":1}"), "junk here\n{\"b\":1}\n");
-        // Cut at the end.
-        assert_eq!(split("{\"a\":{\"b\""), "{\"a\":{\"b\"\n");
-        assert_eq!(split("}}]]{}"), "}}]]{}\n");
+        splits(&[
+            // Cut inside a string: the next document is read.
+            ("{\"a\":\"cut\n{\"b\":1}\n", "{\"a\":\"cut\n{\"b\":1}\n"),
+            // Bytes that open no document are a line of their own.
+            ("junk here\n{\"b\":1}", "junk here\n{\"b\":1}\n"),
+            // Cut at the end.
+            ("{\"a\":{\"b\"", "{\"a\":{\"b\"\n"),
+            ("}}]]{}", "}}]]{}\n"),
+        ]);
     }
 
     #[test]

@@ -22,6 +22,45 @@ use memchr::memmem;
 /// Values nested deeper than this are not walked; the open containers fit the bits of a `u64`.
 pub const MAX_DEPTH: usize = 64;
 
+/// Where a reader going through JSON a byte at a time stands with strings: inside one or not, and
+/// right after a backslash in one. The splitters that cut a stream into documents or elements
+/// track it so that quotes and brackets inside strings do not count.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct StringState {
+    inside: bool,
+    escaped: bool,
+}
+
+impl StringState {
+    /// Whether the bytes stepped over so far leave the reader inside a string.
+    #[inline]
+    pub fn inside(self) -> bool {
+        self.inside
+    }
+
+    /// A quote outside a string: it opens one.
+    #[inline]
+    pub fn open(&mut self) {
+        self.inside = true;
+    }
+
+    /// One byte inside a string. True when it is text as it stands: not an escaping backslash,
+    /// nor the byte it escapes, nor the closing quote.
+    #[inline]
+    pub fn step(&mut self, b: u8) -> bool {
+        if self.escaped {
+            self.escaped = false;
+        } else if b == b'\\' {
+            self.escaped = true;
+        } else if b == b'"' {
+            self.inside = false;
+        } else {
+            return true;
+        }
+        false
+    }
+}
+
 /// The first `"` or `\` in `s`.
 ///
 /// The strings of an audit line are short (keys, names, ids, timestamps, ARNs: a few to a hundred
@@ -328,30 +367,14 @@ impl<'a> Reader<'a> {
                     self.string()?;
                 }
                 b'{' => {
-                    self.i += 1;
-                    self.ws();
-                    if self.peek()? == b'}' {
-                        self.i += 1;
-                    } else {
-                        depth += 1;
-                        if depth > MAX_DEPTH {
-                            return None;
-                        }
+                    if self.enter(b'}', &mut depth)? {
                         stack = stack << 1 | 1;
                         self.key()?;
                         continue;
                     }
                 }
                 b'[' => {
-                    self.i += 1;
-                    self.ws();
-                    if self.peek()? == b']' {
-                        self.i += 1;
-                    } else {
-                        depth += 1;
-                        if depth > MAX_DEPTH {
-                            return None;
-                        }
+                    if self.enter(b']', &mut depth)? {
                         stack <<= 1;
                         continue;
                     }
@@ -394,6 +417,24 @@ impl<'a> Reader<'a> {
                 }
             }
         }
+    }
+
+    /// Past the bracket at the cursor that opens a container closed by `close`: false when the
+    /// container is empty (its end is passed too), true when a value follows, one level deeper
+    /// in `depth`; `None` past [`MAX_DEPTH`].
+    #[inline]
+    fn enter(&mut self, close: u8, depth: &mut usize) -> Option<bool> {
+        self.i += 1;
+        self.ws();
+        if self.peek()? == close {
+            self.i += 1;
+            return Some(false);
+        }
+        *depth += 1;
+        if *depth > MAX_DEPTH {
+            return None;
+        }
+        Some(true)
     }
 
     /// `"key":` inside an object.

@@ -9,16 +9,16 @@
 
 use std::io::{self, Read};
 
-use crate::collect::Collector;
+use super::{Feed, ScanError};
 use crate::decode::Problem;
+use crate::json::read::StringState;
 
 /// Where the splitter stands.
 #[derive(Default)]
 struct Splitter {
     /// Containers open: 0 before the array (and after it), 1 between its elements.
     depth: u32,
-    in_string: bool,
-    escaped: bool,
+    string: StringState,
     /// The array was closed.
     closed: bool,
     /// The current line (1-based).
@@ -31,76 +31,55 @@ struct Splitter {
     oversize: bool,
 }
 
-/// What to do with a problem: report it at a line (`Err` stops the scan, as `--strict` does).
-pub type Report<'a, E> = dyn FnMut(u64, Problem) -> Result<(), E> + 'a;
-
 /// Feeds the elements of the array that `head` starts (its first non-blank byte is `[`) and
-/// `rest` continues to the engine; elements longer than `max_line` are reported and dropped.
-pub fn feed<E>(
-    engine: &mut Collector,
-    head: &[u8],
-    rest: &mut dyn Read,
-    max_line: usize,
-    report: &mut Report<'_, E>,
-    read_error: &dyn Fn(io::Error) -> E,
-) -> Result<(), E> {
+/// `rest` continues to the engine; elements longer than the line limit are reported and dropped.
+pub fn feed(feed: &mut Feed<'_>, head: &[u8], rest: &mut dyn Read) -> Result<(), ScanError> {
     let mut s = Splitter {
         line: 1,
         ..Splitter::default()
     };
-    s.bytes(engine, head, max_line, report)?;
+    s.bytes(feed, head)?;
     let mut buf = vec![0u8; 64 << 10];
     loop {
         let n = match rest.read(&mut buf) {
             Ok(0) => break,
             Ok(n) => n,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(read_error(e)),
+            Err(e) => return Err(super::read_error(feed.origin)(e)),
         };
-        s.bytes(engine, &buf[..n], max_line, report)?;
+        s.bytes(feed, &buf[..n])?;
     }
-    s.end(engine, max_line, report)
+    s.end(feed)
 }
 
 impl Splitter {
-    fn bytes<E>(
-        &mut self,
-        engine: &mut Collector,
-        bytes: &[u8],
-        max_line: usize,
-        report: &mut Report<'_, E>,
-    ) -> Result<(), E> {
+    fn bytes(&mut self, feed: &mut Feed<'_>, bytes: &[u8]) -> Result<(), ScanError> {
+        let max_line = feed.opts.max_line;
         for &b in bytes {
             if self.in_elem {
-                if self.in_string {
+                if self.string.inside() {
                     self.push(b, max_line);
-                    if self.escaped {
-                        self.escaped = false;
-                    } else if b == b'\\' {
-                        self.escaped = true;
-                    } else if b == b'"' {
-                        self.in_string = false;
-                    }
+                    self.string.step(b);
                 } else if self.depth == 1 {
                     // A scalar element (a number, a literal) ends at a delimiter.
                     if b == b',' || b == b']' || b.is_ascii_whitespace() {
-                        self.flush(engine, max_line, report)?;
+                        self.flush(feed)?;
                         self.between(b);
                     } else {
                         self.push(b, max_line);
                         if b == b'"' {
-                            self.in_string = true;
+                            self.string.open();
                         }
                     }
                 } else {
                     self.push(b, max_line);
                     match b {
-                        b'"' => self.in_string = true,
+                        b'"' => self.string.open(),
                         b'{' | b'[' => self.depth = self.depth.saturating_add(1),
                         b'}' | b']' => {
                             self.depth -= 1;
                             if self.depth == 1 {
-                                self.flush(engine, max_line, report)?;
+                                self.flush(feed)?;
                             }
                         }
                         _ => {}
@@ -141,7 +120,7 @@ impl Splitter {
                 self.start(b);
                 match b {
                     b'{' | b'[' => self.depth = 2,
-                    b'"' => self.in_string = true,
+                    b'"' => self.string.open(),
                     _ => {}
                 }
             }
@@ -169,46 +148,33 @@ impl Splitter {
     }
 
     /// Hands the element read to the engine.
-    fn flush<E>(
-        &mut self,
-        engine: &mut Collector,
-        max_line: usize,
-        report: &mut Report<'_, E>,
-    ) -> Result<(), E> {
+    fn flush(&mut self, feed: &mut Feed<'_>) -> Result<(), ScanError> {
         self.in_elem = false;
-        self.in_string = false;
-        self.escaped = false;
+        self.string = StringState::default();
         let problem = if self.oversize {
-            engine.reject(Problem::TooLong { limit: max_line })
+            feed.engine.reject(Problem::TooLong {
+                limit: feed.opts.max_line,
+            })
         } else {
-            engine.feed_line(&self.elem)
+            feed.engine.feed_line(&self.elem)
         };
         self.elem.clear();
-        match problem {
-            Some(p) => report(self.elem_line, p),
-            None => Ok(()),
-        }
+        feed.report(self.elem_line, problem)
     }
 
     /// The end of the input: a partial element is fed as it is (its decoding says it was cut
     /// short), an array left open is a problem of its own.
-    fn end<E>(
-        &mut self,
-        engine: &mut Collector,
-        max_line: usize,
-        report: &mut Report<'_, E>,
-    ) -> Result<(), E> {
+    fn end(&mut self, feed: &mut Feed<'_>) -> Result<(), ScanError> {
         if self.in_elem {
             // What was open is cut short, whatever the depth.
             self.depth = 1;
-            return self.flush(engine, max_line, report);
+            return self.flush(feed);
         }
         if self.depth > 0 && !self.closed {
-            if let Some(p) = engine.reject(Problem::NotJson(
+            let p = feed.engine.reject(Problem::NotJson(
                 "cut short: the array is not closed".into(),
-            )) {
-                return report(self.line, p);
-            }
+            ));
+            return feed.report(self.line, p);
         }
         Ok(())
     }
@@ -217,7 +183,9 @@ impl Splitter {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::collect::Collector;
     use crate::record::Selection;
+    use crate::scan::{Diagnostic, ScanOptions};
 
     /// The diagnostics (line, reason) and the number of lines (elements) read.
     fn run(text: &str, max_line: usize) -> (Vec<(u64, String)>, u64) {
@@ -235,18 +203,18 @@ mod tests {
         }
         let bytes = text.as_bytes();
         let split = bytes.len().min(5);
-        let r: Result<(), io::Error> = feed(
-            &mut engine,
-            &bytes[..split],
-            &mut Trickle(&bytes[split..]),
+        let opts = ScanOptions {
             max_line,
-            &mut |line, p| {
-                got.push((line, p.to_string()));
-                Ok(())
-            },
-            &|e| e,
-        );
-        r.unwrap();
+            ..ScanOptions::default()
+        };
+        let mut on_bad = |d: &Diagnostic| got.push((d.line, d.problem.to_string()));
+        let mut to = Feed {
+            origin: "t.json",
+            engine: &mut engine,
+            opts: &opts,
+            on_bad: &mut on_bad,
+        };
+        feed(&mut to, &bytes[..split], &mut Trickle(&bytes[split..])).unwrap();
         (got, engine.finish().unwrap().summary.lines_read)
     }
 

@@ -26,8 +26,8 @@ use std::thread;
 use memmap2::{Mmap, MmapOptions};
 
 use super::skim::{self, Verdict};
-use super::{Diagnostic, Needle, Prefilter, ScanError, ScanOptions};
-use crate::collect::{self, Collector, LineResult};
+use super::{Feed, Needle, Prefilter, ScanError, ScanOptions};
+use crate::collect::{self, LineResult};
 use crate::decode::{self, Problem};
 use crate::record::Selection;
 
@@ -108,27 +108,14 @@ pub(super) enum Source {
 }
 
 /// Scans the lines of `source` into the engine.
-pub(super) fn run(
-    source: Source,
-    origin: &str,
-    engine: &mut Collector,
-    pre: &Prefilter,
-    opts: &ScanOptions,
-    on_bad: &mut dyn FnMut(&Diagnostic),
-) -> Result<(), ScanError> {
+pub(super) fn run(source: Source, pre: &Prefilter, feed: &mut Feed<'_>) -> Result<(), ScanError> {
+    let opts: &ScanOptions = feed.opts;
     let work = Arc::new(Work {
-        sel: engine.selection().clone(),
+        sel: feed.engine.selection().clone(),
         pre: pre.clone(),
         max_line: opts.max_line,
     });
-    let mut col = InOrder {
-        engine,
-        origin,
-        strict: opts.strict,
-        max_line: opts.max_line,
-        line: 0,
-        on_bad,
-    };
+    let mut col = InOrder { feed, line: 0 };
     let chunk = opts.chunk_size.max(1);
     if let Source::Stream {
         head, eof: true, ..
@@ -198,7 +185,7 @@ pub(super) fn run(
 }
 
 fn collect(
-    col: &mut InOrder<'_>,
+    col: &mut InOrder<'_, '_>,
     done_rx: &Receiver<(u64, Done)>,
     pool_tx: &Sender<Vec<u8>>,
     chunk: usize,
@@ -230,14 +217,14 @@ fn collect(
             }
             Done::TooLong => {
                 col.line += 1;
-                let p = col.engine.reject(Problem::TooLong {
-                    limit: col.max_line,
+                let p = col.feed.engine.reject(Problem::TooLong {
+                    limit: col.feed.opts.max_line,
                 });
-                col.report(col.line, p)?;
+                col.feed.report(col.line, p)?;
             }
             Done::Failed(e) => {
                 return Err(ScanError::Read {
-                    origin: col.origin.to_owned(),
+                    origin: col.feed.origin.to_owned(),
                     source: e,
                 })
             }
@@ -248,52 +235,39 @@ fn collect(
 }
 
 /// The sequential end: numbers lines, feeds the engine, reports bad lines.
-struct InOrder<'a> {
-    engine: &'a mut Collector,
-    origin: &'a str,
-    strict: bool,
-    max_line: usize,
+struct InOrder<'f, 'a> {
+    feed: &'f mut Feed<'a>,
     /// Lines of the input seen so far.
     line: u64,
-    on_bad: &'a mut dyn FnMut(&Diagnostic),
 }
 
-impl InOrder<'_> {
+impl InOrder<'_, '_> {
     fn apply(&mut self, out: ChunkOut) -> Result<(), ScanError> {
         let base = self.line;
         let mut counted = 0;
         for (i, item) in out.items {
             for _ in counted..i {
-                self.engine.skip_unread();
+                self.feed.engine.skip_unread();
             }
             counted = i + 1;
             let p = match item {
-                Item::Line(r) => self.engine.accept(r),
-                Item::TooLong => self.engine.reject(Problem::TooLong {
-                    limit: self.max_line,
+                Item::Line(r) => self.feed.engine.accept(r),
+                Item::TooLong => self.feed.engine.reject(Problem::TooLong {
+                    limit: self.feed.opts.max_line,
                 }),
             };
-            self.report(base + i + 1, p)?;
+            self.feed.report(base + i + 1, p)?;
         }
         for _ in counted..out.lines {
-            self.engine.skip_unread();
+            self.feed.engine.skip_unread();
         }
         self.line = base + out.lines;
         Ok(())
     }
 
-    fn report(&mut self, line: u64, p: Option<Problem>) -> Result<(), ScanError> {
-        match p {
-            Some(problem) => {
-                super::report_bad(self.origin, line, problem, self.strict, self.on_bad)
-            }
-            None => Ok(()),
-        }
-    }
-
     fn internal(&self) -> ScanError {
         ScanError::Internal {
-            origin: self.origin.to_owned(),
+            origin: self.feed.origin.to_owned(),
             line: self.line + 1,
         }
     }

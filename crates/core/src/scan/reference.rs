@@ -7,64 +7,56 @@
 
 use std::io::Read;
 
-use super::{config_literal, Diagnostic, Literal, ScanError, ScanOptions, HEAD_LIMIT};
+use super::{config_literal, Feed, Literal, ScanError, ScanOptions, HEAD_LIMIT};
 use crate::collect::Collector;
 use crate::decode::{self, Problem};
 use crate::formats::documents::{self, Shape};
-use crate::source::{self, Input};
+use crate::record::Selection;
 
-/// Reads every input into the engine, like [`super::scan_inputs`].
-pub fn scan_inputs(
-    inputs: &[Input],
-    engine: &mut Collector,
+/// What one scan made of an input: the engine, the bad lines' messages, and the outcome.
+pub type Scanned = (Collector, Vec<String>, Result<(), ScanError>);
+
+/// One input, named `origin`, scanned for `sel` into a fresh engine by `scan` (this module's
+/// [`scan_reader`], or the fast path's) with the bad lines' messages kept: the one way the tests
+/// run either scan, so that they compare like with like.
+pub fn scanned(
+    sel: &Selection,
     opts: &ScanOptions,
-    on_bad: &mut dyn FnMut(&Diagnostic),
-) -> Result<(), ScanError> {
-    for input in inputs {
-        let origin = input.name();
-        let (reader, _) = source::open(input)?;
-        scan_reader(reader, &origin, engine, opts, on_bad)?;
-    }
-    Ok(())
+    origin: &str,
+    scan: impl FnOnce(&mut Feed<'_>) -> Result<(), ScanError>,
+) -> Scanned {
+    let mut engine = Collector::new(sel.clone());
+    let mut bad = Vec::new();
+    let r = scan(&mut Feed {
+        origin,
+        engine: &mut engine,
+        opts,
+        on_bad: &mut |d| bad.push(d.to_string()),
+    });
+    (engine, bad, r)
 }
 
 /// Reads one stream, like [`super::scan_reader`].
-pub fn scan_reader(
-    mut reader: impl Read,
-    origin: &str,
-    engine: &mut Collector,
-    opts: &ScanOptions,
-    on_bad: &mut dyn FnMut(&Diagnostic),
-) -> Result<(), ScanError> {
+pub fn scan_reader(mut reader: impl Read, feed: &mut Feed<'_>) -> Result<(), ScanError> {
+    let read_err = super::read_error(feed.origin);
+    let max_line = feed.opts.max_line;
     let mut data = Vec::new();
-    reader
-        .read_to_end(&mut data)
-        .map_err(super::read_error(origin))?;
-    let mut report = |line: u64, p: Option<Problem>| match p {
-        Some(problem) => super::report_bad(origin, line, problem, opts.strict, on_bad),
-        None => Ok(()),
-    };
+    reader.read_to_end(&mut data).map_err(read_err)?;
     if data.starts_with(super::BOM) {
         data.drain(..super::BOM.len());
     }
     if documents::shape(&data[..data.len().min(HEAD_LIMIT)]) == Shape::Documents {
         if data.trim_ascii_start().first() == Some(&b'[') {
-            return super::array::feed(
-                engine,
-                &data,
-                &mut std::io::empty(),
-                opts.max_line,
-                &mut |line, p| report(line, Some(p)),
-                &super::read_error(origin),
-            );
+            return super::array::feed(feed, &data, &mut std::io::empty());
         }
         let mut split = Vec::new();
         documents::Splitter::new(&data[..])
             .read_to_end(&mut split)
-            .map_err(super::read_error(origin))?;
+            .map_err(read_err)?;
         data = split;
     }
-    let literals = super::pod_literals(engine.selection());
+    let literals = super::pod_literals(feed.engine.selection());
+    let reads = feed.engine.selection().reads;
     let config = config_literal();
     let mut lines: Vec<&[u8]> = data.split(|&b| b == b'\n').collect();
     // The piece after a final newline is not a line.
@@ -73,23 +65,21 @@ pub fn scan_reader(
     }
     for (i, line) in lines.into_iter().enumerate() {
         let n = i as u64 + 1;
-        if line.len() > opts.max_line {
-            let p = engine.reject(Problem::TooLong {
-                limit: opts.max_line,
-            });
-            report(n, p)?;
+        if line.len() > max_line {
+            let p = feed.engine.reject(Problem::TooLong { limit: max_line });
+            feed.report(n, p)?;
             continue;
         }
         let t = crate::formats::cwexport::strip(decode::trim(line));
         let shaped = t.is_empty() || (t.first() == Some(&b'{') && t.last() == Some(&b'}'));
         let relevant = literals.iter().all(|l| has_literal(line, l)) || has_literal(line, &config);
-        let unused_read = shaped && !engine.selection().reads && super::is_plain_read(t);
+        let unused_read = shaped && !reads && super::is_plain_read(t);
         if shaped && (!relevant || unused_read) {
-            engine.skip_unread();
+            feed.engine.skip_unread();
             continue;
         }
-        let p = engine.feed_line(line);
-        report(n, p)?;
+        let p = feed.engine.feed_line(line);
+        feed.report(n, p)?;
     }
     Ok(())
 }

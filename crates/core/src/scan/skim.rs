@@ -170,21 +170,36 @@ fn opt_str<'a>(w: &mut Reader<'a>) -> Option<Option<&'a [u8]>> {
     Some(Some(w.string()?.plain()?))
 }
 
+/// An object of a struct serde reads with the fields `keys` (at most 32): `field` reads the value
+/// of each, given its index in `keys`; other keys' values are skipped, and a field given twice is
+/// refused, as serde refuses a duplicate field.
+#[inline]
+fn fields<'a>(
+    w: &mut Reader<'a>,
+    keys: &[&[u8]],
+    mut field: impl FnMut(&mut Reader<'a>, usize) -> Option<()>,
+) -> Option<()> {
+    let mut seen = 0u32;
+    w.object(|w, k| {
+        let k = k.plain()?;
+        let Some(i) = keys.iter().position(|&key| key == k) else {
+            return w.skip_value();
+        };
+        let bit = 1 << i;
+        if seen & bit != 0 {
+            return None;
+        }
+        seen |= bit;
+        field(w, i)
+    })
+}
+
 /// `Option<UserInfo>`: null, or an object whose `username` is a string or null.
 fn user(w: &mut Reader<'_>) -> Option<()> {
     if w.null()? {
         return Some(());
     }
-    let mut seen = false;
-    w.object(|w, k| match k.plain()? {
-        b"username" => {
-            if std::mem::replace(&mut seen, true) {
-                return None;
-            }
-            opt_str(w).map(drop)
-        }
-        _ => w.skip_value(),
-    })
+    fields(w, &[b"username"], |w, _| opt_str(w).map(drop))
 }
 
 fn object_ref<'a>(w: &mut Reader<'a>) -> Option<Option<ObjRef<'a>>> {
@@ -192,28 +207,22 @@ fn object_ref<'a>(w: &mut Reader<'a>) -> Option<Option<ObjRef<'a>>> {
         return Some(None);
     }
     let mut r = ObjRef::default();
-    let mut seen = 0u8;
-    w.object(|w, k| {
-        let bit = match k.plain()? {
-            b"resource" => 1,
-            b"namespace" => 2,
-            b"name" => 4,
-            b"uid" => 8,
-            b"apiGroup" => 16,
-            b"subresource" => 32,
-            _ => return w.skip_value(),
-        };
-        if seen & bit != 0 {
-            return None;
-        }
-        seen |= bit;
+    let keys: [&[u8]; 6] = [
+        b"resource",
+        b"namespace",
+        b"name",
+        b"uid",
+        b"apiGroup",
+        b"subresource",
+    ];
+    fields(w, &keys, |w, i| {
         let v = opt_str(w)?;
-        match bit {
-            1 => r.resource = v,
-            2 => r.namespace = v,
-            4 => r.name = v,
-            16 => r.api_group = v,
-            32 => r.subresource = v,
+        match i {
+            0 => r.resource = v,
+            1 => r.namespace = v,
+            2 => r.name = v,
+            4 => r.api_group = v,
+            5 => r.subresource = v,
             _ => {}
         }
         Some(())
@@ -227,19 +236,8 @@ fn status(w: &mut Reader<'_>) -> Option<()> {
     if w.null()? {
         return Some(());
     }
-    let mut seen = 0u8;
-    w.object(|w, k| {
-        let bit = match k.plain()? {
-            b"code" => 1,
-            b"message" => 2,
-            b"reason" => 4,
-            _ => return w.skip_value(),
-        };
-        if seen & bit != 0 {
-            return None;
-        }
-        seen |= bit;
-        if bit == 1 {
+    fields(w, &[b"code", b"message", b"reason"], |w, i| {
+        if i == 0 {
             if w.null()? {
                 return Some(());
             }
