@@ -2,8 +2,8 @@
 
 use anyhow::{Context, Result};
 
-use ktrail_core::timeline::{self, Pod};
-use ktrail_core::views::{pods, webhooks};
+use ktrail_core::views::pods::{Latency, Sample};
+use ktrail_core::views::webhooks;
 
 use super::{exit, load_pending};
 use crate::options::{Inputs, Report};
@@ -14,44 +14,48 @@ pub fn run(args: Report) -> Result<u8> {
     // An existing target is refused before the log is read, not after.
     let mut out = Output::create(&args.output.path, args.output.force, &[])?;
     let pending = load_pending(&args.inputs, args.selection)?;
-    // First pass: the outline of every story and the webhook counts; the stories shown are
-    // derived again as they are written (see `html::outline`).
+    // First pass: the lane of every incarnation, the latencies and the webhook counts, each
+    // made where its stories are derived (which frees them there); the stories shown are
+    // derived again as they are written.
     let mut hooks = webhooks::Builder::default();
-    let mut outlines: Vec<Pod> = Vec::new();
+    let mut lanes = html::Lanes::default();
+    let mut latency = Latency::default();
     pending.stream(
         |group| {
-            let outlines = group.iter().map(html::outline).collect::<Vec<_>>();
-            (webhooks::Builder::of(&group), outlines)
+            let samples: Vec<Sample> = group.iter().map(Sample::of).collect();
+            (
+                webhooks::Builder::of(&group),
+                html::Lanes::of(&group),
+                samples,
+            )
         },
-        |(b, o): (webhooks::Builder, Vec<Pod>)| -> std::io::Result<()> {
+        |(b, l, samples)| -> std::io::Result<()> {
             hooks.append(b);
-            outlines.extend(o);
+            lanes.append(l);
+            for s in samples {
+                latency.add(s);
+            }
             Ok(())
         },
     )?;
-    let report = timeline::Report {
-        schema_version: timeline::SCHEMA_VERSION,
-        pods: outlines,
-        summary: pending.summary.clone(),
-        configs: pending.configs.clone(),
-    };
-    let latency = pods::Latency::of(&report.pods);
-    let hooks = hooks.finish(&report.configs);
+    let latency = latency.finish();
+    let hooks = hooks.finish(&pending.configs);
     let sources = sources(&args.inputs);
     html::render(
         &html::Input {
-            report: &report,
+            lanes: &lanes,
+            summary: &pending.summary,
             latency: &latency,
             webhooks: &hooks,
             sources: &sources,
             max_stories: args.max_stories,
-            stories_from: Some(&pending),
+            stories_from: &pending,
         },
         &mut out,
     )
     .context("writing the report")?;
     out.commit()?;
-    if report.pods.is_empty() {
+    if lanes.is_empty() {
         eprintln!("ktrail: no pod matched");
         return Ok(exit::PROBLEM);
     }

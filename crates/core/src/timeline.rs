@@ -110,6 +110,18 @@ pub struct Times {
     pub deleted: Option<DateTime<Utc>>,
 }
 
+impl Times {
+    /// The seconds between the milestones, as the pod's `latencies` has them: views that keep the
+    /// times of many pods keep no second copy.
+    pub fn latencies(&self) -> Latencies {
+        Latencies {
+            created_to_bound: secs(self.created, self.bound),
+            bound_to_ready: secs(self.bound, self.ready),
+            created_to_ready: secs(self.created, self.ready),
+        }
+    }
+}
+
 /// Seconds between the milestones, when both are known.
 #[derive(Debug, Clone, Default, Serialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
@@ -902,12 +914,7 @@ fn derive(inc: Incarnation<'_>) -> Pod {
     if pod.node.is_none() && pod.bound_at.is_none() {
         pod.node = kubelet_node;
     }
-    let t = &pod.times;
-    pod.latencies = Latencies {
-        created_to_bound: secs(t.created, t.bound),
-        bound_to_ready: secs(t.bound, t.ready),
-        created_to_ready: secs(t.created, t.ready),
-    };
+    pod.latencies = pod.times.latencies();
     pod
 }
 

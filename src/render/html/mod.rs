@@ -13,6 +13,7 @@
 //! The static parts (overview, swimlane with its tooltips and links, webhook matrix, stories) need
 //! no script; the script adds filters, sorting, zooming and opening a story from its bar.
 
+mod lanes;
 mod story;
 mod swimlane;
 
@@ -24,95 +25,32 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use ktrail_core::admission::WebhookCall;
 use ktrail_core::audit::format_time;
 use ktrail_core::escape::{escape, is_unsafe};
 use ktrail_core::redact::base64_encode;
 use ktrail_core::text::opt_duration;
-use ktrail_core::timeline::{Pending, Pod, PodEvent, Report};
-use ktrail_core::views::pods::{mutated_by, SchedulerLatency, Stats};
-use ktrail_core::views::webhooks::{display_name, WebhookReport, WebhookRow};
+use ktrail_core::timeline::{Pending, Summary};
+use ktrail_core::views::pods::{SchedulerLatency, Stats};
+use ktrail_core::views::webhooks::{display_name, WebhookReport};
+
+pub use lanes::{Lane, Lanes};
 
 const CSS: &str = include_str!("report.css");
 const JS: &str = include_str!("report.js");
 
-/// What the report is made of: the engine's report and the views over it.
+/// What the report is made of: a lane of every incarnation, the views over them, and where the
+/// stories are derived again as they are written.
 pub struct Input<'a> {
-    pub report: &'a Report,
+    pub lanes: &'a Lanes,
+    pub summary: &'a Summary,
     pub latency: &'a [SchedulerLatency],
     pub webhooks: &'a WebhookReport,
     /// The inputs as the user named them (files, samples, log groups).
     pub sources: &'a [String],
     /// At most this many stories; the swimlane and the overview always hold every incarnation.
     pub max_stories: usize,
-    /// Where the stories are derived again, when `report` holds only outlines (see [`outline`]).
-    pub stories_from: Option<&'a Pending>,
-}
-
-/// What the report needs of a story besides the story itself (the swimlane, the overview, the
-/// webhook table, picking the stories): the pod without its webhooks' patches and paths or the
-/// paths built-in admission changed, and of its events only those with webhook calls and the
-/// last, each with its kind, time and calls alone. A report
-/// of a big log holds these, and derives the stories it shows a second time, as it writes them.
-pub fn outline(pod: &Pod) -> Pod {
-    let last = pod.events.iter().map(|e| e.at).max();
-    let calls = |calls: &[WebhookCall]| -> Vec<WebhookCall> {
-        calls
-            .iter()
-            .map(|c| WebhookCall {
-                patch: None,
-                paths: None,
-                ..c.clone()
-            })
-            .collect()
-    };
-    let events = pod
-        .events
-        .iter()
-        .filter(|e| !e.webhooks.is_empty() || Some(e.at) == last)
-        .map(|e| PodEvent {
-            at: e.at,
-            time: String::new(),
-            kind: e.kind.clone(),
-            verb: String::new(),
-            subresource: None,
-            user: String::new(),
-            impersonated_by: None,
-            user_agent: None,
-            code: e.code,
-            audit_id: None,
-            stage: String::new(),
-            summary: String::new(),
-            changes: Vec::new(),
-            webhooks: calls(&e.webhooks),
-            source: e.source,
-        })
-        .collect();
-    Pod {
-        events,
-        namespace: pod.namespace.clone(),
-        name: pod.name.clone(),
-        uid: pod.uid.clone(),
-        denied: pod.denied,
-        denied_by: pod.denied_by.clone(),
-        message: pod.message.clone(),
-        created_at: pod.created_at.clone(),
-        created_by: pod.created_by.clone(),
-        scheduler: pod.scheduler.clone(),
-        node: pod.node.clone(),
-        bound_at: pod.bound_at.clone(),
-        bound_by: pod.bound_by.clone(),
-        ready_at: pod.ready_at.clone(),
-        phase: pod.phase.clone(),
-        deleted_at: pod.deleted_at.clone(),
-        deleted_by: pod.deleted_by.clone(),
-        deleted_via: pod.deleted_via.clone(),
-        latencies: pod.latencies.clone(),
-        webhooks: calls(&pod.webhooks),
-        // Only whether there are any counts outside the story (`mutated_by`).
-        builtin_changes: pod.builtin_changes.iter().take(1).cloned().collect(),
-        times: pod.times.clone(),
-    }
+    /// The records the lanes came from: the stories shown are derived from them a second time.
+    pub stories_from: &'a Pending,
 }
 
 /// Up to this many stories, each carries its sequence diagram as SVG; beyond, as data the
@@ -182,26 +120,6 @@ pub fn json_block<T: Serialize>(value: &T) -> String {
     out
 }
 
-/// When the pod's bar starts: its creation, or its first event when created before the log.
-fn start(pod: &Pod) -> Option<DateTime<Utc>> {
-    pod.times.created.or(pod.times.first)
-}
-
-/// The last moment the pod's events show.
-fn last(pod: &Pod) -> Option<DateTime<Utc>> {
-    let ev = pod.events.iter().map(|e| e.at).max();
-    [
-        ev,
-        pod.times.deleted,
-        pod.times.ready,
-        pod.times.bound,
-        start(pod),
-    ]
-    .into_iter()
-    .flatten()
-    .max()
-}
-
 /// The time the report's axis spans: from the first pod event to the last.
 #[derive(Clone, Copy)]
 pub struct Span {
@@ -210,9 +128,9 @@ pub struct Span {
 }
 
 impl Span {
-    fn of(pods: &[Pod]) -> Option<Span> {
-        let t0 = pods.iter().filter_map(start).min()?;
-        let t1 = pods.iter().filter_map(last).max()?;
+    fn of(lanes: &[Lane]) -> Option<Span> {
+        let t0 = lanes.iter().filter_map(Lane::start).min()?;
+        let t1 = lanes.iter().filter_map(Lane::last).max()?;
         Some(Span { t0, t1 })
     }
 
@@ -230,7 +148,7 @@ impl Span {
 /// Which stories the report holds, by pod index: every pod's when they fit, otherwise the slowest
 /// to become Ready (half the room), then the pods a webhook mutated, then the slowest of the rest.
 /// Returns the indexes (in report order) and how many were picked as slowest and as mutated.
-pub fn pick_stories(pods: &[Pod], max: usize) -> Picked {
+pub fn pick_stories(pods: &[Lane], max: usize) -> Picked {
     if pods.len() <= max {
         return Picked {
             stories: (0..pods.len()).collect(),
@@ -238,10 +156,9 @@ pub fn pick_stories(pods: &[Pod], max: usize) -> Picked {
             mutated: 0,
         };
     }
-    let latency = |p: &Pod| {
-        p.latencies
-            .created_to_ready
-            .or(p.latencies.created_to_bound)
+    let latency = |p: &Lane| {
+        let l = p.latencies();
+        l.created_to_ready.or(l.created_to_bound)
     };
     let mut by_slowness: Vec<usize> = (0..pods.len()).collect();
     by_slowness.sort_by(|&a, &b| match (latency(&pods[a]), latency(&pods[b])) {
@@ -264,12 +181,7 @@ pub fn pick_stories(pods: &[Pod], max: usize) -> Picked {
         if chosen.len() >= max {
             break;
         }
-        let webhook_mutated = p
-            .webhooks
-            .iter()
-            .chain(p.events.iter().flat_map(|e| e.webhooks.iter()))
-            .any(|c| c.mutated == Some(true));
-        if webhook_mutated {
+        if p.webhook_mutated() {
             chosen.insert(i);
         }
     }
@@ -296,14 +208,14 @@ pub struct Picked {
 
 /// Writes the whole report.
 pub fn render(input: &Input, w: &mut dyn Write) -> io::Result<()> {
-    let pods = &input.report.pods;
-    let picked = pick_stories(pods, input.max_stories);
-    let mut has_story = vec![false; pods.len()];
+    let lanes = input.lanes;
+    let picked = pick_stories(&lanes.lanes, input.max_stories);
+    let mut has_story = vec![false; lanes.len()];
     for &i in &picked.stories {
         has_story[i] = true;
     }
-    let span = Span::of(pods);
-    let facets = swimlane::Facets::of(pods);
+    let span = Span::of(&lanes.lanes);
+    let facets = swimlane::Facets::of(lanes);
 
     write!(
         w,
@@ -324,22 +236,20 @@ pub fn render(input: &Input, w: &mut dyn Write) -> io::Result<()> {
          <a href=\"#stories\">Stories</a></nav></header>\n<main>"
     )?;
     overview(input, span, w)?;
-    swimlane::render(pods, span, &facets, &has_story, w)?;
-    webhooks(input.webhooks, pods, w)?;
+    swimlane::render(lanes, span, &facets, &has_story, w)?;
+    webhooks(input.webhooks, lanes, w)?;
     // The data and the script come before the stories: the overview and the swimlane are
     // usable while the browser still parses the stories, most of a big report.
-    writeln!(
-        w,
-        "<script type=\"application/json\" id=\"ktrail-data\">{}</script>",
-        json_block(&swimlane::data(pods, span, &facets, &has_story))
-    )?;
+    write!(w, "<script type=\"application/json\" id=\"ktrail-data\">")?;
+    swimlane::data(lanes, span, &facets, &has_story, w)?;
+    writeln!(w, "</script>")?;
     writeln!(w, "<script>{JS}</script>")?;
     let mut diagrams = if picked.stories.len() <= INLINE_DIAGRAMS {
         story::Diagrams::Inline
     } else {
         story::Diagrams::Data(story::SeqData::default())
     };
-    stories(pods, input.stories_from, &picked, &mut diagrams, w)?;
+    stories(lanes.len(), input.stories_from, &picked, &mut diagrams, w)?;
     writeln!(
         w,
         "</main>\n<footer>Made by ktrail {} from an audit log: every name and value in it is \
@@ -356,22 +266,22 @@ pub fn render(input: &Input, w: &mut dyn Write) -> io::Result<()> {
     writeln!(w, "</body>\n</html>")
 }
 
-fn count_distinct<'a>(items: impl Iterator<Item = (&'a str, &'a str)>) -> usize {
-    items.collect::<BTreeSet<_>>().len()
-}
-
 fn overview(input: &Input, span: Option<Span>, w: &mut dyn Write) -> io::Result<()> {
-    let pods = &input.report.pods;
-    let summary = &input.report.summary;
-    let live = pods.iter().filter(|p| !p.denied);
-    let names = count_distinct(
-        live.clone()
-            .map(|p| (p.namespace.as_str(), p.name.as_str())),
-    );
+    let lanes = &input.lanes.lanes;
+    let summary = input.summary;
+    let live = lanes.iter().filter(|p| !p.denied);
+    let names = live
+        .clone()
+        .map(|p| (p.namespace, &*p.name))
+        .collect::<BTreeSet<_>>()
+        .len();
     let incarnations = live.count();
-    let denied = pods.iter().filter(|p| p.denied).count();
+    let denied = lanes.iter().filter(|p| p.denied).count();
     let failed_open: u64 = input.webhooks.webhooks.iter().map(|r| r.failed_open).sum();
-    let mutated = pods.iter().filter(|p| !mutated_by(p).is_empty()).count();
+    let mutated = lanes
+        .iter()
+        .filter(|p| p.webhook_mutated() || p.builtin_changed)
+        .count();
     writeln!(
         w,
         "<section id=\"overview\"><h2>Overview</h2><dl class=\"facts\">"
@@ -439,25 +349,7 @@ fn stats(s: &Stats, w: &mut dyn Write) -> io::Result<()> {
     )
 }
 
-/// Calls of a row made in a reinvocation round (1 and up), which the view keeps only as the set
-/// of rounds: counted here from the pods' calls of the same webhook.
-fn reinvocations(pods: &[Pod], row: &WebhookRow) -> u64 {
-    pods.iter()
-        .flat_map(|p| {
-            p.webhooks
-                .iter()
-                .chain(p.events.iter().flat_map(|e| e.webhooks.iter()))
-        })
-        .filter(|c| {
-            c.round > 0
-                && c.kind == row.kind
-                && c.webhook == row.webhook
-                && (c.configuration.is_none() || c.configuration == row.configuration)
-        })
-        .count() as u64
-}
-
-fn webhooks(view: &WebhookReport, pods: &[Pod], w: &mut dyn Write) -> io::Result<()> {
+fn webhooks(view: &WebhookReport, lanes: &Lanes, w: &mut dyn Write) -> io::Result<()> {
     writeln!(w, "<section id=\"webhooks\"><h2>Webhooks</h2>")?;
     if view.webhooks.is_empty() {
         return writeln!(
@@ -482,7 +374,7 @@ fn webhooks(view: &WebhookReport, pods: &[Pod], w: &mut dyn Write) -> io::Result
             row.calls,
             row.mutated_pods,
             row.failed_open,
-            reinvocations(pods, row),
+            lanes.reinvocations(row),
         )?;
         if row.installed.is_empty() {
             write!(w, "before the log")?;
@@ -527,20 +419,21 @@ fn webhooks(view: &WebhookReport, pods: &[Pod], w: &mut dyn Write) -> io::Result
     writeln!(w, "</tbody></table></div></section>")
 }
 
+/// The stories picked, derived again from `pending` (in the lanes' order, `count` of them).
 fn stories(
-    pods: &[Pod],
-    again: Option<&Pending>,
+    count: usize,
+    pending: &Pending,
     picked: &Picked,
     diagrams: &mut story::Diagrams,
     w: &mut dyn Write,
 ) -> io::Result<()> {
     writeln!(w, "<section id=\"stories\"><h2>Stories</h2>")?;
-    let left_out = pods.len() - picked.stories.len();
+    let left_out = count - picked.stories.len();
     if left_out == 0 {
         writeln!(
             w,
             "<p class=\"note\">One story per incarnation ({}). Click a bar to open its story.</p>",
-            pods.len()
+            count
         )?;
     } else {
         writeln!(
@@ -550,34 +443,25 @@ fn stories(
              the other {left_out} are left out (their bars are in the swimlane; \
              <code>ktrail timeline NAMESPACE/NAME</code> tells any of them).</p>",
             picked.stories.len(),
-            pods.len(),
+            count,
             picked.slowest,
             picked.mutated,
         )?;
     }
-    match again {
-        None => {
-            for &i in &picked.stories {
-                story::render(i, &pods[i], diagrams, w)?;
+    let mut want = picked.stories.iter().copied().peekable();
+    let mut i = 0;
+    pending.stream(
+        |group| group,
+        |group| -> io::Result<()> {
+            for pod in group {
+                if want.next_if_eq(&i).is_some() {
+                    story::render(i, &pod, diagrams, w)?;
+                }
+                i += 1;
             }
-        }
-        Some(pending) => {
-            let mut want = picked.stories.iter().copied().peekable();
-            let mut i = 0;
-            pending.stream(
-                |group| group,
-                |group| -> io::Result<()> {
-                    for pod in group {
-                        if want.next_if_eq(&i).is_some() {
-                            story::render(i, &pod, diagrams, w)?;
-                        }
-                        i += 1;
-                    }
-                    Ok(())
-                },
-            )?;
-        }
-    }
+            Ok(())
+        },
+    )?;
     writeln!(w, "</section>")
 }
 

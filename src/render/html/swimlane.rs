@@ -3,18 +3,18 @@
 //! denied create. Drawn as inline SVG that needs no script: each lane's `<title>` is its tooltip
 //! and each lane links to its story. The script reads [`data`] to filter, sort and zoom.
 
-use std::collections::BTreeMap;
+use std::collections::BTreeSet;
 use std::fmt::Write as _;
 use std::io::{self, Write};
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
+use ktrail_core::audit::format_time;
 use ktrail_core::text::{opt_duration, shorten};
-use ktrail_core::timeline::Pod;
-use ktrail_core::views::pods::{end, mutated_by};
 
-use super::{start, Span, H};
+use super::lanes::Text;
+use super::{json_block, Lane, Lanes, Span, H};
 
 /// The drawing's width, the label column's and the plot's left and right ends; a lane's height;
 /// the axis's height. The script reads the same numbers from the `svg`'s data attributes.
@@ -29,53 +29,40 @@ const COLOURS: usize = 8;
 const LABEL_CHARS: usize = 44;
 
 /// The values the filters offer, each list sorted, and every pod's index into them.
-pub struct Facets {
-    pub namespaces: Vec<String>,
-    pub schedulers: Vec<String>,
-    pub webhooks: Vec<String>,
+pub struct Facets<'a> {
+    pub namespaces: Vec<&'a str>,
+    pub schedulers: Vec<&'a str>,
+    pub webhooks: Vec<&'a str>,
 }
 
-/// The names of the webhooks called for the incarnation (any outcome), in call order.
-fn called(pod: &Pod) -> Vec<&str> {
-    let mut out: Vec<&str> = Vec::new();
-    for c in pod
-        .webhooks
-        .iter()
-        .chain(pod.events.iter().flat_map(|e| e.webhooks.iter()))
-    {
-        if !out.contains(&c.name()) {
-            out.push(c.name());
-        }
-    }
-    out
-}
-
-fn sorted(items: impl Iterator<Item = String>) -> Vec<String> {
-    let mut v: Vec<String> = items.collect();
-    v.sort();
-    v.dedup();
+/// The distinct texts of `texts`, sorted.
+fn sorted(lanes: &Lanes, texts: impl Iterator<Item = Text>) -> Vec<&str> {
+    let distinct: BTreeSet<Text> = texts.collect();
+    let mut v: Vec<&str> = distinct.into_iter().map(|t| lanes.text(t)).collect();
+    v.sort_unstable();
     v
 }
 
-fn index(list: &[String], s: &str) -> Option<usize> {
-    list.binary_search_by(|x| x.as_str().cmp(s)).ok()
+fn index(list: &[&str], s: &str) -> Option<usize> {
+    list.binary_search(&s).ok()
 }
 
-impl Facets {
-    pub fn of(pods: &[Pod]) -> Facets {
+impl<'a> Facets<'a> {
+    pub fn of(lanes: &'a Lanes) -> Facets<'a> {
+        let all = &lanes.lanes;
         Facets {
-            namespaces: sorted(pods.iter().map(|p| p.namespace.clone())),
-            schedulers: sorted(pods.iter().filter_map(|p| p.scheduler.clone())),
-            webhooks: sorted(pods.iter().flat_map(called).map(str::to_owned)),
+            namespaces: sorted(lanes, all.iter().map(|p| p.namespace)),
+            schedulers: sorted(lanes, all.iter().filter_map(|p| p.scheduler)),
+            webhooks: sorted(lanes, all.iter().flat_map(|p| p.called.iter().copied())),
         }
     }
 
-    fn scheduler_class(&self, pod: &Pod) -> String {
-        match pod
-            .scheduler
-            .as_deref()
-            .and_then(|s| index(&self.schedulers, s))
-        {
+    fn scheduler(&self, lanes: &Lanes, lane: &Lane) -> Option<usize> {
+        index(&self.schedulers, lanes.opt_text(lane.scheduler)?)
+    }
+
+    fn scheduler_class(&self, lanes: &Lanes, lane: &Lane) -> String {
+        match self.scheduler(lanes, lane) {
             Some(i) => format!("s{}", i % COLOURS),
             None => "sx".into(),
         }
@@ -128,14 +115,14 @@ fn ticks(span: Span) -> Vec<DateTime<Utc>> {
 /// The pieces of a pod's bar: (class, from, to) in milliseconds from the axis's start; a denied
 /// create is one piece of no length. The SVG draws them and the data gives them to the script
 /// (to redraw them zoomed), in the same order.
-fn segments(pod: &Pod, span: Span) -> Vec<(&'static str, i64, i64)> {
-    let s = start(pod).map(|t| span.ms(t)).unwrap_or(0);
-    if pod.denied {
+fn segments(lane: &Lane, span: Span) -> Vec<(&'static str, i64, i64)> {
+    let s = lane.start().map(|t| span.ms(t)).unwrap_or(0);
+    if lane.denied {
         return vec![("denied", s, s)];
     }
     let ms = |t: Option<DateTime<Utc>>| t.map(|t| span.ms(t));
-    let (bound, ready) = (ms(pod.times.bound), ms(pod.times.ready));
-    let stop = ms(pod.times.deleted).unwrap_or(span.len_ms());
+    let (bound, ready) = (ms(lane.times.bound), ms(lane.times.ready));
+    let stop = ms(lane.times.deleted).unwrap_or(span.len_ms());
     let mut out = Vec::with_capacity(3);
     let mut at = s;
     for (class, until) in [("pending", bound.or(ready)), ("starting", ready)] {
@@ -157,23 +144,24 @@ fn segments(pod: &Pod, span: Span) -> Vec<(&'static str, i64, i64)> {
 
 /// The tooltip: the incarnation's facts, one a line (each escaped on its own, so that only
 /// these line breaks are real).
-fn facts(pod: &Pod) -> String {
-    let mut lines = vec![format!("{}/{}", pod.namespace, pod.name)];
-    if let Some(u) = &pod.uid {
+fn facts(lanes: &Lanes, lane: &Lane) -> String {
+    let mut lines = vec![format!("{}/{}", lanes.text(lane.namespace), lane.name)];
+    if let Some(u) = &lane.uid {
         lines.push(format!("uid {u}"));
     }
-    lines.push(match (&pod.created_at, &pod.created_by) {
+    let created_at = lane.times.created.as_ref().map(format_time);
+    lines.push(match (created_at, lanes.opt_text(lane.created_by)) {
         (Some(at), Some(by)) => format!("created {at} by {by}"),
         (Some(at), None) => format!("created {at}"),
         _ => "created before the log".into(),
     });
-    if let Some(v) = &pod.scheduler {
+    if let Some(v) = lanes.opt_text(lane.scheduler) {
         lines.push(format!("scheduler {v}"));
     }
-    if let Some(v) = &pod.node {
+    if let Some(v) = lanes.opt_text(lane.node) {
         lines.push(format!("node {v}"));
     }
-    let l = &pod.latencies;
+    let l = lane.latencies();
     if l.created_to_bound.is_some() || l.created_to_ready.is_some() {
         lines.push(format!(
             "bound after {}, ready after {}",
@@ -181,11 +169,11 @@ fn facts(pod: &Pod) -> String {
             opt_duration(l.created_to_ready)
         ));
     }
-    let m = mutated_by(pod);
+    let m = lanes.mutated_by(lane);
     if !m.is_empty() {
         lines.push(format!("mutated by {}", m.join(", ")));
     }
-    lines.push(end(pod));
+    lines.push(lanes.end(lane));
     let mut out = String::new();
     for (i, line) in lines.iter().enumerate() {
         if i > 0 {
@@ -197,7 +185,7 @@ fn facts(pod: &Pod) -> String {
 }
 
 pub fn render(
-    pods: &[Pod],
+    lanes: &Lanes,
     span: Option<Span>,
     facets: &Facets,
     has_story: &[bool],
@@ -210,13 +198,13 @@ pub fn render(
     legend(facets, w)?;
     controls(facets, w)?;
     let axis = Axis { span };
-    let height = TOP + ROW * pods.len() as u32 + 4;
+    let height = TOP + ROW * lanes.len() as u32 + 4;
     writeln!(
         w,
         "<div class=\"lanes-box\"><svg id=\"lanes\" viewBox=\"0 0 {WIDTH} {height}\" width=\"{WIDTH}\" \
          height=\"{height}\" data-x0=\"{PLOT_X0}\" data-x1=\"{PLOT_X1}\" data-row=\"{ROW}\" \
          data-top=\"{TOP}\" role=\"img\" aria-label=\"swimlane of {} pod incarnations\">",
-        pods.len()
+        lanes.len()
     )?;
     write!(w, "<g id=\"axis\">")?;
     for t in ticks(span) {
@@ -237,25 +225,28 @@ pub fn render(
         span.t0.format("%Y-%m-%d")
     )?;
     let mut lane = String::with_capacity(1024);
-    for (i, pod) in pods.iter().enumerate() {
+    for (i, pod) in lanes.lanes.iter().enumerate() {
         lane.clear();
         let y = TOP + ROW * i as u32;
         let _ = write!(
             lane,
             "<g class=\"lane\" id=\"lane-{i}\" transform=\"translate(0,{y})\"><title>{}</title>",
-            facts(pod)
+            facts(lanes, pod)
         );
         if has_story[i] {
             let _ = write!(lane, "<a href=\"#story-{i}\">");
         }
-        let label = shorten(&format!("{}/{}", pod.namespace, pod.name), LABEL_CHARS);
+        let label = shorten(
+            &format!("{}/{}", lanes.text(pod.namespace), pod.name),
+            LABEL_CHARS,
+        );
         let _ = write!(
             lane,
             "<rect class=\"hit\" width=\"{WIDTH}\" height=\"{ROW}\"/>\
              <text class=\"name\" x=\"4\" y=\"11\">{}</text>",
             H(&label)
         );
-        let sc = facets.scheduler_class(pod);
+        let sc = facets.scheduler_class(lanes, pod);
         let open = if pod.times.deleted.is_none() {
             " open"
         } else {
@@ -315,7 +306,7 @@ fn legend(facets: &Facets, w: &mut dyn Write) -> io::Result<()> {
 /// The filters, sort and zoom: hidden until the script shows them (they do nothing without it).
 /// Options are indexes into the data's lists; their labels are the log's names, as text.
 fn controls(facets: &Facets, w: &mut dyn Write) -> io::Result<()> {
-    let select = |w: &mut dyn Write, id: &str, label: &str, items: &[String]| -> io::Result<()> {
+    let select = |w: &mut dyn Write, id: &str, label: &str, items: &[&str]| -> io::Result<()> {
         write!(
             w,
             "<label>{label} <select id=\"{id}\"><option value=\"\">all</option>"
@@ -349,21 +340,66 @@ fn controls(facets: &Facets, w: &mut dyn Write) -> io::Result<()> {
 }
 
 /// What the script needs of each lane, as arrays to keep the file small:
+/// `{"t0", "len", "namespaces", "schedulers", "webhooks", "pods"}` where each pod is
 /// `[namespace index, name, node, scheduler index or -1, [webhook indexes], start ms, end ms,
 /// created→bound, bound→ready, created→ready (seconds or null), has a story, the bar's pieces
 /// as [from, to, from, to, …] in milliseconds]`.
-#[derive(Serialize)]
-pub struct Data<'a> {
-    t0: i64,
-    len: i64,
-    namespaces: &'a [String],
-    schedulers: &'a [String],
-    webhooks: &'a [String],
-    pods: Vec<Lane<'a>>,
+///
+/// Written lane by lane (the JSON of the whole is the JSON of its parts one after another): a
+/// report of a hundred thousand incarnations would otherwise hold their data twice over as text.
+pub fn data(
+    lanes: &Lanes,
+    span: Option<Span>,
+    facets: &Facets,
+    has_story: &[bool],
+    w: &mut dyn Write,
+) -> io::Result<()> {
+    write!(
+        w,
+        "{{\"t0\":{},\"len\":{},\"namespaces\":{},\"schedulers\":{},\"webhooks\":{},\"pods\":[",
+        json_block(&span.map_or(0, |s| s.t0.timestamp_millis())),
+        json_block(&span.map_or(1, |s| s.len_ms())),
+        json_block(&facets.namespaces),
+        json_block(&facets.schedulers),
+        json_block(&facets.webhooks),
+    )?;
+    if let Some(span) = span {
+        let ns = |t: Text| index(&facets.namespaces, lanes.text(t));
+        for (i, p) in lanes.lanes.iter().enumerate() {
+            if i > 0 {
+                w.write_all(b",")?;
+            }
+            let s = p.start().map(|t| span.ms(t)).unwrap_or(0);
+            let e = p.times.deleted.map(|t| span.ms(t)).unwrap_or(span.len_ms());
+            let l = p.latencies();
+            let data = LaneData(
+                ns(p.namespace).unwrap_or(0),
+                &p.name,
+                lanes.opt_text(p.node),
+                facets.scheduler(lanes, p).map_or(-1, |i| i as i64),
+                p.called
+                    .iter()
+                    .filter_map(|&h| index(&facets.webhooks, lanes.text(h)))
+                    .collect(),
+                s,
+                e.max(s),
+                l.created_to_bound,
+                l.bound_to_ready,
+                l.created_to_ready,
+                has_story[i],
+                segments(p, span)
+                    .into_iter()
+                    .flat_map(|(_, a, b)| [a, b])
+                    .collect(),
+            );
+            w.write_all(json_block(&data).as_bytes())?;
+        }
+    }
+    w.write_all(b"]}")
 }
 
 #[derive(Serialize)]
-struct Lane<'a>(
+struct LaneData<'a>(
     usize,
     &'a str,
     Option<&'a str>,
@@ -377,59 +413,3 @@ struct Lane<'a>(
     bool,
     Vec<i64>,
 );
-
-pub fn data<'a>(
-    pods: &'a [Pod],
-    span: Option<Span>,
-    facets: &'a Facets,
-    has_story: &[bool],
-) -> Data<'a> {
-    let ns: BTreeMap<&str, usize> = facets
-        .namespaces
-        .iter()
-        .enumerate()
-        .map(|(i, s)| (s.as_str(), i))
-        .collect();
-    let lanes = match span {
-        None => Vec::new(),
-        Some(span) => pods
-            .iter()
-            .enumerate()
-            .map(|(i, p)| {
-                let s = start(p).map(|t| span.ms(t)).unwrap_or(0);
-                let e = p.times.deleted.map(|t| span.ms(t)).unwrap_or(span.len_ms());
-                Lane(
-                    ns[p.namespace.as_str()],
-                    &p.name,
-                    p.node.as_deref(),
-                    p.scheduler
-                        .as_deref()
-                        .and_then(|s| index(&facets.schedulers, s))
-                        .map_or(-1, |i| i as i64),
-                    called(p)
-                        .into_iter()
-                        .filter_map(|h| index(&facets.webhooks, h))
-                        .collect(),
-                    s,
-                    e.max(s),
-                    p.latencies.created_to_bound,
-                    p.latencies.bound_to_ready,
-                    p.latencies.created_to_ready,
-                    has_story[i],
-                    segments(p, span)
-                        .into_iter()
-                        .flat_map(|(_, a, b)| [a, b])
-                        .collect(),
-                )
-            })
-            .collect(),
-    };
-    Data {
-        t0: span.map_or(0, |s| s.t0.timestamp_millis()),
-        len: span.map_or(1, |s| s.len_ms()),
-        namespaces: &facets.namespaces,
-        schedulers: &facets.schedulers,
-        webhooks: &facets.webhooks,
-        pods: lanes,
-    }
-}
