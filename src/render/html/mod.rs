@@ -236,12 +236,18 @@ pub fn render(input: &Input, w: &mut dyn Write) -> io::Result<()> {
          <a href=\"#stories\">Stories</a></nav></header>\n<main>"
     )?;
     overview(input, span, w)?;
-    swimlane::render(lanes, span, &facets, &has_story, w)?;
+    let lane_view = swimlane::Swimlane {
+        lanes,
+        span,
+        facets: &facets,
+        has_story: &has_story,
+    };
+    swimlane::render(lane_view, w)?;
     webhooks(input.webhooks, lanes, w)?;
     // The data and the script come before the stories: the overview and the swimlane are
     // usable while the browser still parses the stories, most of a big report.
     write!(w, "<script type=\"application/json\" id=\"ktrail-data\">")?;
-    swimlane::data(lanes, span, &facets, &has_story, w)?;
+    swimlane::data(lane_view, w)?;
     writeln!(w, "</script>")?;
     writeln!(w, "<script>{JS}</script>")?;
     let mut diagrams = if picked.stories.len() <= INLINE_DIAGRAMS {

@@ -184,13 +184,25 @@ fn facts(lanes: &Lanes, lane: &Lane) -> String {
     out
 }
 
-pub fn render(
-    lanes: &Lanes,
-    span: Option<Span>,
-    facets: &Facets,
-    has_story: &[bool],
-    w: &mut dyn Write,
-) -> io::Result<()> {
+/// The swimlane of every incarnation: what both its SVG and its data for the script are drawn
+/// from.
+#[derive(Clone, Copy)]
+pub struct Swimlane<'a> {
+    pub lanes: &'a Lanes,
+    /// From the first to the last event of any lane; none without lanes.
+    pub span: Option<Span>,
+    pub facets: &'a Facets<'a>,
+    /// Whether each lane's story is in the report.
+    pub has_story: &'a [bool],
+}
+
+pub fn render(swimlane: Swimlane<'_>, w: &mut dyn Write) -> io::Result<()> {
+    let Swimlane {
+        lanes,
+        span,
+        facets,
+        has_story,
+    } = swimlane;
     writeln!(w, "<section id=\"pods\"><h2>Pods</h2>")?;
     let Some(span) = span else {
         return writeln!(w, "<p>No pod in the log.</p></section>");
@@ -347,13 +359,13 @@ fn controls(facets: &Facets, w: &mut dyn Write) -> io::Result<()> {
 ///
 /// Written lane by lane (the JSON of the whole is the JSON of its parts one after another): a
 /// report of a hundred thousand incarnations would otherwise hold their data twice over as text.
-pub fn data(
-    lanes: &Lanes,
-    span: Option<Span>,
-    facets: &Facets,
-    has_story: &[bool],
-    w: &mut dyn Write,
-) -> io::Result<()> {
+pub fn data(swimlane: Swimlane<'_>, w: &mut dyn Write) -> io::Result<()> {
+    let Swimlane {
+        lanes,
+        span,
+        facets,
+        has_story,
+    } = swimlane;
     write!(
         w,
         "{{\"t0\":{},\"len\":{},\"namespaces\":{},\"schedulers\":{},\"webhooks\":{},\"pods\":[",
