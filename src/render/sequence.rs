@@ -145,11 +145,7 @@ impl Cast {
             cast.user(&e.user);
         }
         cast.order.push((API.into(), "API server".into()));
-        for c in pod
-            .webhooks
-            .iter()
-            .chain(pod.events.iter().flat_map(|e| e.webhooks.iter()))
-        {
+        for c in pod.webhook_calls() {
             cast.webhook(c);
         }
         for e in &pod.events {

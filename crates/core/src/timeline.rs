@@ -87,6 +87,13 @@ pub struct Pod {
 }
 
 impl Pod {
+    /// Every webhook call of the story: those at its create, then those of its later writes.
+    pub fn webhook_calls(&self) -> impl Iterator<Item = &WebhookCall> {
+        self.webhooks
+            .iter()
+            .chain(self.events.iter().flat_map(|e| e.webhooks.iter()))
+    }
+
     /// The clouds whose exports told this story (`GKE`, `AKS`, `EKS`), in the order their events
     /// come; empty when every event came from a plain file.
     pub fn clouds(&self) -> Vec<&'static str> {

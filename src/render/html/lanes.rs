@@ -138,11 +138,7 @@ impl Lanes {
         let (node, phase, deleted_by) = (opt(&pod.node), opt(&pod.phase), opt(&pod.deleted_by));
         let mut called: Vec<Text> = Vec::new();
         let mut mutated_by: Vec<Text> = Vec::new();
-        let calls = pod
-            .webhooks
-            .iter()
-            .chain(pod.events.iter().flat_map(|e| e.webhooks.iter()));
-        for c in calls {
+        for c in pod.webhook_calls() {
             let name = self.texts.intern(c.name());
             if !called.contains(&name) {
                 called.push(name);
@@ -294,13 +290,6 @@ mod tests {
         c.finish().unwrap()
     }
 
-    /// The webhook calls of a pod: at its create, then at its later writes.
-    fn calls(pod: &Pod) -> impl Iterator<Item = &ktrail_core::admission::WebhookCall> {
-        pod.webhooks
-            .iter()
-            .chain(pod.events.iter().flat_map(|e| e.webhooks.iter()))
-    }
-
     /// Every lane answers what the report used to read from the whole pod, the same way, whether
     /// the lanes were made at once or appended group by group: on every sample and on a generated
     /// corpus with webhooks, denials, evictions and several incarnations per name.
@@ -349,11 +338,11 @@ mod tests {
                     assert_eq!(lanes.mutated_by(lane), mutated_by(pod), "{who}");
                     assert_eq!(
                         lane.webhook_mutated(),
-                        calls(pod).any(|c| c.mutated == Some(true)),
+                        pod.webhook_calls().any(|c| c.mutated == Some(true)),
                         "{who}"
                     );
                     let mut called: Vec<&str> = Vec::new();
-                    for c in calls(pod) {
+                    for c in pod.webhook_calls() {
                         if !called.contains(&c.name()) {
                             called.push(c.name());
                         }
@@ -393,7 +382,9 @@ mod tests {
     }
 
     fn calls_in_rounds(pods: &[Pod]) -> impl Iterator<Item = &ktrail_core::admission::WebhookCall> {
-        pods.iter().flat_map(calls).filter(|c| c.round > 0)
+        pods.iter()
+            .flat_map(Pod::webhook_calls)
+            .filter(|c| c.round > 0)
     }
 
     #[test]

@@ -246,11 +246,7 @@ fn changes(changes: &[&Change], s: &mut String) {
 
 /// The webhook calls: each one that did something on a line, the others named together.
 fn calls(pod: &Pod, s: &mut String) {
-    let all: Vec<&WebhookCall> = pod
-        .webhooks
-        .iter()
-        .chain(pod.events.iter().flat_map(|e| e.webhooks.iter()))
-        .collect();
+    let all: Vec<&WebhookCall> = pod.webhook_calls().collect();
     if all.is_empty() {
         return;
     }

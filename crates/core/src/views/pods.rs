@@ -168,11 +168,7 @@ impl Latency {
 /// order of first change.
 pub fn mutated_by(pod: &Pod) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
-    let calls = pod
-        .webhooks
-        .iter()
-        .chain(pod.events.iter().flat_map(|e| e.webhooks.iter()));
-    for c in calls.filter(|c| c.mutated == Some(true)) {
+    for c in pod.webhook_calls().filter(|c| c.mutated == Some(true)) {
         let name = c.name();
         if !out.iter().any(|n| n == name) {
             out.push(name.to_owned());
