@@ -47,10 +47,11 @@ pub struct Event<'a> {
     pub object_ref: Option<ObjectRef<'a>>,
     #[serde(borrow, default)]
     pub response_status: Option<Status<'a>>,
-    #[serde(borrow, default)]
-    pub request_object: Option<&'a RawValue>,
-    #[serde(borrow, default)]
-    pub response_object: Option<&'a RawValue>,
+    /// The body as its JSON text (validated when read), `None` for `null`.
+    #[serde(borrow, default, deserialize_with = "raw_json")]
+    pub request_object: Option<&'a str>,
+    #[serde(borrow, default, deserialize_with = "raw_json")]
+    pub response_object: Option<&'a str>,
     #[serde(borrow, default, deserialize_with = "lenient_str")]
     pub request_received_timestamp: Option<Cow<'a, str>>,
     #[serde(borrow, default, deserialize_with = "lenient_str")]
@@ -125,6 +126,14 @@ impl Source {
     pub fn is_file(&self) -> bool {
         *self == Source::File
     }
+}
+
+/// A value kept as its JSON text, as a borrowed `RawValue` reads it (`null` is absent).
+fn raw_json<'de: 'a, 'a, D>(d: D) -> Result<Option<&'a str>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    Ok(Option::<&'de RawValue>::deserialize(d)?.map(RawValue::get))
 }
 
 /// A string field that tolerates other types (wrappers reuse names like `timestamp` for numbers):

@@ -14,7 +14,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::hash::BuildHasher;
 use std::io;
 
-use crate::audit::Stage;
+use crate::audit::{Event, Stage};
 use crate::decode::{self, Problem};
 use crate::record::{self, ConfigEvent, Extracted, Record, Selection};
 use crate::spill::{self, Runs};
@@ -46,6 +46,19 @@ pub fn process_line(line: &[u8], sel: &Selection) -> LineResult {
         extracted,
         problem: outcome.problem.or(unusable),
     }
+}
+
+/// What one event, decoded from a line of its own, gives: what [`process_line`] gives for that line.
+pub fn process_event(ev: &Event<'_>, sel: &Selection) -> LineResult {
+    let mut r = LineResult {
+        events: 1,
+        ..LineResult::default()
+    };
+    match record::extract(ev, sel) {
+        Ok(x) => r.extracted.push(x),
+        Err(why) => r.problem = Some(Problem::Unusable(why)),
+    }
+    r
 }
 
 /// The request an auditID names, as two independent 64-bit hashes: a fraction of the memory of the

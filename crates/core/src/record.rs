@@ -6,7 +6,6 @@
 //! ([`Body`]) until the timeline needs them whole.
 
 use chrono::{DateTime, Utc};
-use serde_json::value::RawValue;
 use serde_json::Value;
 
 use crate::admission;
@@ -128,6 +127,7 @@ pub struct ConfigEvent {
     pub webhooks: Vec<String>,
 }
 
+#[derive(Debug)]
 pub enum Extracted {
     Pod(Box<Record>),
     Config(ConfigEvent),
@@ -135,8 +135,8 @@ pub enum Extracted {
     Other,
 }
 
-fn parse_obj(raw: Option<&RawValue>) -> Option<Value> {
-    raw.and_then(|r| serde_json::from_str(r.get()).ok())
+fn parse_obj(raw: Option<&str>) -> Option<Value> {
+    raw.and_then(|r| serde_json::from_str(r).ok())
         .filter(|v: &Value| !v.is_null())
 }
 
@@ -274,10 +274,8 @@ pub fn extract(ev: &Event<'_>, sel: &Selection) -> Result<Extracted, String> {
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect(),
         // Kept as text: the values parsed above are dropped here (see `Body`).
-        request: request.and(ev.request_object).map(|r| Body(r.get().into())),
-        response: response
-            .and(ev.response_object)
-            .map(|r| Body(r.get().into())),
+        request: request.and(ev.request_object).map(|r| Body(r.into())),
+        response: response.and(ev.response_object).map(|r| Body(r.into())),
         source: ev.source,
     })))
 }

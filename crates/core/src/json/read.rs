@@ -181,6 +181,15 @@ impl<'a> Reader<'a> {
         })
     }
 
+    /// A reader of `text` when it has no control characters (see [`Reader::checked`]).
+    #[inline]
+    pub fn checked_str(text: &'a str) -> Option<Reader<'a>> {
+        if has_control(text.as_bytes()) {
+            return None;
+        }
+        Some(Reader::parsed(text))
+    }
+
     /// A reader of text that a JSON parser has accepted whole, such as a
     /// `serde_json::value::RawValue`'s: its control characters can only be whitespace between
     /// tokens, so the string scan needs no check of its own.

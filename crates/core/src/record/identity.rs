@@ -12,7 +12,6 @@
 //! surrogate escape, a deep value, an escaped key or value where fields are picked) is read
 //! through a `Value` instead: rare in pod bodies, and always the same answer.
 
-use serde_json::value::RawValue;
 use serde_json::Value;
 
 use crate::json::read::Reader;
@@ -32,8 +31,7 @@ pub struct Identity {
 }
 
 /// The identity of a body; `None` for `null` or a body serde_json would not parse to a `Value`.
-pub fn identity(raw: &RawValue) -> Option<Identity> {
-    let text = raw.get();
+pub fn identity(text: &str) -> Option<Identity> {
     walk(text).unwrap_or_else(|| from_value(text))
 }
 
@@ -172,10 +170,11 @@ fn in_range(number: &[u8]) -> Option<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::value::RawValue;
 
     fn same(text: &str) -> Option<Identity> {
-        let raw = RawValue::from_string(text.to_owned()).expect("valid JSON");
-        let got = identity(&raw);
+        let raw: &RawValue = serde_json::from_str(text).expect("valid JSON");
+        let got = identity(raw.get());
         assert_eq!(got, from_value(text), "{text}");
         if let Some(walked) = walk(text) {
             assert_eq!(walked, got, "the walk answered otherwise: {text}");

@@ -25,7 +25,7 @@ use std::thread;
 
 use memmap2::{Mmap, MmapOptions};
 
-use super::skim::{self, Verdict};
+use super::skim::{self, Skimmed};
 use super::{Feed, Needle, Prefilter, ScanError, ScanOptions};
 use crate::collect::{self, LineResult};
 use crate::decode::{self, Problem};
@@ -581,12 +581,16 @@ pub(super) fn process_chunk(data: &[u8], work: &Work) -> ChunkOut {
                 // Damaged or not JSON: decoding says what is wrong with it.
                 items.push((index, Item::Line(collect::process_line(line, &work.sel))));
             } else if m.wants(start, end) && (work.sel.reads || !super::is_plain_read(t)) {
-                let r = match skim::skim(t, &work.sel) {
-                    Verdict::Ignored => LineResult {
+                let r = match skim::read(t, &work.sel) {
+                    Skimmed::Ignored => LineResult {
                         events: 1,
                         ..Default::default()
                     },
-                    Verdict::Decode => collect::process_line(line, &work.sel),
+                    Skimmed::Event(mut ev) => {
+                        ev.source = decode::source_of(line, t);
+                        collect::process_event(&ev, &work.sel)
+                    }
+                    Skimmed::Decode => collect::process_line(line, &work.sel),
                 };
                 items.push((index, Item::Line(r)));
             }
