@@ -12,6 +12,7 @@ use chrono::{DateTime, Utc};
 
 use ktrail_core::audit::format_time;
 use ktrail_core::timeline::{EventKind, Latencies, Pod, Times, BUILTIN};
+use ktrail_core::views::pods;
 use ktrail_core::views::webhooks::WebhookRow;
 
 /// A text of [`Texts`], by its position.
@@ -240,21 +241,14 @@ impl Lanes {
     /// What `views::pods::end` says of the pod: how it ended, or where it stood when the log
     /// ends.
     pub fn end(&self, lane: &Lane) -> String {
-        if lane.denied {
-            return match self.opt_text(lane.denied_by) {
-                Some(by) => format!("denied by {by}"),
-                None => "create failed".into(),
-            };
-        }
-        if let Some(at) = &lane.times.deleted {
-            let how = if lane.evicted { "evicted" } else { "deleted" };
-            return format!(
-                "{how} {} by {}",
-                format_time(at),
-                self.opt_text(lane.deleted_by).unwrap_or("?")
-            );
-        }
-        self.opt_text(lane.phase).unwrap_or("-").to_owned()
+        let deleted = lane.times.deleted.as_ref().map(format_time);
+        pods::ending(
+            lane.denied.then_some(self.opt_text(lane.denied_by)),
+            deleted
+                .as_deref()
+                .map(|at| (at, lane.evicted, self.opt_text(lane.deleted_by))),
+            self.opt_text(lane.phase),
+        )
     }
 
     /// Calls of a row made in a reinvocation round: those of its type and webhook, of its

@@ -182,21 +182,35 @@ pub fn mutated_by(pod: &Pod) -> Vec<String> {
 
 /// How the incarnation ended, or where it stood when the log ends.
 pub fn end(pod: &Pod) -> String {
-    if pod.denied {
-        return match &pod.denied_by {
+    ending(
+        pod.denied.then_some(pod.denied_by.as_deref()),
+        pod.deleted_at.as_deref().map(|at| {
+            let evicted = pod.deleted_via == Some(EventKind::Eviction);
+            (at, evicted, pod.deleted_by.as_deref())
+        }),
+        pod.phase.as_deref(),
+    )
+}
+
+/// [`end`] told from an incarnation's parts, for those who keep the parts and not the `Pod` (the
+/// report's lanes): whether its create was denied and by whom; when it was deleted, whether by
+/// an eviction, and by whom; its last phase.
+pub fn ending(
+    denied: Option<Option<&str>>,
+    deleted: Option<(&str, bool, Option<&str>)>,
+    phase: Option<&str>,
+) -> String {
+    if let Some(by) = denied {
+        return match by {
             Some(by) => format!("denied by {by}"),
             None => "create failed".into(),
         };
     }
-    if let Some(at) = &pod.deleted_at {
-        let how = if pod.deleted_via == Some(EventKind::Eviction) {
-            "evicted"
-        } else {
-            "deleted"
-        };
-        return format!("{how} {at} by {}", pod.deleted_by.as_deref().unwrap_or("?"));
+    if let Some((at, evicted, by)) = deleted {
+        let how = if evicted { "evicted" } else { "deleted" };
+        return format!("{how} {at} by {}", by.unwrap_or("?"));
     }
-    pod.phase.clone().unwrap_or_else(|| "-".into())
+    phase.unwrap_or("-").to_owned()
 }
 
 #[cfg(test)]
