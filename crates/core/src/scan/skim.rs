@@ -93,23 +93,25 @@ pub fn read<'a>(line: &'a [u8], sel: &Selection) -> Skimmed<'a> {
 struct Top<'a> {
     /// Every known field seen so far (a bit per field), to refuse duplicates as serde does.
     seen: u32,
+    /// What tells whether the line is an audit event, and whether the selection wants it.
     kind: Option<&'a [u8]>,
-    api_version: Option<Str<'a>>,
-    level: Option<Str<'a>>,
     audit_id: Option<Str<'a>>,
     stage: Option<Str<'a>>,
-    request_uri: Option<Str<'a>>,
     verb: Option<&'a [u8]>,
+    object_ref: Option<ObjRef<'a>>,
+    /// `stageTimestamp`, `requestReceivedTimestamp`, `timestamp`: the order `Event::time` tries.
+    times: [Option<Str<'a>>; 3],
+    /// The rest of what `record::extract` reads.
+    api_version: Option<Str<'a>>,
+    level: Option<Str<'a>>,
+    request_uri: Option<Str<'a>>,
+    user_agent: Option<Str<'a>>,
     user: Option<User<'a>>,
     impersonated_user: Option<User<'a>>,
-    user_agent: Option<Str<'a>>,
-    object_ref: Option<ObjRef<'a>>,
     response_status: Option<Stat<'a>>,
     /// The bodies' text; `None` for `null` too.
     request_object: Option<&'a [u8]>,
     response_object: Option<&'a [u8]>,
-    /// `stageTimestamp`, `requestReceivedTimestamp`, `timestamp`: the order `Event::time` tries.
-    times: [Option<Str<'a>>; 3],
     /// The object's text; `None` for `null` too.
     annotations: Option<&'a [u8]>,
 }
@@ -137,6 +139,24 @@ struct Stat<'a> {
 }
 
 impl<'a> Top<'a> {
+    /// Where the string field `bit` of [`field`] is kept, for the fields read with `lenient` that
+    /// no verdict compares.
+    fn text(&mut self, bit: u32) -> Option<&mut Option<Str<'a>>> {
+        use field::*;
+        Some(match bit {
+            API_VERSION => &mut self.api_version,
+            LEVEL => &mut self.level,
+            AUDIT_ID => &mut self.audit_id,
+            STAGE => &mut self.stage,
+            REQUEST_URI => &mut self.request_uri,
+            USER_AGENT => &mut self.user_agent,
+            STAGE_TIMESTAMP => &mut self.times[0],
+            REQUEST_RECEIVED_TIMESTAMP => &mut self.times[1],
+            TIMESTAMP => &mut self.times[2],
+            _ => return None,
+        })
+    }
+
     /// `Event::is_audit_event`.
     fn is_event(&self) -> bool {
         self.audit_id.is_some()
@@ -337,6 +357,15 @@ fn lenient<'a>(w: &mut Reader<'a>) -> Option<Option<Str<'a>>> {
     Some(None)
 }
 
+/// A field read with `lenient` whose value a verdict compares: a string without escapes, or
+/// absent (any other value).
+fn compared<'a>(w: &mut Reader<'a>) -> Option<Option<&'a [u8]>> {
+    match lenient(w)? {
+        Some(s) => Some(Some(s.plain()?)),
+        None => Some(None),
+    }
+}
+
 /// An `Option<Cow<str>>` field with serde's plain rules: a string without escapes, or null.
 fn opt_str<'a>(w: &mut Reader<'a>) -> Option<Option<&'a [u8]>> {
     if w.null()? {
@@ -386,24 +415,30 @@ fn fields<'a>(
     })
 }
 
-/// `Option<UserInfo>`: null, or an object whose `username` is a string or null.
-fn user<'a>(w: &mut Reader<'a>) -> Option<Option<User<'a>>> {
+/// An `Option` of a struct serde reads from an object: `null` is `None`, else the fields `keys`
+/// read into a default `T` by `field` (see [`fields`]).
+fn nullable<'a, T: Default>(
+    w: &mut Reader<'a>,
+    keys: &[&[u8]],
+    mut field: impl FnMut(&mut T, &mut Reader<'a>, usize) -> Option<()>,
+) -> Option<Option<T>> {
     if w.null()? {
         return Some(None);
     }
-    let mut u = User::default();
-    fields(w, &[b"username"], |w, _| {
+    let mut t = T::default();
+    fields(w, keys, |w, i| field(&mut t, w, i))?;
+    Some(Some(t))
+}
+
+/// `Option<UserInfo>`: null, or an object whose `username` is a string or null.
+fn user<'a>(w: &mut Reader<'a>) -> Option<Option<User<'a>>> {
+    nullable(w, &[b"username"], |u: &mut User<'a>, w, _| {
         u.username = opt_string(w)?;
         Some(())
-    })?;
-    Some(Some(u))
+    })
 }
 
 fn object_ref<'a>(w: &mut Reader<'a>) -> Option<Option<ObjRef<'a>>> {
-    if w.null()? {
-        return Some(None);
-    }
-    let mut r = ObjRef::default();
     let keys: [&[u8]; 6] = [
         b"resource",
         b"namespace",
@@ -412,7 +447,7 @@ fn object_ref<'a>(w: &mut Reader<'a>) -> Option<Option<ObjRef<'a>>> {
         b"apiGroup",
         b"subresource",
     ];
-    fields(w, &keys, |w, i| {
+    nullable(w, &keys, |r: &mut ObjRef<'a>, w, i| {
         let v = opt_str(w)?;
         match i {
             0 => r.resource = v,
@@ -423,42 +458,42 @@ fn object_ref<'a>(w: &mut Reader<'a>) -> Option<Option<ObjRef<'a>>> {
             _ => r.subresource = v,
         }
         Some(())
-    })?;
-    Some(Some(r))
+    })
 }
 
 /// `Option<Status>`: null, or an object with `code` an i64 or null and `message`/`reason`
 /// strings or null.
 fn status<'a>(w: &mut Reader<'a>) -> Option<Option<Stat<'a>>> {
+    nullable(
+        w,
+        &[b"code", b"message", b"reason"],
+        |s: &mut Stat<'a>, w, i| {
+            match i {
+                0 => s.code = code(w)?,
+                1 => s.message = opt_string(w)?,
+                _ => s.reason = opt_string(w)?,
+            }
+            Some(())
+        },
+    )
+}
+
+/// `Option<i64>`: null, or a number that serde reads as an i64.
+fn code(w: &mut Reader<'_>) -> Option<Option<i64>> {
     if w.null()? {
         return Some(None);
     }
-    let mut s = Stat::default();
-    fields(w, &[b"code", b"message", b"reason"], |w, i| {
-        match i {
-            0 => {
-                if w.null()? {
-                    s.code = None;
-                    return Some(());
-                }
-                w.ws();
-                let start = w.pos();
-                if !w.number()? {
-                    return None;
-                }
-                // Must fit an i64, as serde requires; serde reads `-0` as a float.
-                let text = std::str::from_utf8(w.since(start)).ok()?;
-                if text.starts_with("-0") {
-                    return None;
-                }
-                s.code = Some(text.parse::<i64>().ok()?);
-            }
-            1 => s.message = opt_string(w)?,
-            _ => s.reason = opt_string(w)?,
-        }
-        Some(())
-    })?;
-    Some(Some(s))
+    w.ws();
+    let start = w.pos();
+    if !w.number()? {
+        return None;
+    }
+    // Must fit an i64, as serde requires; serde reads `-0` as a float.
+    let text = std::str::from_utf8(w.since(start)).ok()?;
+    if text.starts_with("-0") {
+        return None;
+    }
+    text.parse::<i64>().ok().map(Some)
 }
 
 /// `Option<BTreeMap<Cow<str>, Cow<str>>>`: null, or an object of strings. Its text, for
@@ -508,24 +543,13 @@ fn top<'a>(w: &mut Reader<'a>) -> Option<Top<'a>> {
             return None; // serde: duplicate field
         }
         t.seen |= bit;
+        if let Some(slot) = t.text(bit) {
+            *slot = lenient(w)?;
+            return Some(());
+        }
         match bit {
-            KIND => match lenient(w)? {
-                Some(s) => t.kind = Some(s.plain()?),
-                None => t.kind = None,
-            },
-            API_VERSION => t.api_version = lenient(w)?,
-            LEVEL => t.level = lenient(w)?,
-            AUDIT_ID => t.audit_id = lenient(w)?,
-            STAGE => t.stage = lenient(w)?,
-            REQUEST_URI => t.request_uri = lenient(w)?,
-            USER_AGENT => t.user_agent = lenient(w)?,
-            STAGE_TIMESTAMP => t.times[0] = lenient(w)?,
-            REQUEST_RECEIVED_TIMESTAMP => t.times[1] = lenient(w)?,
-            TIMESTAMP => t.times[2] = lenient(w)?,
-            VERB => match lenient(w)? {
-                Some(s) => t.verb = Some(s.plain()?),
-                None => t.verb = None,
-            },
+            KIND => t.kind = compared(w)?,
+            VERB => t.verb = compared(w)?,
             USER => t.user = user(w)?,
             IMPERSONATED_USER => t.impersonated_user = user(w)?,
             OBJECT_REF => t.object_ref = object_ref(w)?,
