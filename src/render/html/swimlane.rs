@@ -360,12 +360,7 @@ fn controls(facets: &Facets, w: &mut dyn Write) -> io::Result<()> {
 /// Written lane by lane (the JSON of the whole is the JSON of its parts one after another): a
 /// report of a hundred thousand incarnations would otherwise hold their data twice over as text.
 pub fn data(swimlane: Swimlane<'_>, w: &mut dyn Write) -> io::Result<()> {
-    let Swimlane {
-        lanes,
-        span,
-        facets,
-        has_story,
-    } = swimlane;
+    let (lanes, span, facets) = (swimlane.lanes, swimlane.span, swimlane.facets);
     write!(
         w,
         "{{\"t0\":{},\"len\":{},\"namespaces\":{},\"schedulers\":{},\"webhooks\":{},\"pods\":[",
@@ -398,7 +393,7 @@ pub fn data(swimlane: Swimlane<'_>, w: &mut dyn Write) -> io::Result<()> {
                 l.created_to_bound,
                 l.bound_to_ready,
                 l.created_to_ready,
-                has_story[i],
+                swimlane.has_story[i],
                 segments(p, span)
                     .into_iter()
                     .flat_map(|(_, a, b)| [a, b])
