@@ -214,7 +214,7 @@ pub fn peek(message: &str) -> Option<EventKey> {
 /// serde: a control character, a deep value, anything but an object, an escaped key (serde
 /// compares keys decoded), an escaped or non-string value of either field, a repeated field.
 fn walk_key(message: &str) -> Option<(Option<&str>, Option<&str>)> {
-    let mut r = Reader::checked(message.as_bytes())?;
+    let mut r = Reader::checked_str(message)?;
     let mut found: [Option<&[u8]>; 2] = [None, None];
     let mut seen = [false; 2];
     r.object(|r, k| {

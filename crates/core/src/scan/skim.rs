@@ -360,18 +360,12 @@ fn lenient<'a>(w: &mut Reader<'a>) -> Option<Option<Str<'a>>> {
 /// A field read with `lenient` whose value a verdict compares: a string without escapes, or
 /// absent (any other value).
 fn compared<'a>(w: &mut Reader<'a>) -> Option<Option<&'a [u8]>> {
-    match lenient(w)? {
-        Some(s) => Some(Some(s.plain()?)),
-        None => Some(None),
-    }
+    each(lenient(w)?, |s| s.plain())
 }
 
 /// An `Option<Cow<str>>` field with serde's plain rules: a string without escapes, or null.
 fn opt_str<'a>(w: &mut Reader<'a>) -> Option<Option<&'a [u8]>> {
-    if w.null()? {
-        return Some(None);
-    }
-    Some(Some(w.string()?.plain()?))
+    each(opt_string(w)?, |s| s.plain())
 }
 
 /// An `Option<Cow<str>>` field that is not compared: any string, or null.
