@@ -459,12 +459,7 @@ mod tests {
     /// incarnations per name, for every pod and for one uid.
     #[test]
     fn streamed_timeline_is_the_whole_report_timeline() {
-        let spec = ktrail_corpus::Spec {
-            seed: 9,
-            pods: 400,
-            noise_per_pod: 5,
-            ..Default::default()
-        };
+        let spec = ktrail_corpus::Spec::stories(9, 400, 5);
         let mut corpus = Vec::new();
         let expected = ktrail_corpus::generate(&spec, &mut corpus).unwrap();
         let uid = expected.pods.iter().find_map(|p| p.uid.clone()).unwrap();

@@ -289,12 +289,7 @@ mod tests {
     /// corpus with webhooks, denials, evictions and several incarnations per name.
     #[test]
     fn a_lane_tells_what_its_pod_tells() {
-        let spec = ktrail_corpus::Spec {
-            seed: 11,
-            pods: 300,
-            noise_per_pod: 2,
-            ..Default::default()
-        };
+        let spec = ktrail_corpus::Spec::stories(11, 300, 2);
         let mut corpus = Vec::new();
         ktrail_corpus::generate(&spec, &mut corpus).unwrap();
         let mut logs: Vec<(&str, &[u8])> = ktrail_core::samples::SAMPLES
