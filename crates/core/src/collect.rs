@@ -17,7 +17,7 @@ use std::io;
 use crate::audit::{Event, Stage};
 use crate::decode::{self, Problem};
 use crate::record::{self, ConfigEvent, Extracted, Record, Selection};
-use crate::spill::{self, Runs};
+use crate::spill;
 use crate::suggest::Census;
 use crate::timeline::{Pending, Report, Summary, UidChoice};
 
@@ -110,9 +110,8 @@ pub struct Collector {
     budget: usize,
     /// Records written to the runs so far.
     spilled: u64,
-    runs: Runs,
-    /// Why a run could not be written: the scan goes on in memory, and ends with this error.
-    spill_error: Option<io::Error>,
+    /// Writes the runs (see [`spill::Writer`]).
+    writer: spill::Writer,
     /// Records kept and not replaced since.
     live: u64,
     /// For `--uid`: whether a record has the uid whole, else the uids it is a prefix of.
@@ -135,8 +134,7 @@ impl Default for Collector {
             held: 0,
             budget: DEFAULT_MEMORY,
             spilled: 0,
-            runs: Runs::default(),
-            spill_error: None,
+            writer: spill::Writer::default(),
             live: 0,
             uid_whole: false,
             uid_prefixed: BTreeMap::new(),
@@ -271,44 +269,35 @@ impl Collector {
                 self.held = self.held - spill::footprint(old) + spill::footprint(&rec);
                 *old = rec;
             } else {
-                self.runs.kill(old_ordinal);
+                self.writer.kill(old_ordinal);
                 self.live -= 1;
                 self.push(rec);
             }
         }
     }
 
-    /// Keeps a record in memory, and writes memory out as a run when that passes the budget.
+    /// Keeps a record in memory, and writes memory out as a run when that passes half the budget
+    /// (the other half is the run being written meanwhile, see [`spill::Writer`]).
     fn push(&mut self, rec: Record) {
         self.held += spill::footprint(&rec);
         self.live += 1;
         self.records.push(rec);
-        if self.held > self.budget && self.spill_error.is_none() {
-            if let Err(e) = self.spill() {
-                self.spill_error = Some(e);
-            }
+        if self.held > self.budget / 2 {
+            self.spill();
         }
     }
 
     /// Writes every record in memory as one run.
-    fn spill(&mut self) -> io::Result<()> {
+    fn spill(&mut self) {
         let first = self.spilled;
-        let mut batch: Vec<(u64, Record)> = std::mem::take(&mut self.records)
+        let batch: Vec<(u64, Record)> = std::mem::take(&mut self.records)
             .into_iter()
             .enumerate()
             .map(|(i, r)| (first + i as u64, r))
             .collect();
-        let n = batch.len() as u64;
-        let written = self.runs.write(&mut batch);
-        if written.is_err() {
-            // Kept in memory after all, in the order they came.
-            batch.sort_unstable_by_key(|(o, _)| *o);
-            self.records = batch.into_iter().map(|(_, r)| r).collect();
-            return written;
-        }
-        self.spilled += n;
+        self.spilled += batch.len() as u64;
         self.held = 0;
-        Ok(())
+        self.writer.write(batch);
     }
 
     /// Notes what `--uid` needs to know of a record's uid.
@@ -369,25 +358,25 @@ impl Collector {
     /// Ends the scan: the records grouped per pod, stories not derived yet. Fails when a run
     /// could not be written (the temporary directory is full or unwritable).
     pub fn finish_pending(mut self) -> io::Result<Pending> {
-        if let Some(e) = self.spill_error.take() {
-            return Err(io::Error::new(
+        // Once any record is in a run, they all are: the merge reads runs only.
+        if self.spilled > 0 && !self.records.is_empty() {
+            self.spill();
+        }
+        let runs = std::mem::take(&mut self.writer).finish().map_err(|e| {
+            io::Error::new(
                 e.kind(),
                 format!(
                     "writing pod records past the memory budget to {}: {e}",
                     std::env::temp_dir().display()
                 ),
-            ));
-        }
-        // Once any record is in a run, they all are: the merge reads runs only.
-        if !self.runs.is_empty() && !self.records.is_empty() {
-            self.spill()?;
-        }
+            )
+        })?;
         self.summary.pod_events = self.live;
         self.configs.sort_by_key(|c| (c.time, c.seq));
         let uid = self.chosen_uid();
         Ok(Pending::new(
             std::mem::take(&mut self.records),
-            std::mem::take(&mut self.runs),
+            runs,
             std::mem::take(&mut self.configs),
             uid,
             std::mem::take(&mut self.summary),

@@ -1,9 +1,10 @@
 //! Pod records beyond the memory budget, kept in temporary files until the stories are derived.
 //!
 //! The collector keeps every pod write of the log until the end, because a pod's story needs all
-//! of its writes and they can be hours apart. Past the budget (`--memory`), the records in memory
-//! are sorted into story order and written to an anonymous temporary file, a *run*, and memory
-//! starts empty again. At the end the runs are merged back in story order, one pod name at a
+//! of its writes and they can be hours apart. Past half the budget (`--memory`), the records in
+//! memory are handed to a thread that sorts them into story order and writes them to an anonymous
+//! temporary file, a *run* ([`Writer`]), and memory starts empty again; the other half is for the
+//! records collected while it writes. At the end the runs are merged back in story order, one pod name at a
 //! time, so deriving holds one group of records per story in flight, never the whole log: an
 //! external merge sort whose key is the one [`crate::timeline::Pending`] sorts by.
 //!
@@ -14,6 +15,8 @@ use std::cmp::Ordering;
 use std::collections::{BinaryHeap, HashSet};
 use std::fs::File;
 use std::io::{self, BufReader, BufWriter, Read, Seek, SeekFrom, Write};
+use std::sync::mpsc;
+use std::thread;
 
 use chrono::DateTime;
 
@@ -79,6 +82,81 @@ pub struct Runs {
     dead: HashSet<u64>,
     /// Records written, over every run.
     pub records: u64,
+}
+
+/// Runs written on a thread of their own, so that the scan goes on while a batch is sorted and
+/// written (the collector, which hands batches over, is the thread every scan worker waits on).
+///
+/// A batch is handed over only once the one before it is written, so at most two are held: the
+/// one being written and the one being collected. The collector hands them over at half its
+/// budget, and holds what it held when it wrote them itself.
+///
+/// A run that cannot be written (the temporary directory is full or unwritable) is the error of
+/// [`Writer::finish`]; the batches after it are dropped, since the scan fails anyway.
+#[derive(Default)]
+pub struct Writer {
+    state: WriterState,
+    /// The spilled records a later stage replaced, noted here without waiting for the thread.
+    dead: HashSet<u64>,
+}
+
+#[derive(Default)]
+enum WriterState {
+    #[default]
+    Idle,
+    Running(
+        mpsc::SyncSender<Vec<(u64, Record)>>,
+        thread::JoinHandle<io::Result<Runs>>,
+    ),
+    Failed(io::Error),
+}
+
+impl Writer {
+    /// Hands `batch` (ordinals and records) to the writing thread, started on the first call.
+    pub fn write(&mut self, batch: Vec<(u64, Record)>) {
+        if let WriterState::Idle = self.state {
+            let (tx, rx) = mpsc::sync_channel::<Vec<(u64, Record)>>(0);
+            let started = thread::Builder::new().name("spill".into()).spawn(move || {
+                let mut runs = Runs::default();
+                let mut failed = None;
+                for mut batch in rx {
+                    if failed.is_none() {
+                        failed = runs.write(&mut batch).err();
+                    }
+                }
+                failed.map_or(Ok(runs), Err)
+            });
+            self.state = match started {
+                Ok(handle) => WriterState::Running(tx, handle),
+                Err(e) => WriterState::Failed(e),
+            };
+        }
+        if let WriterState::Running(tx, _) = &self.state {
+            // The thread only ends when told to; should it be gone, `finish` says why.
+            let _ = tx.send(batch);
+        }
+    }
+
+    /// Marks the spilled record with `ordinal` as replaced: the merge passes over it.
+    pub fn kill(&mut self, ordinal: u64) {
+        self.dead.insert(ordinal);
+    }
+
+    /// Every run, once the last batch is written; the first error of any.
+    pub fn finish(self) -> io::Result<Runs> {
+        let mut runs = match self.state {
+            WriterState::Idle => Runs::default(),
+            WriterState::Failed(e) => return Err(e),
+            WriterState::Running(tx, handle) => {
+                drop(tx);
+                handle.join().map_err(|_| {
+                    io::Error::other("the thread writing pod records to temporary files failed")
+                })??
+            }
+        };
+        runs.dead.extend(self.dead);
+        Ok(runs)
+    }
 }
 
 impl Runs {
@@ -503,8 +581,6 @@ mod tests {
     fn runs_merge_into_story_order_without_the_dead() {
         let log = crate::samples::find("eks-fargate").expect("sample").data;
         let all = records(log);
-        let mut sorted = all.clone();
-        sorted.sort_by(story_order);
         // Three runs of interleaved records; one record replaced after it was spilled.
         let mut runs = Runs::default();
         let mut parts: Vec<Vec<(u64, Record)>> = vec![Vec::new(), Vec::new(), Vec::new()];
@@ -522,6 +598,44 @@ mod tests {
             runs.kill(1000 + i as u64);
         }
         assert!(runs.files.len() <= MAX_RUNS);
+        holds_all_but_the_dead(&runs, &all);
+    }
+
+    #[test]
+    fn the_writing_thread_writes_the_same_runs() {
+        // As above, through the thread: a record is marked replaced before its batch is written,
+        // and the runs are compacted there without knowing it.
+        let log = crate::samples::find("eks-fargate").expect("sample").data;
+        let all = records(log);
+        let mut w = Writer::default();
+        for part in 0..3 {
+            let batch = (0..all.len())
+                .filter(|i| i % 3 == part)
+                .map(|i| (i as u64, all[i].clone()))
+                .collect();
+            w.write(batch);
+            if part == 0 {
+                w.kill(1);
+            }
+        }
+        for (i, r) in all.iter().enumerate().skip(3).take(MAX_RUNS + 5) {
+            w.kill(1000 + i as u64);
+            w.write(vec![(1000 + i as u64, r.clone())]);
+        }
+        let runs = w.finish().expect("written");
+        assert!(runs.files.len() <= MAX_RUNS);
+        holds_all_but_the_dead(&runs, &all);
+        assert!(Writer::default()
+            .finish()
+            .expect("nothing to write")
+            .is_empty());
+    }
+
+    /// `runs` hold every record of `all` but the second, in story order, grouped by pod name, on
+    /// every pass.
+    fn holds_all_but_the_dead(runs: &Runs, all: &[Record]) {
+        let mut sorted = all.to_vec();
+        sorted.sort_by(story_order);
         let want: Vec<String> = sorted
             .iter()
             .filter(|r| r.seq != all[1].seq)
