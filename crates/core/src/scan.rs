@@ -89,8 +89,8 @@ pub struct ScanOptions {
     pub max_line: usize,
     /// Worker threads; 0 for one per available core.
     pub threads: usize,
-    /// Bytes read at a time and handed to a worker (whole lines; a longer line grows its buffer);
-    /// a stream's chunks are at most 256 KiB (see `pipeline`).
+    /// Bytes read at a time and handed to a worker (whole lines; a longer line grows its buffer),
+    /// from a mapped file and from a stream alike (see `pipeline`).
     pub chunk_size: usize,
     /// Compressed files decompressed ahead of the input being scanned, each on a thread of its
     /// own (see `ahead`); 0 for none. The answer is the same either way.

@@ -31,12 +31,6 @@ use crate::collect::{self, LineResult};
 use crate::decode::{self, Problem};
 use crate::record::Selection;
 
-/// At most this many bytes per chunk of a stream. Copying into the chunk buffers is a good part of
-/// the decompressor's time, and costs less when the buffers in flight (two per worker, and two
-/// more) stay in the caches; decompressing is the scan's critical path (bench/README.md). Mapped files keep [`ScanOptions::chunk_size`]: they
-/// are not copied, and smaller chunks only added per-chunk costs there.
-const STREAM_CHUNK: usize = 256 << 10;
-
 /// What the workers share: read-only.
 pub(super) struct Work {
     pub sel: Selection,
@@ -129,13 +123,10 @@ pub(super) fn run(source: Source, pre: &Prefilter, feed: &mut Feed<'_>) -> Resul
             return Ok(());
         }
     }
-    // The reader copies every byte of a stream (decompressed, or read) into a chunk buffer; the
-    // buffers in flight must stay in the caches for that copy to be cheap (see `STREAM_CHUNK`).
-    // A mapped file's chunks are views of the page cache, not copies.
-    let fill = match &source {
-        Source::Stream { .. } => chunk.min(STREAM_CHUNK),
-        Source::Mapped { .. } => chunk,
-    };
+    // A stream's chunks (copied by the reader, decompressed or read) are as big as a mapped
+    // file's (views of the page cache). Smaller ones keep the reader's copies in the caches, but
+    // each chunk is handed from thread to thread twice, and four times as many made the scan of
+    // a compressed log slower (bench/README.md, "Stream chunks as big as a mapped file's").
     let workers = match opts.threads {
         0 => thread::available_parallelism().map_or(2, usize::from),
         n => n,
@@ -143,7 +134,7 @@ pub(super) fn run(source: Source, pre: &Prefilter, feed: &mut Feed<'_>) -> Resul
     // Enough slots for every worker to have a chunk in hand and one queued, plus the one the
     // reader fills and one on its way back.
     let cfg = ReaderCfg {
-        chunk: fill,
+        chunk,
         max_line: opts.max_line,
         slots: 2 * workers + 2,
     };
@@ -179,7 +170,7 @@ pub(super) fn run(source: Source, pre: &Prefilter, feed: &mut Feed<'_>) -> Resul
     }
     // The threads are not joined: when this returns early (--strict, an error) the channels close
     // and they end on their next step, and a reader blocked on a slow stdin must not hold us.
-    let r = collect(&mut col, &done_rx, &pool_tx, fill);
+    let r = collect(&mut col, &done_rx, &pool_tx, chunk);
     stop.store(true, Ordering::Relaxed);
     r
 }
