@@ -4,9 +4,9 @@
 //! of its writes and they can be hours apart. Past half the budget (`--memory`), the records in
 //! memory are handed to a thread that sorts them into story order and writes them to an anonymous
 //! temporary file, a *run* ([`Writer`]), and memory starts empty again; the other half is for the
-//! records collected while it writes. At the end the runs are merged back in story order, one pod name at a
-//! time, so deriving holds one group of records per story in flight, never the whole log: an
-//! external merge sort whose key is the one [`crate::timeline::Pending`] sorts by.
+//! records collected while it writes. At the end the runs are merged back in story order, one pod
+//! name at a time, so deriving holds one group of records per story in flight, never the whole
+//! log: an external merge sort whose key is the one [`crate::timeline::Pending`] sorts by.
 //!
 //! The file format is private to one process: a record is its length, then its fields in a fixed
 //! order (see [`encode`]). Anonymous files leave nothing behind, whatever ends the process.
@@ -89,7 +89,7 @@ pub struct Runs {
 ///
 /// A batch is handed over only once the one before it is written, so at most two are held: the
 /// one being written and the one being collected. The collector hands them over at half its
-/// budget, and holds what it held when it wrote them itself.
+/// budget, so the two together take what one took when it wrote the runs itself.
 ///
 /// A run that cannot be written (the temporary directory is full or unwritable) is the error of
 /// [`Writer::finish`]; the batches after it are dropped, since the scan fails anyway.
@@ -154,7 +154,9 @@ impl Writer {
                 })??
             }
         };
-        runs.dead.extend(self.dead);
+        for ordinal in self.dead {
+            runs.kill(ordinal);
+        }
         Ok(runs)
     }
 }
