@@ -10,7 +10,7 @@
 //! [`MAX_DEPTH`]; callers that must answer exactly as serde would hand such input to serde. A
 //! caller that must also refuse numbers out of range, as a parse that converts them does, checks
 //! them with [`Reader::skip_value_checking`]. It decodes no escapes: a string that holds one is
-//! reported as escaped, and is serde's to decode.
+//! reported as escaped, and is decoded by `unescape` (or serde).
 //!
 //! What it must not know: audit events, their field names or what a caller does with a field.
 //! Everything here borrows from the input and allocates nothing; it is on the path of every line

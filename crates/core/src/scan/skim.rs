@@ -32,6 +32,7 @@ use crate::collect::{self, LineResult};
 use crate::decode;
 use crate::formats::{cwexport, firehose};
 use crate::json::read::{Reader, Str};
+use crate::json::unescape::unescape;
 use crate::record::{Extracted, Selection};
 
 /// What the skim found out about a line.
@@ -343,6 +344,9 @@ fn within<'a>(text: &'a str, part: &[u8]) -> Option<&'a str> {
 fn decoded<'a>(text: &'a str, s: Str<'a>) -> Option<Cow<'a, str>> {
     if !s.escaped {
         return within(text, s.raw).map(Cow::Borrowed);
+    }
+    if let Some(v) = within(text, s.raw).and_then(unescape) {
+        return Some(Cow::Owned(v));
     }
     let at = (s.raw.as_ptr() as usize).checked_sub(text.as_ptr() as usize)?;
     let quoted = text.get(at.checked_sub(1)?..at.checked_add(s.raw.len() + 1)?)?;
