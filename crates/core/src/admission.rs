@@ -9,7 +9,7 @@
 //! and the stored object that no webhook patch explains.
 
 use std::borrow::Cow;
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use serde::Serialize;
 use serde_json::Value;
@@ -102,7 +102,9 @@ pub fn webhook_calls<'a>(
 ) -> (Vec<WebhookCall>, usize) {
     let mut calls: Vec<WebhookCall> = Vec::new();
     // Where each (kind, round, index) is in `calls`: one event may hold any number of annotations.
-    let mut at: HashMap<(&'static str, u32, u32), usize> = HashMap::new();
+    // A B-tree, not a hash table: a call has a dozen of them as a rule, and one small node costs
+    // less than hashing each key (this runs for every event of every story).
+    let mut at: BTreeMap<(&'static str, u32, u32), usize> = BTreeMap::new();
     let mut bad = 0;
     for (key, value) in annotations {
         let (kind, prefix) = if let Some(s) = key.strip_prefix(MUTATION) {
