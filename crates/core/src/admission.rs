@@ -14,9 +14,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::json::read::Reader;
 use crate::json::tree::{Obj, Tree};
-use crate::json::unescape::unescape;
 
 /// One admission webhook call made while serving a request.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -84,7 +82,7 @@ fn round_index(suffix: &str) -> Option<(u32, u32)> {
     Some((r.parse().ok()?, i.parse().ok()?))
 }
 
-#[derive(serde::Deserialize, Default, Debug, PartialEq)]
+#[derive(serde::Deserialize)]
 struct AnnotationValue {
     #[serde(default)]
     configuration: Option<String>,
@@ -94,72 +92,6 @@ struct AnnotationValue {
     mutated: Option<bool>,
     #[serde(default)]
     patch: Option<Value>,
-}
-
-impl AnnotationValue {
-    /// The value of one annotation, as serde reads it into this type (`Err` when serde refuses).
-    fn read(text: &str) -> Result<AnnotationValue, serde_json::Error> {
-        match AnnotationValue::walk(text) {
-            Some(v) => Ok(v),
-            None => serde_json::from_str(text),
-        }
-    }
-
-    /// The value read with the crate's JSON reader, for the common shape (an object whose
-    /// `configuration` and `webhook` are strings or null and `mutated` a boolean or null, without
-    /// a patch), or `None` to leave it to serde. Every create holds one per webhook called, and
-    /// serde's struct visitor was most of the cost of a story's webhooks. `None` too wherever
-    /// serde's answer could differ from the walk's: a control character, a surrogate escape, an
-    /// escaped key, a key given twice, a value nested deeper than the reader walks.
-    fn walk(text: &str) -> Option<AnnotationValue> {
-        let mut r = Reader::checked_str(text)?;
-        r.ws();
-        if r.peek()? != b'{' {
-            return None;
-        }
-        let mut v = AnnotationValue::default();
-        let mut seen = [false; 3];
-        r.object(|r, k| {
-            let slot = match k.plain()? {
-                b"configuration" => 0,
-                b"webhook" => 1,
-                b"mutated" => 2,
-                b"patch" => return None,
-                // serde ignores other fields, checking only their syntax.
-                _ => return r.skip_value(),
-            };
-            // serde refuses a field given twice.
-            if std::mem::replace(&mut seen[slot], true) {
-                return None;
-            }
-            if r.null()? {
-                return Some(());
-            }
-            if slot == 2 {
-                v.mutated = Some(if r.peek()? == b't' {
-                    r.literal(b"true").map(|_| true)?
-                } else {
-                    r.literal(b"false").map(|_| false)?
-                });
-                return Some(());
-            }
-            let s = r.string()?;
-            let at = (s.raw.as_ptr() as usize).checked_sub(text.as_ptr() as usize)?;
-            let raw = text.get(at..at.checked_add(s.raw.len())?)?;
-            let s = if s.escaped {
-                unescape(raw)?
-            } else {
-                raw.to_owned()
-            };
-            if slot == 0 {
-                v.configuration = Some(s);
-            } else {
-                v.webhook = Some(s);
-            }
-            Some(())
-        })?;
-        (r.at_end() && !r.saw_surrogate()).then_some(v)
-    }
 }
 
 /// Merges the webhook annotations of one request into its calls, sorted mutating first, then by
@@ -202,7 +134,7 @@ pub fn webhook_calls<'a>(
         let call = &mut calls[pos];
         match kind {
             "mutating" | "mutating-patch" => {
-                let Ok(v) = AnnotationValue::read(value) else {
+                let Ok(v) = serde_json::from_str::<AnnotationValue>(value) else {
                     bad += 1;
                     continue;
                 };
@@ -634,69 +566,7 @@ pub fn denied_by(message: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use rand::rngs::StdRng;
-    use rand::{Rng, SeedableRng};
     use serde_json::json;
-
-    /// Annotation values as logged, and every way one can differ from the common shape: other
-    /// fields and types, escapes, surrogates, repeats, nesting, controls, damage.
-    #[test]
-    fn annotation_values_read_as_serde_reads_them() {
-        const KEYS: &[&str] = &[
-            "\"configuration\"",
-            "\"webhook\"",
-            "\"mutated\"",
-            "\"patch\"",
-            "\"patchType\"",
-            "\"conf\\u0069guration\"",
-            "\"other\"",
-        ];
-        const VALUES: &[&str] = &[
-            "\"0500-amazon-eks-fargate-mutation.amazonaws.com\"",
-            "\"istio-sidecar-injector\"",
-            "\"a\\\"b\\u00e9\\n\"",
-            "\"\\ud83d\\ude00\"",
-            "\"tab\there\"",
-            "null",
-            "true",
-            "false",
-            "nul",
-            "0",
-            "-1.5e3",
-            "01",
-            "\"JSONPatch\"",
-            "[{\"op\":\"add\",\"path\":\"/spec/schedulerName\",\"value\":\"x\"}]",
-            "{\"a\":[1,{\"b\":null}]}",
-            "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]",
-        ];
-        let mut rng = StdRng::seed_from_u64(11);
-        let (mut walked, mut total) = (0, 0);
-        for _ in 0..20_000 {
-            let n = rng.gen_range(0..5);
-            let fields: Vec<String> = (0..n)
-                .map(|_| {
-                    let k = KEYS[rng.gen_range(0..KEYS.len())];
-                    let v = VALUES[rng.gen_range(0..VALUES.len())];
-                    let sp = if rng.gen_bool(0.1) { " " } else { "" };
-                    format!("{k}{sp}:{sp}{v}")
-                })
-                .collect();
-            let mut text = format!("{{{}}}", fields.join(","));
-            match rng.gen_range(0..20) {
-                0 => text.push_str(" \n"),
-                1 => text.push('x'),
-                2 => text.truncate(text.len() / 2),
-                3 => text = format!("[{}]", fields.join(",")),
-                _ => {}
-            }
-            let serde = serde_json::from_str::<AnnotationValue>(&text).ok();
-            assert_eq!(AnnotationValue::read(&text).ok(), serde, "{text}");
-            walked += usize::from(AnnotationValue::walk(&text).is_some());
-            total += 1;
-        }
-        // The walk answered many of them itself; serde the rest.
-        assert!(walked > total / 10 && walked < total, "{walked} of {total}");
-    }
 
     #[test]
     fn merges_annotations_by_round_and_index() {
