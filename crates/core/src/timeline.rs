@@ -5,7 +5,6 @@
 //! The types here are the JSON contract (`schemaVersion` 1): renaming a serialized field is a
 //! breaking change for users' scripts; add fields instead.
 
-use std::cell::OnceCell;
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::fmt;
 use std::io;
@@ -650,48 +649,6 @@ fn str_at<'v>(v: Option<&'v Tree>, ptr: &str) -> Option<&'v str> {
     v?.pointer(ptr)?.as_str()
 }
 
-/// The object a write stored (its response body), parsed on first use, when it is a pod. Only the
-/// writes whose response is the object have one: a delete's or a binding's tells nothing more.
-fn stored<'a, 'r>(
-    r: &'r Record,
-    kind: &EventKind,
-    cell: &'a OnceCell<Option<Tree<'r>>>,
-) -> Option<&'a Tree<'r>> {
-    cell.get_or_init(|| {
-        let object = matches!(
-            kind,
-            EventKind::Create | EventKind::Update | EventKind::Patch | EventKind::Status
-        );
-        object
-            .then(|| r.response.as_ref().and_then(Body::parse))
-            .flatten()
-    })
-    .as_ref()
-    .filter(|v| {
-        v.get("kind")
-            .and_then(Tree::as_str)
-            .is_none_or(|k| k == "Pod")
-    })
-}
-
-/// One incarnation's bodies: each record's kind, request, and stored object (see [`stored`]).
-type Bodies<'r> = [(EventKind, Option<Tree<'r>>, OnceCell<Option<Tree<'r>>>)];
-
-/// The latest known state: the newest stored object of the records `newer` (in time order) that
-/// is a pod, else `state`.
-fn latest<'a, 'r>(
-    state: Option<&'a Tree<'r>>,
-    newer: &[usize],
-    records: &[&'r Record],
-    bodies: &'a Bodies<'r>,
-) -> Option<&'a Tree<'r>> {
-    newer
-        .iter()
-        .rev()
-        .find_map(|&j| stored(records[j], &bodies[j].0, &bodies[j].2))
-        .or(state)
-}
-
 /// Everything derived from one incarnation's records (in time order).
 fn derive(inc: Incarnation<'_>) -> Pod {
     let first = inc.records[0];
@@ -706,28 +663,26 @@ fn derive(inc: Incarnation<'_>) -> Pod {
         },
         ..Default::default()
     };
-    // The bodies, parsed for this incarnation only (see `record::Body`). A stored object is
-    // parsed when it is first asked for: a status write's response (the whole pod, most of the
-    // bytes of a story) is read only when its request does not tell the facts, or a later update
-    // compares against it.
-    let bodies: Vec<(EventKind, Option<Tree>, OnceCell<Option<Tree>>)> = inc
+    // The bodies, parsed for this incarnation only (see `record::Body`); the stored object only
+    // for the events that read it (a delete's or a binding's response tells nothing more).
+    let bodies: Vec<(EventKind, Option<Tree>, Option<Tree>)> = inc
         .records
         .iter()
         .map(|r| {
             let kind = EventKind::of(r);
-            (
+            let response = matches!(
                 kind,
-                r.request.as_ref().and_then(Body::parse),
-                OnceCell::new(),
+                EventKind::Create | EventKind::Update | EventKind::Patch | EventKind::Status
             )
+            .then(|| r.response.as_ref().and_then(Body::parse))
+            .flatten();
+            (kind, r.request.as_ref().and_then(Body::parse), response)
         })
         .collect();
-    // The latest known state of the object, to tell what an update changed: see `latest`. A
-    // status write's stored object joins `newer_states` unread.
+    // The latest known state of the object, to tell what an update changed.
     let mut state: Option<&Tree> = None;
-    let mut newer_states: Vec<usize> = Vec::new();
     let mut kubelet_node: Option<String> = None;
-    for (at, (r, (kind, request, response))) in inc.records.iter().zip(&bodies).enumerate() {
+    for (r, (kind, request, response)) in inc.records.iter().zip(&bodies) {
         let (calls, _) = admission::webhook_calls(
             r.webhook_annotations
                 .iter()
@@ -752,7 +707,11 @@ fn derive(inc: Incarnation<'_>) -> Pod {
         };
         let ok = !r.failed();
         let req = request.as_ref();
-        let resp = || stored(r, kind, response);
+        let resp = response.as_ref().filter(|v| {
+            v.get("kind")
+                .and_then(Tree::as_str)
+                .is_none_or(|k| k == "Pod")
+        });
         if let Some(n) = r.user.strip_prefix("system:node:") {
             kubelet_node.get_or_insert_with(|| n.to_owned());
         }
@@ -775,7 +734,6 @@ fn derive(inc: Incarnation<'_>) -> Pod {
                 }
             }
             EventKind::Create => {
-                let resp = resp();
                 pod.created_at = Some(ev.time.clone());
                 pod.times.created = Some(r.time);
                 pod.created_by = Some(r.user.clone());
@@ -797,15 +755,12 @@ fn derive(inc: Incarnation<'_>) -> Pod {
                     pod.node.get_or_insert_with(|| n.to_owned());
                 }
                 state = resp.or(req);
-                newer_states.clear();
             }
             kind @ (EventKind::Update | EventKind::Patch) => {
                 let update = matches!(kind, EventKind::Update);
                 if ok {
-                    let resp = resp();
-                    let state_now = latest(state, &newer_states, &inc.records, &bodies);
                     if update {
-                        if let (Some(prev), Some(new)) = (state_now, req) {
+                        if let (Some(prev), Some(new)) = (state, req) {
                             for d in admission::diff(prev, new, admission::SERVER_FIELDS) {
                                 ev.changes.push(change(d.path, d.op, d.value, &r.user));
                             }
@@ -825,7 +780,7 @@ fn derive(inc: Incarnation<'_>) -> Pod {
                         if req.is_none() {
                             // Metadata level, or a body too deep or too damaged to read.
                             Some("request body not in the log")
-                        } else if update && state_now.is_none() {
+                        } else if update && state.is_none() {
                             Some("earlier state not in the log")
                         } else {
                             None
@@ -842,7 +797,6 @@ fn derive(inc: Incarnation<'_>) -> Pod {
                     }
                     if let Some(s) = resp.or(if update { req } else { None }) {
                         state = Some(s);
-                        newer_states.clear();
                     }
                 }
                 ev.webhooks = calls;
@@ -852,8 +806,7 @@ fn derive(inc: Incarnation<'_>) -> Pod {
                     if r.verb == "patch" {
                         patch_changes(body, &r.user, &mut ev.changes);
                     } else if let Some(st) = body.get("status") {
-                        let prev = latest(state, &newer_states, &inc.records, &bodies)
-                            .and_then(|s| s.get("status"));
+                        let prev = state.and_then(|s| s.get("status"));
                         let empty = Tree::Object(Default::default());
                         for d in admission::diff(prev.unwrap_or(&empty), st, &[]) {
                             ev.changes.push(change(
@@ -867,23 +820,22 @@ fn derive(inc: Incarnation<'_>) -> Pod {
                 }
                 let status = req
                     .and_then(|b| b.get("status"))
-                    .or_else(|| resp().and_then(|b| b.get("status")));
+                    .or_else(|| resp.and_then(|b| b.get("status")));
                 if ok {
-                    if pod.ready_at.is_none()
-                        && is_ready(req).or_else(|| is_ready(resp())) == Some(true)
-                    {
+                    if pod.ready_at.is_none() && is_ready(req).or(is_ready(resp)) == Some(true) {
                         pod.ready_at = Some(ev.time.clone());
                         pod.times.ready = Some(r.time);
                     }
                     if let Some(p) = status
                         .and_then(|s| s.get("phase"))
                         .and_then(Tree::as_str)
-                        .or_else(|| str_at(resp(), "/status/phase"))
+                        .or(str_at(resp, "/status/phase"))
                     {
                         pod.phase = Some(p.to_owned());
                     }
-                    // Read when a later event needs it (see `latest`).
-                    newer_states.push(at);
+                    if let Some(s) = resp {
+                        state = Some(s);
+                    }
                 }
                 ev.summary = summarize_status(status);
             }
