@@ -12,7 +12,6 @@ pub mod kinds;
 pub mod markdown;
 pub mod mermaid;
 pub mod pods;
-pub mod pretty;
 pub mod sequence;
 pub mod table;
 pub mod webhooks;
@@ -21,6 +20,7 @@ use std::io::{self, IsTerminal, Write};
 
 use serde::Serialize;
 
+use ktrail_core::escape::is_unsafe;
 use ktrail_core::text::offset;
 use ktrail_core::timeline::{Pending, Pod, PodEvent, Report, SCHEMA_VERSION};
 
@@ -149,19 +149,126 @@ impl Style {
 
 /// Writes any serializable value as pretty JSON with a final newline. Besides the C0 controls JSON
 /// must escape, DEL, C1 controls and bidirectional overrides from the log are written as `\uXXXX`
-/// too: the same JSON value, but safe to print to a terminal (see [`pretty`]).
+/// too: the same JSON value, but safe to print to a terminal.
 pub fn json<T: Serialize>(value: &T, w: &mut dyn Write) -> io::Result<()> {
-    // The writer makes many small writes; a buffer of a concrete type here takes them without a
+    // serde_json writes many small pieces; a buffer of a concrete type here takes them without a
     // dynamic call each (the report of a busy log is tens of MB of JSON).
     let mut buf = io::BufWriter::with_capacity(64 << 10, w);
-    pretty::write(value, 0, &mut buf)?;
+    let mut ser = serde_json::Serializer::with_formatter(&mut buf, SafeJson::default());
+    value.serialize(&mut ser)?;
     writeln!(buf)?;
     buf.flush()
 }
 
+/// serde_json's pretty formatter (two spaces, `": "`), starting at any depth, with every character
+/// `ktrail_core::escape::is_unsafe` finds escaped.
+#[derive(Default)]
+struct SafeJson {
+    indent: usize,
+    has_value: bool,
+}
+
+impl SafeJson {
+    /// For a value nested `depth` levels deep in a document: its lines are indented to match.
+    fn at_depth(depth: usize) -> SafeJson {
+        SafeJson {
+            indent: depth,
+            has_value: false,
+        }
+    }
+
+    fn newline<W: ?Sized + Write>(&self, w: &mut W) -> io::Result<()> {
+        const SPACES: &[u8] = &[b' '; 64];
+        w.write_all(b"\n")?;
+        let mut n = self.indent * 2;
+        while n > 0 {
+            let k = n.min(SPACES.len());
+            w.write_all(&SPACES[..k])?;
+            n -= k;
+        }
+        Ok(())
+    }
+
+    fn open<W: ?Sized + Write>(&mut self, w: &mut W, c: &[u8]) -> io::Result<()> {
+        self.indent += 1;
+        self.has_value = false;
+        w.write_all(c)
+    }
+
+    fn close<W: ?Sized + Write>(&mut self, w: &mut W, c: &[u8]) -> io::Result<()> {
+        self.indent -= 1;
+        if self.has_value {
+            self.newline(w)?;
+        }
+        w.write_all(c)
+    }
+
+    fn item<W: ?Sized + Write>(&mut self, w: &mut W, first: bool) -> io::Result<()> {
+        if !first {
+            w.write_all(b",")?;
+        }
+        self.newline(w)
+    }
+}
+
+impl serde_json::ser::Formatter for SafeJson {
+    fn write_string_fragment<W: ?Sized + Write>(
+        &mut self,
+        w: &mut W,
+        fragment: &str,
+    ) -> io::Result<()> {
+        // Printable ASCII is never unsafe: most fragments need no character-by-character look.
+        // Folded without stopping early, so that the compiler checks many bytes at a time.
+        if !fragment
+            .bytes()
+            .fold(false, |odd, b| odd | !(0x20..0x7f).contains(&b))
+        {
+            return w.write_all(fragment.as_bytes());
+        }
+        let mut rest = fragment;
+        while let Some((i, c)) = rest.char_indices().find(|(_, c)| is_unsafe(*c)) {
+            w.write_all(&rest.as_bytes()[..i])?;
+            // Every unsafe character is in the Basic Multilingual Plane: one \u escape.
+            write!(w, "\\u{:04x}", c as u32)?;
+            rest = &rest[i + c.len_utf8()..];
+        }
+        w.write_all(rest.as_bytes())
+    }
+    fn begin_array<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.open(w, b"[")
+    }
+    fn end_array<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.close(w, b"]")
+    }
+    fn begin_array_value<W: ?Sized + Write>(&mut self, w: &mut W, first: bool) -> io::Result<()> {
+        self.item(w, first)
+    }
+    fn end_array_value<W: ?Sized + Write>(&mut self, _: &mut W) -> io::Result<()> {
+        self.has_value = true;
+        Ok(())
+    }
+    fn begin_object<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.open(w, b"{")
+    }
+    fn end_object<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.close(w, b"}")
+    }
+    fn begin_object_key<W: ?Sized + Write>(&mut self, w: &mut W, first: bool) -> io::Result<()> {
+        self.item(w, first)
+    }
+    fn begin_object_value<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
+        w.write_all(b": ")
+    }
+    fn end_object_value<W: ?Sized + Write>(&mut self, _: &mut W) -> io::Result<()> {
+        self.has_value = true;
+        Ok(())
+    }
+}
+
 /// Serializes `value` into `out` as it would appear `depth` levels deep in a pretty document.
 pub(crate) fn json_at<T: Serialize>(value: &T, depth: usize, out: &mut Vec<u8>) -> io::Result<()> {
-    pretty::write(value, depth, out).map_err(io::Error::from)
+    let mut ser = serde_json::Serializer::with_formatter(out, SafeJson::at_depth(depth));
+    value.serialize(&mut ser).map_err(io::Error::from)
 }
 
 /// The timeline written pod by pod as the stories are derived (see [`Pending::stream`]): the same
@@ -326,7 +433,6 @@ pub fn write_table(t: &comfy_table::Table, w: &mut dyn Write) -> io::Result<()> 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use ktrail_core::escape::is_unsafe;
 
     #[test]
     fn long_cells_are_cut_per_line() {
