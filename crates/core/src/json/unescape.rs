@@ -2,9 +2,9 @@
 //! without serde.
 //!
 //! The skim builds the events of pod writes from the lines it walked, and their webhook
-//! annotations are JSON documents inside JSON strings: every quote of them is escaped, a dozen to a
-//! short value. Decoding those with `serde_json::from_str::<String>` went through its parser one
-//! escape at a time; this copies the text between backslashes whole.
+//! annotations are JSON documents inside JSON strings: every quote in them is escaped, a dozen
+//! escapes in a short value. Decoding those with `serde_json::from_str::<String>` went through its
+//! parser one escape at a time; this copies the text between backslashes whole.
 //!
 //! What it must not know: where the string came from. It answers exactly as serde does or not at
 //! all: `None` for anything it does not decode itself (a `\u` escape of a UTF-16 surrogate, which
