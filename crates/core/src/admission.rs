@@ -102,8 +102,8 @@ pub fn webhook_calls<'a>(
 ) -> (Vec<WebhookCall>, usize) {
     let mut calls: Vec<WebhookCall> = Vec::new();
     // Where each (kind, round, index) is in `calls`: one event may hold any number of annotations.
-    // A B-tree, not a hash table: a call has a dozen of them as a rule, and one small node costs
-    // less than hashing each key (this runs for every event of every story).
+    // A B-tree, not a hash table: an event names a dozen calls as a rule, and one small node
+    // costs less than hashing each key (this runs for every event of every story).
     let mut at: BTreeMap<(&'static str, u32, u32), usize> = BTreeMap::new();
     let mut bad = 0;
     for (key, value) in annotations {

@@ -342,14 +342,16 @@ fn within<'a>(text: &'a str, part: &[u8]) -> Option<&'a str> {
 
 /// A string of `text` as serde gives it: borrowed when it has no escapes, else decoded.
 fn decoded<'a>(text: &'a str, s: Str<'a>) -> Option<Cow<'a, str>> {
+    let raw = within(text, s.raw)?;
     if !s.escaped {
-        return within(text, s.raw).map(Cow::Borrowed);
+        return Some(Cow::Borrowed(raw));
     }
-    if let Some(v) = within(text, s.raw).and_then(unescape) {
+    if let Some(v) = unescape(raw) {
         return Some(Cow::Owned(v));
     }
-    let at = (s.raw.as_ptr() as usize).checked_sub(text.as_ptr() as usize)?;
-    let quoted = text.get(at.checked_sub(1)?..at.checked_add(s.raw.len() + 1)?)?;
+    // What `unescape` leaves is serde's, with the string's quotes around it.
+    let at = raw.as_ptr() as usize - text.as_ptr() as usize;
+    let quoted = text.get(at.checked_sub(1)?..at + raw.len() + 1)?;
     serde_json::from_str::<String>(quoted).ok().map(Cow::Owned)
 }
 
