@@ -70,7 +70,7 @@ JQ_FILTER='select(.objectRef.resource=="pods" and .objectRef.name!=null and (.ve
 
 cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')
 echo "machine: $(nproc) cores, $cpu, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo)"
-echo "peers:   $(rg --version | head -1), $($JQ --version), gzip $(gzip --version | head -1 | awk '{print $NF}'), zstd $(zstd --version | grep -o 'v[0-9.]*' | head -1)"
+echo "peers:   $(rg --version | sed -n 1p), $($JQ --version), gzip $(gzip --version | sed -n 1p | awk '{print $NF}'), zstd $(zstd --version | grep -o 'v[0-9.]*' | sed -n 1p)"
 echo "input:   $BIG, $(stat -c %s "$BIG") bytes, $(wc -l <"$BIG") lines; .gz $(stat -c %s "$BIG.gz"), .zst $(stat -c %s "$BIG.zst")"
 echo "cores busy before: $(busy)%"
 echo

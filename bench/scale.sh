@@ -101,7 +101,7 @@ done
 cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')
 echo "scale benchmark: $RUNS rounds (after one warm-up round), $KTRAIL"
 echo "machine: $(nproc) cores, $cpu, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo)"
-echo "peers:   $(rg --version | head -1), gzip $(gzip --version | head -1 | awk '{print $NF}'), zstd $(zstd --version | grep -o 'v[0-9.]*' | head -1)"
+echo "peers:   $(rg --version | sed -n 1p), gzip $(gzip --version | sed -n 1p | awk '{print $NF}'), zstd $(zstd --version | grep -o 'v[0-9.]*' | sed -n 1p)"
 for c in $CORPORA; do
     case $c in
         wide) echo "wide:    $WIDE, $(stat -c %s "$WIDE") bytes, $(wc -l <"$WIDE") lines, $SCALE_PODS pods; .zst $(stat -c %s "$WIDE.zst")" ;;
