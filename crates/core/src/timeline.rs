@@ -320,6 +320,10 @@ impl std::ops::Deref for Group<'_> {
 /// takes long, few enough that their stories stay small next to the records.
 const AHEAD: usize = 64;
 
+/// Groups handed to a thread at once, and handed back at once: most groups take microseconds,
+/// and a hand-off per group put the threads to sleep and woke them once per pod.
+const BATCH: usize = 8;
+
 /// What `--uid` selects (see [`crate::collect`]): the uid, and the pods of an ambiguous prefix.
 pub type UidChoice = (Option<String>, Vec<(String, String, String)>);
 
@@ -491,35 +495,47 @@ fn ordered_map<J: Send, T: Send, E: From<io::Error>>(
         }
         return Ok(());
     }
-    let (job_tx, job_rx) = mpsc::channel::<(usize, J)>();
+    let (job_tx, job_rx) = mpsc::channel::<Vec<(usize, J)>>();
     let job_rx = Mutex::new(job_rx);
     std::thread::scope(|scope| {
         let job_tx = job_tx;
-        let (done_tx, done_rx) = mpsc::channel::<(usize, std::thread::Result<T>)>();
+        let (done_tx, done_rx) = mpsc::channel::<Vec<(usize, std::thread::Result<T>)>>();
         for _ in 0..threads {
             let (done_tx, job_rx, f) = (done_tx.clone(), &job_rx, &f);
             scope.spawn(move || loop {
                 // The lock is held while waiting; the other threads wait on the lock instead.
-                let job = job_rx.lock().unwrap_or_else(PoisonError::into_inner).recv();
-                let Ok((i, j)) = job else { return };
-                let t = panic::catch_unwind(AssertUnwindSafe(|| f(j)));
-                if done_tx.send((i, t)).is_err() {
+                let batch = job_rx.lock().unwrap_or_else(PoisonError::into_inner).recv();
+                let Ok(batch) = batch else { return };
+                let done = batch
+                    .into_iter()
+                    .map(|(i, j)| (i, panic::catch_unwind(AssertUnwindSafe(|| f(j)))))
+                    .collect();
+                if done_tx.send(done).is_err() {
                     return;
                 }
             });
         }
         drop(done_tx);
-        // Returning drops `job_tx`: the threads end after the job in hand.
+        // Returning drops `job_tx`: the threads end after the batch in hand.
         let (mut sent, mut exhausted, mut want) = (0, false, 0);
         let mut early = BTreeMap::new();
         loop {
             while !exhausted && sent < want + AHEAD {
-                match jobs.next() {
-                    Some(job) => {
-                        let _ = job_tx.send((sent, job?));
-                        sent += 1;
+                let mut batch = Vec::with_capacity(BATCH);
+                while batch.len() < BATCH {
+                    match jobs.next() {
+                        Some(job) => {
+                            batch.push((sent, job?));
+                            sent += 1;
+                        }
+                        None => {
+                            exhausted = true;
+                            break;
+                        }
                     }
-                    None => exhausted = true,
+                }
+                if !batch.is_empty() {
+                    let _ = job_tx.send(batch);
                 }
             }
             if want == sent {
@@ -530,9 +546,7 @@ fn ordered_map<J: Send, T: Send, E: From<io::Error>>(
                     break t;
                 }
                 match done_rx.recv() {
-                    Ok((i, t)) => {
-                        early.insert(i, t);
-                    }
+                    Ok(done) => early.extend(done),
                     // Every thread catches its panics, so they all end only when told to.
                     Err(_) => unreachable!("the timeline's threads ended early"),
                 }
