@@ -320,8 +320,9 @@ impl std::ops::Deref for Group<'_> {
 /// takes long, few enough that their stories stay small next to the records.
 const AHEAD: usize = 64;
 
-/// Groups handed to a thread at once, and handed back at once: most groups take microseconds,
-/// and a hand-off per group put the threads to sleep and woke them once per pod.
+/// Groups handed to a thread at once, and handed back at once: a group takes a fraction of a
+/// millisecond as a rule, and a hand-off each way per group put a thread to sleep and woke it
+/// again for every pod name (bench/README.md).
 const BATCH: usize = 8;
 
 /// What `--uid` selects (see [`crate::collect`]): the uid, and the pods of an ambiguous prefix.
