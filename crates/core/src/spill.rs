@@ -223,8 +223,11 @@ fn merge<'a>(files: &[(File, u64)], dead: &'a HashSet<u64>) -> io::Result<Merge<
     for (i, (f, _)) in files.iter().enumerate() {
         let mut f = f.try_clone()?;
         f.seek(SeekFrom::Start(0))?;
-        let mut r = BufReader::with_capacity(256 << 10, f);
-        if let Some((ordinal, head)) = next_live(&mut r, dead)? {
+        let mut r = RunReader {
+            r: BufReader::with_capacity(256 << 10, f),
+            buf: Vec::new(),
+        };
+        if let Some((ordinal, head)) = r.next_live(dead)? {
             heap.push(Head(head, i, ordinal));
         }
         readers.push(r);
@@ -266,20 +269,31 @@ impl RunWriter {
     }
 }
 
-/// The next record of a run that no later stage replaced, with its ordinal.
-fn next_live(r: &mut BufReader<File>, dead: &HashSet<u64>) -> io::Result<Option<(u64, Record)>> {
-    loop {
-        let mut len = [0u8; 4];
-        match r.read_exact(&mut len) {
-            Ok(()) => {}
-            Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => return Ok(None),
-            Err(e) => return Err(e),
-        }
-        let mut buf = vec![0u8; u32::from_le_bytes(len) as usize];
-        r.read_exact(&mut buf)?;
-        let (ordinal, rec) = decode(&buf)?;
-        if !dead.contains(&ordinal) {
-            return Ok(Some((ordinal, rec)));
+/// One run being read back.
+struct RunReader {
+    r: BufReader<File>,
+    /// The bytes of the record being decoded, kept from one record to the next: a fresh buffer
+    /// per record was an allocation and a zeroing of every byte spilled.
+    buf: Vec<u8>,
+}
+
+impl RunReader {
+    /// The next record of the run that no later stage replaced, with its ordinal.
+    fn next_live(&mut self, dead: &HashSet<u64>) -> io::Result<Option<(u64, Record)>> {
+        loop {
+            let mut len = [0u8; 4];
+            match self.r.read_exact(&mut len) {
+                Ok(()) => {}
+                Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => return Ok(None),
+                Err(e) => return Err(e),
+            }
+            let len = u32::from_le_bytes(len) as usize;
+            self.buf.resize(len, 0);
+            self.r.read_exact(&mut self.buf)?;
+            let (ordinal, rec) = decode(&self.buf)?;
+            if !dead.contains(&ordinal) {
+                return Ok(Some((ordinal, rec)));
+            }
         }
     }
 }
@@ -308,7 +322,7 @@ impl Ord for Head {
 /// The runs' live records in story order.
 struct Merge<'a> {
     heap: BinaryHeap<Head>,
-    readers: Vec<BufReader<File>>,
+    readers: Vec<RunReader>,
     dead: &'a HashSet<u64>,
 }
 
@@ -317,7 +331,7 @@ impl Merge<'_> {
         let Some(Head(rec, i, ordinal)) = self.heap.pop() else {
             return Ok(None);
         };
-        if let Some((o, next)) = next_live(&mut self.readers[i], self.dead)? {
+        if let Some((o, next)) = self.readers[i].next_live(self.dead)? {
             self.heap.push(Head(next, i, o));
         }
         Ok(Some((ordinal, rec)))
