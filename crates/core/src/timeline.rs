@@ -475,12 +475,13 @@ impl Pending {
 }
 
 /// `f` of every job, spread over every core, each result handed to `sink` in the jobs' order (the
-/// output a single thread gives), at most [`AHEAD`] results waiting for their turn. `n` is about
-/// how many jobs there are (a few are done on this thread alone).
+/// output a single thread gives). Jobs go to the threads [`BATCH`] at a time, at most [`AHEAD`]
+/// (and the rest of a batch) ahead of the one handed to `sink` next. `n` is about how many jobs
+/// there are (a few are done on this thread alone).
 ///
 /// The threads live for the whole map: each keeps its allocator's memory from one group to the
-/// next (threads started per batch took fresh pages from the system for every batch, which the
-/// kernel must zero first). A panic in `f` is raised again here.
+/// next (threads started anew for each round of jobs took fresh pages from the system every
+/// round, which the kernel must zero first). A panic in `f` is raised again here.
 fn ordered_map<J: Send, T: Send, E: From<io::Error>>(
     n: usize,
     mut jobs: impl Iterator<Item = io::Result<J>>,
