@@ -127,6 +127,15 @@ pub fn head_key(body: &[u8], needle: &memmem::Finder<'_>) -> Option<usize> {
     Some(at + needle.needle().len())
 }
 
+/// The UTF-16 code unit a `\u` escape names: its four hex digits (`digits` is the four bytes
+/// after `\u`), or `None` when they are not four hex digits.
+pub fn hex_unit(digits: &[u8]) -> Option<u16> {
+    let digits: &[u8; 4] = digits.try_into().ok()?;
+    digits.iter().try_fold(0u16, |unit, &h| {
+        Some(unit * 16 + char::from(h).to_digit(16)? as u16)
+    })
+}
+
 /// Whether `line` holds a control character (below 0x20), including the whitespace ones.
 ///
 /// Control characters are never valid inside JSON strings, and lines of audit events have none

@@ -35,14 +35,10 @@ pub fn unescape(raw: &str) -> Option<String> {
             b'r' => '\r',
             b't' => '\t',
             b'u' => {
-                let hex = b.get(i + 2..i + 6)?;
-                let mut unit = 0u32;
-                for &h in hex {
-                    unit = unit * 16 + char::from(h).to_digit(16)?;
-                }
+                let unit = super::read::hex_unit(b.get(i + 2..i + 6)?)?;
                 i += 4;
                 // A surrogate is not a char: serde pairs it with the next escape, or refuses it.
-                char::from_u32(unit)?
+                char::from_u32(u32::from(unit))?
             }
             _ => return None,
         };
