@@ -463,7 +463,8 @@ pub struct InputArgs {
     #[arg(long)]
     pub strict: bool,
     /// Memory for the pod writes kept while reading (e.g. 512M, 2G); past it they are kept in
-    /// temporary files (in $TMPDIR) until the stories are written.
+    /// temporary files (in $TMPDIR) until the stories are written. `check` keeps its results per
+    /// pod in a quarter of it, and the rest in temporary files too.
     #[arg(long, value_name = "SIZE", default_value = "64M", value_parser = parse_memory)]
     pub memory: usize,
     #[command(flatten)]

@@ -23,7 +23,7 @@ fn a_tiny_budget_gives_every_command_the_same_answer() {
     let rules = dir.path().join("rules.yaml");
     std::fs::write(
         &rules,
-        "rules:\n  - name: every pod is scheduled\n    pods: {namespace: \"*\"}\n    expect:\n      scheduler: default-scheduler\n",
+        "rules:\n  - name: every pod is scheduled\n    pods: {namespace: \"*\"}\n    expect:\n      scheduler: default-scheduler\n  - name: every pod on Fargate\n    pods: {namespace: \"*\"}\n    expect:\n      node: \"^fargate-\"\n      boundWithin: 1ms\n",
     )
     .unwrap();
     let rules = rules.to_str().unwrap();
@@ -37,6 +37,9 @@ fn a_tiny_budget_gives_every_command_the_same_answer() {
         vec!["pods", "-f", log, "-o", "csv"],
         vec!["webhooks", "-f", log, "-o", "json"],
         vec!["check", "--rules", rules, "-f", log, "-o", "json"],
+        vec!["check", "--rules", rules, "-f", log],
+        vec!["check", "--rules", rules, "-f", log, "-o", "junit"],
+        vec!["check", "--rules", rules, "-f", log, "-o", "markdown"],
         vec!["report", "-f", log, "--max-stories", "20"],
         vec!["blame", &one, "-f", log, "-o", "json"],
         vec!["diff", &one, "-f", log],

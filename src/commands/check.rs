@@ -26,13 +26,22 @@ pub fn run(args: Check) -> Result<u8> {
     };
     let pending = load_pending(&args.inputs, sel)?;
     // Each story is judged as it is derived (on every core): the verdict keeps results, not
-    // stories.
-    let mut judged = Evaluator::new(&rules, args.require_match);
+    // stories, and a quarter of the budget of them in memory (the records being read back take
+    // at most half of it).
+    let mut judged = Evaluator::new(&rules, args.require_match).with_memory(args.inputs.memory / 4);
     pending.stream(
         |pods| pods.iter().map(|p| judge(&rules, p)).collect::<Vec<_>>(),
         |pods| -> io::Result<()> {
             for p in pods {
-                judged.push(p);
+                judged.push(p).map_err(|e| {
+                    io::Error::new(
+                        e.kind(),
+                        format!(
+                            "writing the check's results past the memory budget to {}: {e}",
+                            std::env::temp_dir().display()
+                        ),
+                    )
+                })?;
             }
             Ok(())
         },

@@ -130,7 +130,8 @@ pub fn table(report: &CheckReport, style: Style, w: &mut dyn Write) -> io::Resul
         )?;
     }
     for rule in &report.rules {
-        for pod in &rule.pods {
+        for pod in rule.pods.iter() {
+            let pod = pod?;
             for v in &pod.violations {
                 writeln!(w)?;
                 writeln!(
@@ -183,7 +184,8 @@ pub fn markdown(report: &CheckReport, w: &mut dyn Write) -> io::Result<()> {
             "| rule | pod | check | expected | log shows | event |\n|---|---|---|---|---|---|"
         )?;
         for rule in &report.rules {
-            for pod in &rule.pods {
+            for pod in rule.pods.iter() {
+                let pod = pod?;
                 for v in &pod.violations {
                     writeln!(
                         w,
@@ -314,13 +316,14 @@ pub fn junit(report: &CheckReport, w: &mut dyn Write) -> io::Result<()> {
             }
             writeln!(w, "    </testcase>")?;
         }
-        for pod in &rule.pods {
+        for pod in rule.pods.iter() {
+            let pod = pod?;
             let case = xml(&pod.title_with_uid());
             if pod.violations.is_empty() {
                 writeln!(w, r#"    <testcase classname="{name}" name="{case}"/>"#)?;
                 continue;
             }
-            let (message, kind, body) = failure(pod);
+            let (message, kind, body) = failure(&pod);
             writeln!(w, r#"    <testcase classname="{name}" name="{case}">"#)?;
             writeln!(
                 w,
@@ -341,6 +344,7 @@ mod tests {
 
     use super::{xml, Format};
     use crate::render::Style;
+    use ktrail_core::check::eval::{judge, Evaluator};
     use ktrail_core::check::evaluate;
     use ktrail_core::check::fixture::{cluster, RULES};
     use ktrail_core::check::rules::parse;
@@ -352,6 +356,27 @@ mod tests {
         let mut out = Vec::new();
         super::render(&v, format, Style::default(), &mut out).unwrap();
         String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn results_read_back_from_a_file_render_as_those_in_memory() {
+        let report = cluster();
+        let rules = parse("r.yaml", RULES).unwrap();
+        for format in [Format::Table, Format::Json, Format::Junit, Format::Markdown] {
+            let mut e = Evaluator::new(&rules, false).with_memory(0);
+            for p in &report.pods {
+                e.push(judge(&rules, p)).unwrap();
+            }
+            let v = e.finish();
+            assert!(v.rules.iter().all(|r| r.pods.written() == r.pods.len()));
+            let mut out = Vec::new();
+            super::render(&v, format, Style::default(), &mut out).unwrap();
+            assert_eq!(
+                String::from_utf8(out).unwrap(),
+                rendered(format, false),
+                "{format:?}"
+            );
+        }
     }
 
     #[test]

@@ -258,8 +258,7 @@ impl RunWriter {
     fn push(&mut self, ordinal: u64, r: &Record) -> io::Result<()> {
         self.buf.clear();
         encode(ordinal, r, &mut self.buf);
-        self.w.write_all(&(self.buf.len() as u32).to_le_bytes())?;
-        self.w.write_all(&self.buf)?;
+        write_frame(&mut self.w, &self.buf)?;
         self.bytes += self.buf.len() as u64 + 4;
         Ok(())
     }
@@ -281,21 +280,34 @@ impl RunReader {
     /// The next record of the run that no later stage replaced, with its ordinal.
     fn next_live(&mut self, dead: &HashSet<u64>) -> io::Result<Option<(u64, Record)>> {
         loop {
-            let mut len = [0u8; 4];
-            match self.r.read_exact(&mut len) {
-                Ok(()) => {}
-                Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => return Ok(None),
-                Err(e) => return Err(e),
+            if !read_frame(&mut self.r, &mut self.buf)? {
+                return Ok(None);
             }
-            let len = u32::from_le_bytes(len) as usize;
-            self.buf.resize(len, 0);
-            self.r.read_exact(&mut self.buf)?;
             let (ordinal, rec) = decode(&self.buf)?;
             if !dead.contains(&ordinal) {
                 return Ok(Some((ordinal, rec)));
             }
         }
     }
+}
+
+/// Writes one frame of a spill file: its length, then its bytes.
+pub(crate) fn write_frame(w: &mut impl Write, frame: &[u8]) -> io::Result<()> {
+    w.write_all(&(frame.len() as u32).to_le_bytes())?;
+    w.write_all(frame)
+}
+
+/// Reads the next frame [`write_frame`] wrote into `buf`; false at the end of the file.
+pub(crate) fn read_frame(r: &mut impl Read, buf: &mut Vec<u8>) -> io::Result<bool> {
+    let mut len = [0u8; 4];
+    match r.read_exact(&mut len) {
+        Ok(()) => {}
+        Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => return Ok(false),
+        Err(e) => return Err(e),
+    }
+    buf.resize(u32::from_le_bytes(len) as usize, 0);
+    r.read_exact(buf)?;
+    Ok(true)
 }
 
 /// A run's next record, the run's index and the record's ordinal. The smallest comes first out
@@ -367,12 +379,12 @@ impl Iterator for Groups<'_> {
     }
 }
 
-fn put_str(out: &mut Vec<u8>, s: &str) {
+pub(crate) fn put_str(out: &mut Vec<u8>, s: &str) {
     out.extend_from_slice(&(s.len() as u32).to_le_bytes());
     out.extend_from_slice(s.as_bytes());
 }
 
-fn put_opt(out: &mut Vec<u8>, s: Option<&str>) {
+pub(crate) fn put_opt(out: &mut Vec<u8>, s: Option<&str>) {
     match s {
         None => out.push(0),
         Some(s) => {
@@ -419,14 +431,15 @@ pub fn encode(ordinal: u64, r: &Record, out: &mut Vec<u8>) {
 }
 
 /// Reads what [`encode`] wrote.
-struct Cursor<'a>(&'a [u8]);
+/// Reads back the fields [`encode`] (and the other writers of spill files) put.
+pub(crate) struct Cursor<'a>(pub(crate) &'a [u8]);
 
-fn corrupt() -> io::Error {
+pub(crate) fn corrupt() -> io::Error {
     io::Error::new(io::ErrorKind::InvalidData, "a spilled record is damaged")
 }
 
 impl<'a> Cursor<'a> {
-    fn take(&mut self, n: usize) -> io::Result<&'a [u8]> {
+    pub(crate) fn take(&mut self, n: usize) -> io::Result<&'a [u8]> {
         if self.0.len() < n {
             return Err(corrupt());
         }
@@ -439,24 +452,24 @@ impl<'a> Cursor<'a> {
         self.take(N)?.try_into().map_err(|_| corrupt())
     }
 
-    fn u8(&mut self) -> io::Result<u8> {
+    pub(crate) fn u8(&mut self) -> io::Result<u8> {
         Ok(self.array::<1>()?[0])
     }
 
-    fn u32(&mut self) -> io::Result<u32> {
+    pub(crate) fn u32(&mut self) -> io::Result<u32> {
         Ok(u32::from_le_bytes(self.array()?))
     }
 
-    fn u64(&mut self) -> io::Result<u64> {
+    pub(crate) fn u64(&mut self) -> io::Result<u64> {
         Ok(u64::from_le_bytes(self.array()?))
     }
 
-    fn string(&mut self) -> io::Result<String> {
+    pub(crate) fn string(&mut self) -> io::Result<String> {
         let n = self.u32()? as usize;
         String::from_utf8(self.take(n)?.to_vec()).map_err(|_| corrupt())
     }
 
-    fn opt(&mut self) -> io::Result<Option<String>> {
+    pub(crate) fn opt(&mut self) -> io::Result<Option<String>> {
         match self.u8()? {
             0 => Ok(None),
             _ => self.string().map(Some),

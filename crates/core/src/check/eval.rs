@@ -7,10 +7,11 @@
 //! been (`scheduler`, `node`, `mutatedBy`, `boundWithin`, `readyWithin`) do not apply to it; those
 //! about the request (`createdBy`, `notMutatedBy`) and every `forbid` do.
 
-use std::collections::BTreeSet;
+use std::io;
 
 use serde::Serialize;
 
+pub use super::results::{EventRef, PodResult, PodResults, Violation};
 use super::rules::{ForbidMutation, Glob, MutatedBy, NodeRegex, Rule, Rules, Within};
 use crate::admission::WebhookCall;
 use crate::text::offset;
@@ -20,7 +21,7 @@ use crate::timeline::{EventKind, Pod, PodEvent, Report};
 pub const CHECK_SCHEMA_VERSION: u32 = 1;
 
 /// Every rule's verdict over one report.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct CheckReport {
     pub schema_version: u32,
@@ -56,94 +57,31 @@ pub enum Status {
     Unmatched,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct RuleResult {
     pub name: String,
     pub status: Status,
     /// Every matching pod, with its violations (none when it complies).
-    pub pods: Vec<PodResult>,
+    pub pods: PodResults,
 }
 
 impl RuleResult {
     pub fn violations(&self) -> usize {
-        self.pods.iter().map(|p| p.violations.len()).sum()
+        self.pods.violations()
     }
 
     pub fn failed_pods(&self) -> usize {
-        self.pods
-            .iter()
-            .filter(|p| !p.violations.is_empty())
-            .count()
+        self.pods.failed()
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct PodResult {
-    /// The pod's position in the report, to count distinct pods across rules.
-    #[serde(skip)]
-    pub index: usize,
-    pub namespace: String,
-    pub name: String,
-    pub uid: Option<String>,
-    pub denied: bool,
-    pub violations: Vec<Violation>,
-}
-
-impl PodResult {
-    /// `namespace/name`.
-    pub fn title(&self) -> String {
-        format!("{}/{}", self.namespace, self.name)
-    }
-
-    /// The pod and its uid (or that it was denied / never seen with one), for one line.
-    pub fn title_with_uid(&self) -> String {
-        match (&self.uid, self.denied) {
-            (Some(u), _) => format!("{} (uid {u})", self.title()),
-            (None, true) => format!("{} (denied create)", self.title()),
-            (None, false) => format!("{} (uid not in the log)", self.title()),
-        }
-    }
-}
-
-/// One broken expectation or prohibition, with the evidence.
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Violation {
-    /// The rule key that is broken, e.g. `expect.scheduler` or `forbid.mutations`.
-    pub check: String,
-    pub expected: String,
-    /// What the log shows instead.
-    pub found: String,
-    /// The request that proves it (or, when the log is silent, the one the expectation is about).
-    pub event: Option<EventRef>,
-}
-
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct EventRef {
-    pub time: String,
-    pub kind: EventKind,
-    #[serde(rename = "auditID")]
-    pub audit_id: Option<String>,
-}
-
-impl EventRef {
-    fn of(ev: &PodEvent) -> EventRef {
-        EventRef {
-            time: ev.time.clone(),
-            kind: ev.kind.clone(),
-            audit_id: ev.audit_id.clone(),
-        }
-    }
-}
-
-/// Evaluates every rule over every pod of the report.
+/// Evaluates every rule over every pod of the report, in memory.
 pub fn evaluate(rules: &Rules, report: &Report, require_match: bool) -> CheckReport {
     let mut e = Evaluator::new(rules, require_match);
     for p in &report.pods {
-        e.push(judge(rules, p));
+        // Without a budget nothing is written out, so nothing can fail.
+        let _ = e.push(judge(rules, p));
     }
     e.finish()
 }
@@ -167,12 +105,15 @@ pub fn judge(rules: &Rules, p: &Pod) -> Vec<Option<PodResult>> {
         .collect()
 }
 
-/// The verdict gathered pod by pod (see [`judge`]): it keeps the pods' results, not their stories.
+/// The verdict gathered pod by pod (see [`judge`]): it keeps the pods' results, not their stories,
+/// and past its memory budget it keeps them in temporary files ([`PodResults`]).
 pub struct Evaluator<'r> {
     rules: &'r Rules,
     require_match: bool,
-    per_rule: Vec<Vec<PodResult>>,
+    per_rule: Vec<PodResults>,
     pods: usize,
+    pods_failed: usize,
+    budget: usize,
 }
 
 impl<'r> Evaluator<'r> {
@@ -180,20 +121,39 @@ impl<'r> Evaluator<'r> {
         Evaluator {
             rules,
             require_match,
-            per_rule: rules.rules.iter().map(|_| Vec::new()).collect(),
+            per_rule: rules.rules.iter().map(|_| PodResults::default()).collect(),
             pods: 0,
+            pods_failed: 0,
+            budget: usize::MAX,
         }
     }
 
-    /// The next pod's results, as [`judge`] gave them.
-    pub fn push(&mut self, judged: Vec<Option<PodResult>>) {
+    /// Sets the bytes of results kept in memory over every rule: past them they are written out.
+    pub fn with_memory(mut self, bytes: usize) -> Self {
+        self.budget = bytes;
+        self
+    }
+
+    /// The next pod's results, as [`judge`] gave them. Fails when results past the budget cannot
+    /// be written out (the temporary directory is full or unwritable).
+    pub fn push(&mut self, judged: Vec<Option<PodResult>>) -> io::Result<()> {
+        let mut failed = false;
         for (results, r) in self.per_rule.iter_mut().zip(judged) {
             if let Some(mut r) = r {
                 r.index = self.pods;
+                failed |= !r.violations.is_empty();
                 results.push(r);
             }
         }
         self.pods += 1;
+        self.pods_failed += usize::from(failed);
+        let held: usize = self.per_rule.iter().map(PodResults::held_bytes).sum();
+        if held > self.budget {
+            for results in &mut self.per_rule {
+                results.write_out()?;
+            }
+        }
+        Ok(())
     }
 
     pub fn finish(self) -> CheckReport {
@@ -205,7 +165,7 @@ impl<'r> Evaluator<'r> {
             .map(|(rule, pods)| {
                 let status = if pods.is_empty() {
                     Status::Unmatched
-                } else if pods.iter().any(|p| !p.violations.is_empty()) {
+                } else if pods.failed() > 0 {
                     Status::Fail
                 } else {
                     Status::Pass
@@ -226,13 +186,7 @@ impl<'r> Evaluator<'r> {
                 .count(),
             pods: self.pods,
             pods_checked: results.iter().map(|r| r.pods.len()).sum(),
-            pods_failed: results
-                .iter()
-                .flat_map(|r| &r.pods)
-                .filter(|p| !p.violations.is_empty())
-                .map(|p| p.index)
-                .collect::<BTreeSet<usize>>()
-                .len(),
+            pods_failed: self.pods_failed,
             violations: results.iter().map(RuleResult::violations).sum(),
         };
         let require_match = self.require_match;

@@ -9,6 +9,7 @@
 pub mod eval;
 #[cfg(any(test, feature = "test-fixtures"))]
 pub mod fixture;
+pub mod results;
 pub mod rules;
 
 pub use eval::{evaluate, CheckReport};
