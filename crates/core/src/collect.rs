@@ -362,15 +362,9 @@ impl Collector {
         if self.spilled > 0 && !self.records.is_empty() {
             self.spill();
         }
-        let runs = std::mem::take(&mut self.writer).finish().map_err(|e| {
-            io::Error::new(
-                e.kind(),
-                format!(
-                    "writing pod records past the memory budget to {}: {e}",
-                    std::env::temp_dir().display()
-                ),
-            )
-        })?;
+        let runs = std::mem::take(&mut self.writer)
+            .finish()
+            .map_err(|e| spill::past_budget("pod records", e))?;
         self.summary.pod_events = self.live;
         self.configs.sort_by_key(|c| (c.time, c.seq));
         let uid = self.chosen_uid();

@@ -291,6 +291,18 @@ impl RunReader {
     }
 }
 
+/// The error of `what` that could not be written to the temporary directory past the budget,
+/// saying where it was written.
+pub fn past_budget(what: &str, e: io::Error) -> io::Error {
+    io::Error::new(
+        e.kind(),
+        format!(
+            "writing {what} past the memory budget to {}: {e}",
+            std::env::temp_dir().display()
+        ),
+    )
+}
+
 /// Writes one frame of a spill file: its length, then its bytes.
 pub(crate) fn write_frame(w: &mut impl Write, frame: &[u8]) -> io::Result<()> {
     w.write_all(&(frame.len() as u32).to_le_bytes())?;

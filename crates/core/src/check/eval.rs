@@ -14,6 +14,7 @@ use serde::Serialize;
 pub use super::results::{EventRef, PodResult, PodResults, Violation};
 use super::rules::{ForbidMutation, Glob, MutatedBy, NodeRegex, Rule, Rules, Within};
 use crate::admission::WebhookCall;
+use crate::spill;
 use crate::text::offset;
 use crate::timeline::{EventKind, Pod, PodEvent, Report};
 
@@ -150,7 +151,9 @@ impl<'r> Evaluator<'r> {
         let held: usize = self.per_rule.iter().map(PodResults::held_bytes).sum();
         if held > self.budget {
             for results in &mut self.per_rule {
-                results.write_out()?;
+                results
+                    .write_out()
+                    .map_err(|e| spill::past_budget("the check's results", e))?;
             }
         }
         Ok(())
