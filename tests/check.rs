@@ -431,6 +431,46 @@ fn malformed_rules_files_exit_2_naming_file_line_and_key() {
     }
 }
 
+/// `ktrail check … | head` under `pipefail`: the reader stops, the verdict still decides the exit
+/// code (a broken rule is 1, not the 0 of a closed pipe), without a panic.
+#[test]
+fn a_reader_that_stops_early_does_not_hide_a_broken_rule() {
+    use std::process::{Command, Stdio};
+    // Enough failing rules that the report outgrows a pipe's buffer: the writes past it meet the
+    // closed pipe whenever the reader closes it.
+    let mut text = String::from("rules:\n");
+    for i in 0..300 {
+        text.push_str(&format!(
+            "  - name: rule {i}\n    pods: {{namespace: \"*\"}}\n    expect:\n      scheduler: no-such-scheduler\n"
+        ));
+    }
+    let (_dir, rules) = rules_file(&text);
+    for format in ["table", "json", "junit", "markdown"] {
+        let (code, out, _) = check(&["--rules", &rules, "--sample", "eks-fargate", "-o", format]);
+        assert_eq!(code, 1, "{format}");
+        assert!(out.len() > 1 << 17, "{format}: {} bytes", out.len());
+        let mut child = Command::new(assert_cmd::cargo::cargo_bin("ktrail"))
+            .args([
+                "check",
+                "--rules",
+                &rules,
+                "--sample",
+                "eks-fargate",
+                "-o",
+                format,
+            ])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        drop(child.stdout.take());
+        let out = child.wait_with_output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{format}: {err}");
+        assert!(!err.contains("panicked"), "{format}: {err}");
+    }
+}
+
 #[test]
 fn usage_and_input_errors_exit_2() {
     let dir = tempfile::tempdir().unwrap();

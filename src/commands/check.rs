@@ -56,9 +56,16 @@ pub fn run(args: Check) -> Result<u8> {
     }
     let stdout = io::stdout();
     let mut out = io::BufWriter::new(stdout.lock());
-    render::check::render(&verdict, args.format, args.style, &mut out)
+    // A reader that stops early (`ktrail check … | head`) changes nothing of the verdict: a CI
+    // gate with `pipefail` still sees a broken rule in the exit code.
+    match render::check::render(&verdict, args.format, args.style, &mut out)
         .and_then(|_| out.flush())
-        .context("writing the check report")?;
+    {
+        Err(e) if e.kind() != io::ErrorKind::BrokenPipe => {
+            return Err(e).context("writing the check report")
+        }
+        _ => {}
+    }
     Ok(if verdict.passed {
         exit::OK
     } else {
