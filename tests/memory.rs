@@ -89,3 +89,45 @@ fn a_budget_is_a_size() {
         }
     }
 }
+
+/// The check's results have a share of the budget of their own (the verdict lists every pod a
+/// rule selects): past it they go to temporary files, with the same report in every format, while
+/// the pod records of a small sample stay in memory; where nothing can be written, the run says
+/// that it was the results.
+#[test]
+fn the_checks_results_past_their_share_give_the_same_verdict() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut text = String::from("rules:\n");
+    for i in 0..200 {
+        text.push_str(&format!(
+            "  - name: rule {i}\n    pods: {{namespace: \"*\"}}\n    expect:\n      scheduler: no-such-scheduler\n"
+        ));
+    }
+    let rules = dir.path().join("rules.yaml");
+    std::fs::write(&rules, text).unwrap();
+    let rules = rules.to_str().unwrap();
+    for format in ["json", "table", "junit", "markdown"] {
+        let args = [
+            "check",
+            "--rules",
+            rules,
+            "--sample",
+            "eks-fargate",
+            "-o",
+            format,
+        ];
+        let whole = outcome(&args, dir.path());
+        assert_eq!(whole.0, 1, "{format}: {}", whole.2);
+        let tiny = [args.as_slice(), &["--memory", "128K"]].concat();
+        assert!(
+            outcome(&tiny, dir.path()) == whole,
+            "{format} with --memory 128K"
+        );
+        let (code, _, err) = outcome(&tiny, &dir.path().join("missing"));
+        assert_eq!(code, 2, "{format}: {err}");
+        assert!(
+            err.contains("writing the check's results past the memory budget"),
+            "{format}: {err}"
+        );
+    }
+}
