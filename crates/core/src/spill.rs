@@ -442,16 +442,28 @@ pub fn encode(ordinal: u64, r: &Record, out: &mut Vec<u8>) {
     out.push(r.source as u8);
 }
 
-/// Reads what [`encode`] wrote.
 /// Reads back the fields [`encode`] (and the other writers of spill files) put.
-pub(crate) struct Cursor<'a>(pub(crate) &'a [u8]);
+pub(crate) struct Cursor<'a>(&'a [u8]);
 
 pub(crate) fn corrupt() -> io::Error {
     io::Error::new(io::ErrorKind::InvalidData, "a spilled record is damaged")
 }
 
 impl<'a> Cursor<'a> {
-    pub(crate) fn take(&mut self, n: usize) -> io::Result<&'a [u8]> {
+    pub(crate) fn new(bytes: &'a [u8]) -> Self {
+        Cursor(bytes)
+    }
+
+    /// Fails unless every byte was read.
+    pub(crate) fn end(&self) -> io::Result<()> {
+        if self.0.is_empty() {
+            Ok(())
+        } else {
+            Err(corrupt())
+        }
+    }
+
+    fn take(&mut self, n: usize) -> io::Result<&'a [u8]> {
         if self.0.len() < n {
             return Err(corrupt());
         }
@@ -547,9 +559,7 @@ pub fn decode(bytes: &[u8]) -> io::Result<(u64, Record)> {
     let request = c.body()?;
     let response = c.body()?;
     let source = source(c.u8()?)?;
-    if !c.0.is_empty() {
-        return Err(corrupt());
-    }
+    c.end()?;
     Ok((
         ordinal,
         Record {

@@ -95,7 +95,6 @@ pub fn judge(rules: &Rules, p: &Pod) -> Vec<Option<PodResult>> {
         .iter()
         .map(|rule| {
             rule.pods.matches(&p.namespace, &p.name).then(|| PodResult {
-                index: 0,
                 namespace: p.namespace.clone(),
                 name: p.name.clone(),
                 uid: p.uid.clone(),
@@ -140,8 +139,7 @@ impl<'r> Evaluator<'r> {
     pub fn push(&mut self, judged: Vec<Option<PodResult>>) -> io::Result<()> {
         let mut failed = false;
         for (results, r) in self.per_rule.iter_mut().zip(judged) {
-            if let Some(mut r) = r {
-                r.index = self.pods;
+            if let Some(r) = r {
                 failed |= !r.violations.is_empty();
                 results.push(r);
             }

@@ -9,7 +9,7 @@
 use std::borrow::Cow;
 use std::fmt;
 use std::fs::File;
-use std::io::{self, BufReader, Seek, SeekFrom, Write};
+use std::io::{self, BufReader, BufWriter, Seek, SeekFrom, Write};
 
 use serde::ser::{Error as _, SerializeSeq};
 use serde::{Serialize, Serializer};
@@ -21,9 +21,6 @@ use crate::timeline::{EventKind, PodEvent};
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PodResult {
-    /// The pod's position in the report.
-    #[serde(skip)]
-    pub index: usize,
     pub namespace: String,
     pub name: String,
     pub uid: Option<String>,
@@ -148,14 +145,14 @@ impl PodResults {
             Some(f) => f,
             None => self.file.insert(tempfile::tempfile()?),
         };
-        let mut frames = Vec::new();
+        let mut w = BufWriter::with_capacity(256 << 10, file);
         let mut buf = Vec::new();
         for r in &self.held {
             buf.clear();
             encode(r, &mut buf);
-            spill::write_frame(&mut frames, &buf)?;
+            spill::write_frame(&mut w, &buf)?;
         }
-        file.write_all(&frames)?;
+        w.flush()?;
         self.written += self.held.len();
         self.held.clear();
         self.held_bytes = 0;
@@ -260,7 +257,6 @@ pub fn footprint(r: &PodResult) -> usize {
 }
 
 fn encode(r: &PodResult, out: &mut Vec<u8>) {
-    out.extend_from_slice(&(r.index as u64).to_le_bytes());
     spill::put_str(out, &r.namespace);
     spill::put_str(out, &r.name);
     spill::put_opt(out, r.uid.as_deref());
@@ -283,8 +279,7 @@ fn encode(r: &PodResult, out: &mut Vec<u8>) {
 }
 
 fn decode(bytes: &[u8]) -> io::Result<PodResult> {
-    let mut c = Cursor(bytes);
-    let index = usize::try_from(c.u64()?).map_err(|_| spill::corrupt())?;
+    let mut c = Cursor::new(bytes);
     let namespace = c.string()?;
     let name = c.string()?;
     let uid = c.opt()?;
@@ -310,11 +305,8 @@ fn decode(bytes: &[u8]) -> io::Result<PodResult> {
             event,
         });
     }
-    if !c.0.is_empty() {
-        return Err(spill::corrupt());
-    }
+    c.end()?;
     Ok(PodResult {
-        index,
         namespace,
         name,
         uid,
@@ -329,7 +321,6 @@ mod tests {
 
     fn result(i: usize, violations: usize) -> PodResult {
         PodResult {
-            index: i,
             namespace: format!("ns-{i}"),
             name: format!("pod\u{1b}[31m-{i}"),
             uid: (i % 3 != 0).then(|| format!("uid-{i}")),
@@ -379,7 +370,7 @@ mod tests {
         assert_eq!(json(&out), json(&kept));
         let back = out.to_vec().unwrap();
         assert_eq!(back.len(), 40);
-        assert!(back.iter().zip(&all).all(|(a, b)| a.index == b.index));
+        assert!(back.iter().zip(&all).all(|(a, b)| a.title() == b.title()));
     }
 
     #[test]
